@@ -1,0 +1,3 @@
+//! Run-time support that crdforge's generated code calls: the shared informer
+//! factory, indexed listers, the work queue and leader election, on kube-rs.
+#![warn(missing_docs)]

@@ -1,0 +1,29 @@
+//! A `kube::Client` for the running control plane, for tests.
+
+use anyhow::{Context, Result, bail};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::{Component, Instance};
+
+/// Connects to the instance tests should use ([`Instance::from_env`]).
+///
+/// Fails with one sentence saying how to start a control plane when none is
+/// running, so that a test run without one is never mistaken for a product
+/// failure.
+pub async fn client() -> Result<kube::Client> {
+    let instance = Instance::from_env();
+    let running = instance.running()?;
+    if !running.iter().any(|(c, _)| *c == Component::KubeApiserver) {
+        bail!(
+            "no envtest control plane is running in {}: start one with `cargo xtask envtest up`, \
+             or run the tests under `cargo xtask envtest run -- cargo test …`",
+            instance.dir().display()
+        );
+    }
+    let kubeconfig = Kubeconfig::read_from(instance.kubeconfig())
+        .with_context(|| format!("reading {}", instance.kubeconfig().display()))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .context("loading the envtest kubeconfig")?;
+    kube::Client::try_from(config).context("building a client for the envtest control plane")
+}

@@ -1,0 +1,140 @@
+//! `cargo xtask ci`: every check, in the order that fails fastest, then the
+//! end-to-end tests on a control plane that is always stopped afterwards.
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crdforge_envtest::Instance;
+
+use crate::envtest::{StopOnDrop, report_start, survive_interrupts};
+use crate::workspace_root;
+
+/// Packages with end-to-end tests, each behind its own `e2e` feature, so that
+/// a plain `cargo test` never needs a control plane.
+const E2E_PACKAGES: &[&str] = &["crdforge-envtest"];
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Skip the end-to-end tests (no control plane is started).
+    #[arg(long)]
+    no_e2e: bool,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let mut timings: Vec<(&str, Duration)> = Vec::new();
+    let total = Instant::now();
+
+    step(&mut timings, "preflight", preflight)?;
+    step(&mut timings, "fmt", || cargo(&["fmt", "--all", "--check"]))?;
+    step(&mut timings, "clippy", || {
+        cargo(&[
+            "clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings",
+        ])
+    })?;
+    step(&mut timings, "unit tests", || cargo(&["test", "--workspace"]))?;
+    if !args.no_e2e {
+        let e2e = e2e_test_args();
+        // Compile first, so the control plane is not kept waiting on rustc.
+        step(&mut timings, "e2e build", || {
+            let mut build = e2e.clone();
+            build.push("--no-run".into());
+            cargo(&build.iter().map(String::as_str).collect::<Vec<_>>())
+        })?;
+        step(&mut timings, "e2e tests", || run_e2e(&e2e))?;
+    }
+
+    println!("\nci: all checks passed in {:.0} s", total.elapsed().as_secs_f64());
+    for (name, took) in &timings {
+        println!("  {name:<12} {:>6.1} s", took.as_secs_f64());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn step(
+    timings: &mut Vec<(&'static str, Duration)>,
+    name: &'static str,
+    f: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    println!("\n==> ci: {name}");
+    let started = Instant::now();
+    f().with_context(|| format!("ci step `{name}` failed"))?;
+    timings.push((name, started.elapsed()));
+    Ok(())
+}
+
+/// Checks that the tools exist, naming the missing one and how to get it.
+fn preflight() -> Result<()> {
+    for (program, args, hint) in [
+        ("cargo", &["fmt", "--version"][..], "rustup component add rustfmt"),
+        ("cargo", &["clippy", "--version"][..], "rustup component add clippy"),
+        (
+            "go",
+            &["version"][..],
+            "install Go 1.21 or newer; it fetches the exact toolchain it needs from the Go module proxy",
+        ),
+    ] {
+        let ok = Command::new(program)
+            .args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            bail!("`{program} {}` does not work: {hint}", args.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn e2e_test_args() -> Vec<String> {
+    let mut args = vec!["test".to_string()];
+    for package in E2E_PACKAGES {
+        args.push("--package".into());
+        args.push((*package).into());
+    }
+    args.push("--features".into());
+    args.push(
+        E2E_PACKAGES
+            .iter()
+            .map(|p| format!("{p}/e2e"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    args
+}
+
+fn run_e2e(test_args: &[String]) -> Result<()> {
+    let instance = Instance::named("ci");
+    // A previous run killed mid-way may have left this instance running.
+    instance.stop()?;
+    let started = instance.start()?;
+    let _guard = StopOnDrop(instance.clone());
+    report_start(&instance, &started);
+    survive_interrupts();
+    let status = Command::new(env!("CARGO"))
+        .args(test_args)
+        .current_dir(workspace_root())
+        .env("KUBECONFIG", instance.kubeconfig())
+        .env("CRDFORGE_ENVTEST_DIR", instance.dir())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!(
+            "end-to-end tests failed ({status}); control-plane logs are in {}",
+            instance.dir().display()
+        );
+    }
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}

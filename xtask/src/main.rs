@@ -1,0 +1,52 @@
+//! `cargo xtask`: crdforge's developer commands. One binary, one `match`;
+//! each subcommand lives in a module named for it.
+
+mod ci;
+mod envtest;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "crdforge's developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a real control plane (etcd, kube-apiserver, kube-controller-manager)
+    /// built from Go modules.
+    Envtest {
+        #[command(subcommand)]
+        command: envtest::Cmd,
+    },
+    /// Every check CI runs: format, clippy, unit tests, then the end-to-end
+    /// tests against a control plane it starts and always stops.
+    Ci(ci::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Envtest { command } => envtest::run(command),
+        Cmd::Ci(args) => ci::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, for commands that run cargo or read sources.
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}

@@ -411,10 +411,10 @@ impl Instance {
 
 /// Where named instances live: `target/envtest` of this workspace.
 pub fn instances_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/envtest")
-        .components()
-        .collect()
+    // CARGO_MANIFEST_DIR is xtask/envtest; the workspace is two levels up.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest.parent().and_then(Path::parent).unwrap_or(manifest);
+    workspace.join("target").join("envtest")
 }
 
 /// Asks the kernel for a free port. Another process could take it before the
@@ -457,7 +457,7 @@ fn apiserver_args(dir: &Path, ports: &Ports, pki: &Pki) -> Vec<String> {
         "--authorization-mode=RBAC".into(),
         "--service-cluster-ip-range=10.0.0.0/24".into(),
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-        format!("--service-account-key-file={}", pki.service_account_key.display()),
+        format!("--service-account-key-file={}", pki.service_account_pub.display()),
         format!(
             "--service-account-signing-key-file={}",
             pki.service_account_key.display()

@@ -31,8 +31,11 @@ pub struct Pki {
     pub controller_manager_cert: PathBuf,
     /// Key of [`Pki::controller_manager_cert`].
     pub controller_manager_key: PathBuf,
-    /// Service-account token signing key (the apiserver derives the public key).
+    /// Service-account token signing key.
     pub service_account_key: PathBuf,
+    /// Its public half, which the apiserver verifies tokens with. A separate
+    /// file because the apiserver does not derive it from a PKCS#8 key.
+    pub service_account_pub: PathBuf,
 }
 
 /// The admin user's name, as RBAC sees it.
@@ -101,6 +104,7 @@ impl Pki {
             controller_manager_cert: write("controller-manager.crt", kcm_cert)?,
             controller_manager_key: write("controller-manager.key", kcm_key)?,
             service_account_key: write("service-account.key", sa_key.serialize_pem())?,
+            service_account_pub: write("service-account.pub", sa_key.public_key_pem())?,
         })
     }
 
@@ -116,6 +120,7 @@ impl Pki {
             controller_manager_cert: dir.join("controller-manager.crt"),
             controller_manager_key: dir.join("controller-manager.key"),
             service_account_key: dir.join("service-account.key"),
+            service_account_pub: dir.join("service-account.pub"),
         }
     }
 }
@@ -164,7 +169,8 @@ mod tests {
         for path in [&pki.ca_key, &pki.serving_key, &pki.admin_key, &pki.service_account_key] {
             assert!(fs::read_to_string(path).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
         }
-        assert_eq!(Pki::at(&dir).admin_key, pki.admin_key);
+        assert!(fs::read_to_string(&pki.service_account_pub).unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert_eq!(Pki::at(&dir).service_account_pub, pki.service_account_pub);
         fs::remove_dir_all(dir).unwrap();
     }
 }

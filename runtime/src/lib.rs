@@ -1,3 +1,5 @@
 //! Run-time support that crdforge's generated code calls: the shared informer
 //! factory, indexed listers, the work queue and leader election, on kube-rs.
 #![warn(missing_docs)]
+
+pub mod workqueue;

@@ -1,0 +1,32 @@
+//! Tests of the work queue, named after the guarantees they prove.
+
+mod delay;
+mod guarantees;
+mod metrics;
+mod model;
+mod rate_limiter;
+mod stress;
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+/// Polls `future` once and returns its output if it is ready at once. A pending
+/// future is dropped, which also exercises the queue's cancel safety.
+fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    }
+}
+
+/// Lets every spawned task run until it blocks, on a current-thread runtime.
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}

@@ -29,10 +29,18 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     step(&mut timings, "fmt", || cargo(&["fmt", "--all", "--check"]))?;
     step(&mut timings, "clippy", || {
         cargo(&[
-            "clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings",
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
         ])
     })?;
-    step(&mut timings, "unit tests", || cargo(&["test", "--workspace"]))?;
+    step(&mut timings, "unit tests", || {
+        cargo(&["test", "--workspace"])
+    })?;
     if !args.no_e2e {
         let e2e = e2e_test_args();
         // Compile first, so the control plane is not kept waiting on rustc.
@@ -44,7 +52,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         step(&mut timings, "e2e tests", || run_e2e(&e2e))?;
     }
 
-    println!("\nci: all checks passed in {:.0} s", total.elapsed().as_secs_f64());
+    println!(
+        "\nci: all checks passed in {:.0} s",
+        total.elapsed().as_secs_f64()
+    );
     for (name, took) in &timings {
         println!("  {name:<12} {:>6.1} s", took.as_secs_f64());
     }
@@ -66,8 +77,16 @@ fn step(
 /// Checks that the tools exist, naming the missing one and how to get it.
 fn preflight() -> Result<()> {
     for (program, args, hint) in [
-        ("cargo", &["fmt", "--version"][..], "rustup component add rustfmt"),
-        ("cargo", &["clippy", "--version"][..], "rustup component add clippy"),
+        (
+            "cargo",
+            &["fmt", "--version"][..],
+            "rustup component add rustfmt",
+        ),
+        (
+            "cargo",
+            &["clippy", "--version"][..],
+            "rustup component add clippy",
+        ),
         (
             "go",
             &["version"][..],

@@ -55,8 +55,14 @@ pub(crate) fn run(cmd: Cmd) -> Result<ExitCode> {
             let instance = Instance::named(&name);
             let started = instance.start()?;
             report_start(&instance, &started);
-            println!("Use it with:\n  export KUBECONFIG={}", instance.kubeconfig().display());
-            println!("Stop it with:\n  cargo xtask envtest down{}", name_flag(&name));
+            println!(
+                "Use it with:\n  export KUBECONFIG={}",
+                instance.kubeconfig().display()
+            );
+            println!(
+                "Stop it with:\n  cargo xtask envtest down{}",
+                name_flag(&name)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Down { name } => {
@@ -72,7 +78,10 @@ pub(crate) fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Status { name } => {
             let instance = Instance::named(&name);
             let Some(state) = instance.state()? else {
-                println!("envtest {name}: never started ({})", instance.dir().display());
+                println!(
+                    "envtest {name}: never started ({})",
+                    instance.dir().display()
+                );
                 return Ok(ExitCode::from(3));
             };
             let running = instance.running()?;
@@ -107,7 +116,11 @@ pub(crate) fn run(cmd: Cmd) -> Result<ExitCode> {
             match provenance {
                 Provenance::Cached => println!("cached: {}", binaries.dir.display()),
                 Provenance::Built(took) => {
-                    println!("built in {:.0} s: {}", took.as_secs_f64(), binaries.dir.display())
+                    println!(
+                        "built in {:.0} s: {}",
+                        took.as_secs_f64(),
+                        binaries.dir.display()
+                    )
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -127,7 +140,10 @@ pub(crate) fn report_start(instance: &Instance, started: &Started) {
     match started.provenance {
         Provenance::Cached => println!("envtest: binaries cached"),
         Provenance::Built(took) => {
-            println!("envtest: binaries built from Go modules in {:.0} s", took.as_secs_f64())
+            println!(
+                "envtest: binaries built from Go modules in {:.0} s",
+                took.as_secs_f64()
+            )
         }
     }
     println!(
@@ -180,7 +196,10 @@ fn run_with_control_plane(command: &[String]) -> Result<ExitCode> {
     if status.success() {
         let _ = std::fs::remove_dir_all(instance.dir());
     } else {
-        eprintln!("envtest: the command failed; control-plane logs kept in {}", instance.dir().display());
+        eprintln!(
+            "envtest: the command failed; control-plane logs kept in {}",
+            instance.dir().display()
+        );
     }
     Ok(match status.code() {
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -108,8 +108,10 @@ pub fn cache_root() -> Result<PathBuf> {
     }
     let base = match std::env::var_os("XDG_CACHE_HOME") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME").context("neither XDG_CACHE_HOME nor HOME is set")?)
-            .join(".cache"),
+        _ => PathBuf::from(
+            std::env::var_os("HOME").context("neither XDG_CACHE_HOME nor HOME is set")?,
+        )
+        .join(".cache"),
     };
     Ok(base.join("crdforge").join("envtest"))
 }
@@ -229,7 +231,10 @@ fn ldflags(module: &GoModule) -> String {
     let mut flags = String::from("-s -w");
     if module.stamp_kubernetes_version {
         let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("0");
-        for pkg in ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"] {
+        for pkg in [
+            "k8s.io/component-base/version",
+            "k8s.io/client-go/pkg/version",
+        ] {
             flags.push_str(&format!(
                 " -X {pkg}.gitVersion={KUBERNETES_VERSION} -X {pkg}.gitMajor=1 \
                  -X {pkg}.gitMinor={minor} -X {pkg}.gitTreeState=clean"

@@ -239,7 +239,10 @@ impl Instance {
 
         let args = vec![
             (Component::Etcd, etcd_args(&self.dir, &ports)),
-            (Component::KubeApiserver, apiserver_args(&self.dir, &ports, &pki)),
+            (
+                Component::KubeApiserver,
+                apiserver_args(&self.dir, &ports, &pki),
+            ),
             (
                 Component::KubeControllerManager,
                 controller_manager_args(&ports, &pki, &kcm_kubeconfig),
@@ -342,7 +345,18 @@ impl Instance {
                 .kubectl(state, &["get", "--raw", "/readyz"])
                 .map(|_| ()),
             Component::KubeControllerManager => self
-                .kubectl(state, &["get", "serviceaccount", "default", "--namespace", "default", "-o", "name"])
+                .kubectl(
+                    state,
+                    &[
+                        "get",
+                        "serviceaccount",
+                        "default",
+                        "--namespace",
+                        "default",
+                        "-o",
+                        "name",
+                    ],
+                )
                 .map(|_| ()),
         }
     }
@@ -457,7 +471,10 @@ fn apiserver_args(dir: &Path, ports: &Ports, pki: &Pki) -> Vec<String> {
         "--authorization-mode=RBAC".into(),
         "--service-cluster-ip-range=10.0.0.0/24".into(),
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-        format!("--service-account-key-file={}", pki.service_account_pub.display()),
+        format!(
+            "--service-account-key-file={}",
+            pki.service_account_pub.display()
+        ),
         format!(
             "--service-account-signing-key-file={}",
             pki.service_account_key.display()
@@ -567,7 +584,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("crdforge-kubeconfig-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("k");
-        write_kubeconfig(&path, 6443, Path::new("/c/ca.crt"), Path::new("/c/a.crt"), Path::new("/c/a.key"), "admin").unwrap();
+        write_kubeconfig(
+            &path,
+            6443,
+            Path::new("/c/ca.crt"),
+            Path::new("/c/a.crt"),
+            Path::new("/c/a.key"),
+            "admin",
+        )
+        .unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("server: https://127.0.0.1:6443"));
         assert!(text.contains("client-key: \"/c/a.key\""));
@@ -587,6 +612,13 @@ mod tests {
     fn instances_live_in_the_workspace_target_dir() {
         let root = instances_root();
         assert!(root.ends_with("target/envtest"), "{}", root.display());
-        assert!(root.parent().unwrap().parent().unwrap().join("Cargo.toml").is_file());
+        assert!(
+            root.parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("Cargo.toml")
+                .is_file()
+        );
     }
 }

@@ -82,7 +82,11 @@ impl Pki {
         ];
         let (serving_cert, serving_key) = sign(&serving, &issuer)?;
 
-        let admin = leaf(ADMIN_USER, &["system:masters"], ExtendedKeyUsagePurpose::ClientAuth)?;
+        let admin = leaf(
+            ADMIN_USER,
+            &["system:masters"],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )?;
         let (admin_cert, admin_key) = sign(&admin, &issuer)?;
 
         let kcm = leaf(
@@ -163,13 +167,35 @@ mod tests {
     fn generates_every_file_as_pem() {
         let dir = std::env::temp_dir().join(format!("crdforge-pki-{}", std::process::id()));
         let pki = Pki::generate(&dir).unwrap();
-        for path in [&pki.ca_cert, &pki.serving_cert, &pki.admin_cert, &pki.controller_manager_cert] {
-            assert!(fs::read_to_string(path).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+        for path in [
+            &pki.ca_cert,
+            &pki.serving_cert,
+            &pki.admin_cert,
+            &pki.controller_manager_cert,
+        ] {
+            assert!(
+                fs::read_to_string(path)
+                    .unwrap()
+                    .starts_with("-----BEGIN CERTIFICATE-----")
+            );
         }
-        for path in [&pki.ca_key, &pki.serving_key, &pki.admin_key, &pki.service_account_key] {
-            assert!(fs::read_to_string(path).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+        for path in [
+            &pki.ca_key,
+            &pki.serving_key,
+            &pki.admin_key,
+            &pki.service_account_key,
+        ] {
+            assert!(
+                fs::read_to_string(path)
+                    .unwrap()
+                    .starts_with("-----BEGIN PRIVATE KEY-----")
+            );
         }
-        assert!(fs::read_to_string(&pki.service_account_pub).unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert!(
+            fs::read_to_string(&pki.service_account_pub)
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
         assert_eq!(Pki::at(&dir).service_account_pub, pki.service_account_pub);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -102,10 +102,10 @@ pub fn stop(launched: &Launched, grace: Duration) -> Result<()> {
 
 /// Kills the process at once, as a crash would.
 pub fn kill(launched: &Launched) -> Result<()> {
-    if let Some(pid) = Pid::from_raw(launched.pid) {
-        if is_running(launched) {
-            let _ = kill_process(pid, Signal::KILL);
-        }
+    if let Some(pid) = Pid::from_raw(launched.pid)
+        && is_running(launched)
+    {
+        let _ = kill_process(pid, Signal::KILL);
     }
     if wait_gone(launched, Duration::from_secs(5)) {
         Ok(())

@@ -95,7 +95,10 @@ fn object(ar: &ApiResource, name: &str, spec: serde_json::Value) -> DynamicObjec
 #[tokio::test]
 async fn apiserver_reports_the_release_it_was_built_from() {
     let info = client().await.apiserver_version().await.unwrap();
-    assert_eq!(info.git_version, crdforge_envtest::assets::KUBERNETES_VERSION);
+    assert_eq!(
+        info.git_version,
+        crdforge_envtest::assets::KUBERNETES_VERSION
+    );
 }
 
 #[tokio::test]
@@ -107,7 +110,10 @@ async fn custom_objects_round_trip_and_schema_violations_get_422() {
     let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
 
     let created = widgets
-        .create(&PostParams::default(), &object(&ar, "w1", json!({"size": 3, "color": "red"})))
+        .create(
+            &PostParams::default(),
+            &object(&ar, "w1", json!({"size": 3, "color": "red"})),
+        )
         .await
         .expect("a valid object is accepted");
     assert!(created.uid().is_some());
@@ -115,7 +121,14 @@ async fn custom_objects_round_trip_and_schema_violations_get_422() {
     let fetched = widgets.get("w1").await.unwrap();
     assert_eq!(fetched.data["spec"]["size"], 3);
     let listed = widgets.list(&ListParams::default()).await.unwrap();
-    assert_eq!(listed.items.iter().map(|o| o.name_any()).collect::<Vec<_>>(), ["w1"]);
+    assert_eq!(
+        listed
+            .items
+            .iter()
+            .map(|o| o.name_any())
+            .collect::<Vec<_>>(),
+        ["w1"]
+    );
 
     for (bad, why) in [
         (json!({"size": 0}), "below the minimum"),
@@ -136,9 +149,15 @@ async fn custom_objects_round_trip_and_schema_violations_get_422() {
         }
     }
 
-    widgets.delete("w1", &DeleteParams::default()).await.unwrap();
+    widgets
+        .delete("w1", &DeleteParams::default())
+        .await
+        .unwrap();
     let gone = widgets.get_opt("w1").await.unwrap();
-    assert!(gone.is_none(), "w1 has no finalizers, so delete removes it at once");
+    assert!(
+        gone.is_none(),
+        "w1 has no finalizers, so delete removes it at once"
+    );
 }
 
 /// An ownerReference from a Namespace to a cluster-scoped custom object: the
@@ -153,7 +172,10 @@ async fn namespace_owned_by_a_custom_object_is_collected_and_removed() {
     let ar = resource(group, kind, plural);
     let owners: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     let owner = owners
-        .create(&PostParams::default(), &object(&ar, "alice", json!({"size": 1})))
+        .create(
+            &PostParams::default(),
+            &object(&ar, "alice", json!({"size": 1})),
+        )
         .await
         .unwrap();
 
@@ -172,13 +194,22 @@ async fn namespace_owned_by_a_custom_object_is_collected_and_removed() {
         },
     }))
     .unwrap();
-    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     // Content the namespace controller has to delete before the namespace goes.
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "owned-by-alice");
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "content"}})).unwrap();
-    config_maps.create(&PostParams::default(), &cm).await.unwrap();
+    config_maps
+        .create(&PostParams::default(), &cm)
+        .await
+        .unwrap();
 
-    owners.delete("alice", &DeleteParams::default()).await.unwrap();
+    owners
+        .delete("alice", &DeleteParams::default())
+        .await
+        .unwrap();
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     loop {
@@ -200,7 +231,10 @@ async fn namespace_owned_by_a_custom_object_is_collected_and_removed() {
 async fn kubectl_built_here_applies_a_crd_server_side() {
     let client = client().await;
     let instance = crdforge_envtest::Instance::from_env();
-    let state = instance.state().unwrap().expect("a running instance has state");
+    let state = instance
+        .state()
+        .unwrap()
+        .expect("a running instance has state");
     let crd = crd("kubectl.crdforge.dev", "Gadget", "gadgets", "Namespaced");
     let path = instance.dir().join("gadgets-crd.json");
     std::fs::write(&path, serde_json::to_vec(&crd).unwrap()).unwrap();
@@ -208,7 +242,12 @@ async fn kubectl_built_here_applies_a_crd_server_side() {
     let out = std::process::Command::new(state.binaries.join("kubectl"))
         .arg("--kubeconfig")
         .arg(instance.kubeconfig())
-        .args(["apply", "--server-side", "--field-manager=smoke-kubectl", "-f"])
+        .args([
+            "apply",
+            "--server-side",
+            "--field-manager=smoke-kubectl",
+            "-f",
+        ])
         .arg(&path)
         .output()
         .unwrap();

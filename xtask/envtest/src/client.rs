@@ -11,6 +11,13 @@ use crate::{Component, Instance};
 /// running, so that a test run without one is never mistaken for a product
 /// failure.
 pub async fn client() -> Result<kube::Client> {
+    kube::Client::try_from(config().await?)
+        .context("building a client for the envtest control plane")
+}
+
+/// The client configuration for the instance tests should use, for tests
+/// that change it (point it through a [`crate::proxy::Proxy`], say).
+pub async fn config() -> Result<kube::Config> {
     let instance = Instance::from_env();
     let running = instance.running()?;
     if !running.iter().any(|(c, _)| *c == Component::KubeApiserver) {
@@ -22,8 +29,7 @@ pub async fn client() -> Result<kube::Client> {
     }
     let kubeconfig = Kubeconfig::read_from(instance.kubeconfig())
         .with_context(|| format!("reading {}", instance.kubeconfig().display()))?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .context("loading the envtest kubeconfig")?;
-    kube::Client::try_from(config).context("building a client for the envtest control plane")
+        .context("loading the envtest kubeconfig")
 }

@@ -25,7 +25,9 @@ mod client;
 pub mod instance;
 pub mod pki;
 pub mod process;
+#[cfg(feature = "client")]
+pub mod proxy;
 
 #[cfg(feature = "client")]
-pub use client::client;
+pub use client::{client, config};
 pub use instance::{Component, Instance, Started};

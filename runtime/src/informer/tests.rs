@@ -1,0 +1,221 @@
+//! Informer behaviour on synthetic watch streams; the same behaviour on a
+//! real apiserver is tested end to end in `runtime/tests/informer.rs`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use super::*;
+
+fn cm(name: &str, rv: &str) -> ConfigMap {
+    let mut c = ConfigMap::default();
+    c.metadata.namespace = Some("ns".into());
+    c.metadata.name = Some(name.into());
+    c.metadata.resource_version = Some(rv.into());
+    c
+}
+
+/// Records every call as a line, and checks on each call that the store
+/// already reflects the event.
+#[derive(Clone, Default)]
+struct Recorder {
+    log: Arc<Mutex<Vec<String>>>,
+    store: Arc<Mutex<Option<Store<ConfigMap>>>>,
+}
+
+impl Recorder {
+    fn lines(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+    fn push(&self, line: String) {
+        self.log.lock().unwrap().push(line);
+    }
+    fn stored_rv(&self, name: &str) -> Option<String> {
+        let store = self.store.lock().unwrap();
+        let obj = store.as_ref()?.get(&format!("ns/{name}"))?;
+        obj.metadata.resource_version.clone()
+    }
+}
+
+fn name_rv(c: &ConfigMap) -> String {
+    format!(
+        "{}@{}",
+        c.metadata.name.as_deref().unwrap(),
+        c.metadata.resource_version.as_deref().unwrap()
+    )
+}
+
+impl EventHandler<ConfigMap> for Recorder {
+    fn on_add(&self, obj: &Arc<ConfigMap>, initial: bool) {
+        let name = obj.metadata.name.clone().unwrap();
+        assert_eq!(
+            self.stored_rv(&name),
+            obj.metadata.resource_version,
+            "cache before handlers"
+        );
+        self.push(format!(
+            "add {}{}",
+            name_rv(obj),
+            if initial { " initial" } else { "" }
+        ));
+    }
+    fn on_update(&self, old: &Arc<ConfigMap>, new: &Arc<ConfigMap>) {
+        let name = new.metadata.name.clone().unwrap();
+        assert_eq!(
+            self.stored_rv(&name),
+            new.metadata.resource_version,
+            "cache before handlers"
+        );
+        let resync = if Arc::ptr_eq(old, new) { " resync" } else { "" };
+        self.push(format!(
+            "update {} -> {}{resync}",
+            name_rv(old),
+            name_rv(new)
+        ));
+    }
+    fn on_delete(&self, deleted: &Deleted<ConfigMap>) {
+        let name = deleted.object().metadata.name.clone().unwrap();
+        assert!(self.stored_rv(&name).is_none(), "cache before handlers");
+        let kind = if deleted.is_final_state_unknown() {
+            "tombstone"
+        } else {
+            "delete"
+        };
+        self.push(format!("{kind} {}", name_rv(deleted.object())));
+    }
+}
+
+type Tx = mpsc::UnboundedSender<Result<Event<ConfigMap>, watcher::Error>>;
+
+fn start(resync: Option<Duration>) -> (Informer<ConfigMap>, Recorder, Tx) {
+    let informer = Informer::new(Indexers::default(), resync);
+    let recorder = Recorder::default();
+    *recorder.store.lock().unwrap() = Some(informer.store());
+    informer.add_handler(recorder.clone());
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(informer.clone().run(UnboundedReceiverStream::new(rx)));
+    (informer, recorder, tx)
+}
+
+fn list(tx: &Tx, objects: Vec<ConfigMap>) {
+    tx.send(Ok(Event::Init)).unwrap();
+    for obj in objects {
+        tx.send(Ok(Event::InitApply(obj))).unwrap();
+    }
+    tx.send(Ok(Event::InitDone)).unwrap();
+}
+
+/// Lets the informer task drain its channel.
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn initial_list_is_delivered_as_adds_then_synced() {
+    let (informer, rec, tx) = start(None);
+    assert!(!informer.has_synced());
+    list(&tx, vec![cm("a", "1"), cm("b", "1")]);
+    informer.wait_synced().await;
+    let mut lines = rec.lines();
+    lines.sort();
+    assert_eq!(lines, ["add a@1 initial", "add b@1 initial"]);
+    tx.send(Ok(Event::Apply(cm("c", "2")))).unwrap();
+    settle().await;
+    assert_eq!(rec.lines(), ["add c@2"]);
+}
+
+#[tokio::test]
+async fn watch_events_update_cache_before_handlers_in_order() {
+    let (informer, rec, tx) = start(None);
+    list(&tx, vec![]);
+    informer.wait_synced().await;
+    tx.send(Ok(Event::Apply(cm("a", "1")))).unwrap();
+    tx.send(Ok(Event::Apply(cm("a", "2")))).unwrap();
+    tx.send(Ok(Event::Delete(cm("a", "3")))).unwrap();
+    settle().await;
+    assert_eq!(rec.lines(), ["add a@1", "update a@1 -> a@2", "delete a@3"]);
+    assert!(informer.store().is_empty());
+}
+
+#[tokio::test]
+async fn relist_delivers_tombstones_for_objects_deleted_while_disconnected() {
+    let (informer, rec, tx) = start(None);
+    list(
+        &tx,
+        vec![cm("kept", "1"), cm("changed", "1"), cm("gone", "1")],
+    );
+    informer.wait_synced().await;
+    rec.lines();
+    // The watch breaks; on relisting, "gone" is missing and "new" appeared.
+    tx.send(Err(watcher::Error::NoResourceVersion)).unwrap();
+    list(
+        &tx,
+        vec![cm("kept", "1"), cm("changed", "5"), cm("new", "6")],
+    );
+    settle().await;
+    assert_eq!(
+        rec.lines(),
+        [
+            "add new@6",
+            "update changed@1 -> changed@5",
+            "tombstone gone@1"
+        ]
+    );
+    let mut keys: Vec<String> = informer
+        .store()
+        .keys()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["ns/changed", "ns/kept", "ns/new"]);
+}
+
+#[tokio::test]
+async fn late_handlers_catch_up_with_the_cache() {
+    let (informer, _, tx) = start(None);
+    list(&tx, vec![cm("a", "1")]);
+    informer.wait_synced().await;
+    let late = Recorder::default();
+    *late.store.lock().unwrap() = Some(informer.store());
+    informer.add_handler(late.clone());
+    assert_eq!(late.lines(), ["add a@1"]);
+    tx.send(Ok(Event::Apply(cm("a", "2")))).unwrap();
+    settle().await;
+    assert_eq!(late.lines(), ["update a@1 -> a@2"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn resync_redelivers_cached_objects_without_the_apiserver() {
+    let (informer, rec, tx) = start(Some(Duration::from_secs(30)));
+    list(&tx, vec![cm("a", "1")]);
+    informer.wait_synced().await;
+    rec.lines();
+    tokio::time::sleep(Duration::from_secs(29)).await;
+    assert!(rec.lines().is_empty());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle().await;
+    assert_eq!(rec.lines(), ["update a@1 -> a@1 resync"]);
+}
+
+#[tokio::test]
+async fn the_informer_stops_when_its_stream_ends() {
+    let informer: Informer<ConfigMap> = Informer::new(Indexers::default(), None);
+    let stream = futures::stream::iter(vec![
+        Ok(Event::Init),
+        Ok(Event::InitApply(cm("a", "1"))),
+        Ok(Event::InitDone),
+    ]);
+    tokio::time::timeout(Duration::from_secs(5), informer.clone().run(stream.boxed()))
+        .await
+        .expect("run returns when the stream ends");
+    assert!(informer.has_synced());
+    assert_eq!(informer.store().len(), 1);
+}

@@ -152,12 +152,20 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             {
                 fail(format!("must have at most {max} properties"));
             }
+            // The apiserver prunes nulls of non-nullable fields before it
+            // validates, so such a field counts as absent.
+            let pruned = |name: &str, item: &Value| {
+                item.is_null() && schema.properties.get(name).is_some_and(|p| !p.nullable)
+            };
             for name in &schema.required {
-                if !map.contains_key(name) {
+                if !map.get(name).is_some_and(|item| !pruned(name, item)) {
                     fail(format!("{name} is required"));
                 }
             }
             for (name, item) in map {
+                if pruned(name, item) {
+                    continue;
+                }
                 let child = format!("{path}.{name}");
                 if let Some(property) = schema.properties.get(name) {
                     check(property, item, &child, errors);

@@ -1,0 +1,192 @@
+//! The `KubeSchema` impl of a struct or enum: a call to the schema builders
+//! with one entry per field or variant. Each field's schema expression is
+//! spanned at the field's type, so "`Foo` does not implement `KubeSchema`"
+//! points at the field that needs it.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::{Path, Type};
+
+use super::values::constraints;
+use crate::model::{Body, Field, Input, Requirement, Tagging, VariantShape};
+
+/// The `impl KubeSchema for ...` item.
+pub(crate) fn schema_impl(input: &Input) -> TokenStream {
+    let krate = &input.krate;
+    let ident = &input.ident;
+    let mut generics = input.generics.clone();
+    for param in generics.type_params_mut() {
+        param.bounds.push(syn::parse_quote!(#krate::KubeSchema));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let body = body(input);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::KubeSchema for #ident #ty_generics #where_clause {
+            fn kube_schema(ctx: &mut #krate::schema::Context) -> #krate::schema::Schema {
+                ctx.enter(::core::any::type_name::<Self>(), |ctx| { #body })
+            }
+        }
+    }
+}
+
+fn body(input: &Input) -> TokenStream {
+    let krate = &input.krate;
+    let type_constraints = constraints(&input.constraints, krate);
+    match &input.body {
+        Body::Struct(fields) => {
+            let fields = fields.iter().map(|f| field_desc(f, krate));
+            quote! {
+                let fields = ::std::vec![#(#fields),*];
+                #krate::schema::struct_schema(ctx, fields, &#type_constraints)
+            }
+        }
+        Body::Transparent(field) => {
+            let schema = field_schema(field, krate);
+            quote! {
+                let mut schema = #schema;
+                #type_constraints.apply(&mut schema, ctx);
+                schema
+            }
+        }
+        Body::Enum { tagging, variants } => {
+            let tagging = match tagging {
+                Tagging::External => quote!(#krate::schema::Tagging::External),
+                Tagging::Internal(tag) => quote!(#krate::schema::Tagging::Internal { tag: #tag }),
+                Tagging::Adjacent(tag, content) => {
+                    quote!(#krate::schema::Tagging::Adjacent { tag: #tag, content: #content })
+                }
+                Tagging::Untagged => quote!(#krate::schema::Tagging::Untagged),
+            };
+            let variants = variants.iter().map(|v| {
+                let name = &v.wire_name;
+                let description = match &v.docs {
+                    Some(d) => quote!(::core::option::Option::Some(#d)),
+                    None => quote!(::core::option::Option::None),
+                };
+                let payload = match &v.shape {
+                    VariantShape::Unit => quote!(#krate::schema::Payload::Unit),
+                    VariantShape::Newtype(field) => {
+                        let schema = field_schema(field, krate);
+                        quote!(#krate::schema::Payload::Newtype(ctx.at(#name, |ctx| #schema)))
+                    }
+                    VariantShape::Struct(fields) => {
+                        let fields = fields.iter().map(|f| field_desc(f, krate));
+                        quote!(#krate::schema::Payload::Struct(ctx.at(#name, |ctx| {
+                            let fields = ::std::vec![#(#fields),*];
+                            #krate::schema::struct_schema(
+                                ctx,
+                                fields,
+                                &<#krate::schema::Constraints as ::core::default::Default>::default(),
+                            )
+                        })))
+                    }
+                };
+                quote!(#krate::schema::VariantDesc {
+                    name: #name,
+                    payload: #payload,
+                    description: #description,
+                })
+            });
+            quote! {
+                let variants = ::std::vec![#(#variants),*];
+                #krate::schema::enum_schema(ctx, #tagging, variants, &#type_constraints)
+            }
+        }
+    }
+}
+
+/// The type whose schema a default expression or `Option` check refers
+/// to: `T` for a field of type `Option<T>`.
+fn value_type(ty: &Type) -> &Type {
+    crate::frontend::option_inner(ty).unwrap_or(ty)
+}
+
+/// The trait that describes a field's type: floats only by opt-in.
+fn schema_trait(field: &Field, krate: &Path) -> TokenStream {
+    if field.allow_float {
+        quote!(#krate::KubeSchemaFloat)
+    } else {
+        quote!(#krate::KubeSchema)
+    }
+}
+
+/// An expression for the field's schema, without its constraints.
+fn raw_schema(field: &Field, krate: &Path) -> TokenStream {
+    let ty = &field.ty;
+    if let Some(path) = &field.schema_with {
+        return quote_spanned!(field.span=> #path(ctx));
+    }
+    if field.constraints.schemaless {
+        // The constraints replace the schema; the type need not describe itself.
+        return quote!(#krate::schema::Schema::any());
+    }
+    let tr = schema_trait(field, krate);
+    quote_spanned!(field.span=> <#ty as #tr>::kube_schema(ctx))
+}
+
+/// The field's constraints, with a typed default serialized in.
+fn field_constraints(field: &Field, krate: &Path) -> TokenStream {
+    let c = constraints(&field.constraints, krate);
+    match &field.default_expr {
+        None => c,
+        Some(expr) => {
+            let ty = value_type(&field.ty);
+            let default = quote_spanned!(syn::spanned::Spanned::span(expr)=>
+                #krate::__private::default_value::<#ty>(ctx, #expr)
+            );
+            quote!({
+                let mut constraints = #c;
+                constraints.default = #default;
+                constraints
+            })
+        }
+    }
+}
+
+/// An expression for the field's schema with its constraints applied, for
+/// newtype variants and transparent structs (struct fields get theirs in
+/// `struct_schema`).
+fn field_schema(field: &Field, krate: &Path) -> TokenStream {
+    let raw = raw_schema(field, krate);
+    let c = field_constraints(field, krate);
+    quote!({
+        let mut schema = #raw;
+        let constraints = #c;
+        constraints.apply(&mut schema, ctx);
+        schema
+    })
+}
+
+fn field_desc(field: &Field, krate: &Path) -> TokenStream {
+    let name = &field.wire_name;
+    let raw = raw_schema(field, krate);
+    let ty = &field.ty;
+    let required = match field.required {
+        Requirement::Required => quote!(true),
+        Requirement::Optional => quote!(false),
+        Requirement::ByType if field.schema_with.is_some() || field.constraints.schemaless => {
+            let optional = crate::frontend::option_inner(ty).is_some();
+            quote!(!#optional)
+        }
+        Requirement::ByType => {
+            let tr = schema_trait(field, krate);
+            quote_spanned!(field.span=> !<#ty as #tr>::OPTIONAL)
+        }
+    };
+    let flatten = field.flatten;
+    let c = field_constraints(field, krate);
+    // A flattened field has no property of its own to name in messages.
+    let schema = if field.flatten {
+        raw
+    } else {
+        quote!(ctx.at(#name, |ctx| #raw))
+    };
+    quote!(#krate::schema::FieldDesc {
+        name: #name,
+        schema: #schema,
+        required: #required,
+        flatten: #flatten,
+        constraints: #c,
+    })
+}

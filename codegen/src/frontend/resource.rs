@@ -1,0 +1,216 @@
+//! The resource attributes of a `CustomResource`: required keys present,
+//! names valid as the apiserver wants them, defaults filled in, and every
+//! path (printer columns, scale, selectable fields) pointing into the spec
+//! at a field that exists.
+
+use proc_macro2::Span;
+use syn::{DeriveInput, Ident, LitStr};
+
+use super::attr::Attrs;
+use super::ctxt::{Errors, did_you_mean};
+use super::keys::*;
+use super::plural::plural;
+use crate::model::{Body, Resource, SchemaMode};
+
+pub(super) fn resource(
+    input: &DeriveInput,
+    attrs: &mut Attrs,
+    body: Option<&Body>,
+    errors: &mut Errors,
+) -> Option<Resource> {
+    if !matches!(input.data, syn::Data::Struct(_)) {
+        errors.spanned(
+            &input.ident,
+            "#[derive(CustomResource)] goes on the spec struct; enums can be fields of it",
+        );
+        return None;
+    }
+    if !input.generics.params.is_empty() {
+        errors.spanned(
+            &input.generics,
+            "a CustomResource spec cannot be generic: the CRD has one schema",
+        );
+    }
+    let r = std::mem::take(&mut attrs.resource);
+    let mut required = |value: Option<LitStr>, key: &str, example: &str| {
+        value.unwrap_or_else(|| {
+            errors.spanned(
+                &input.ident,
+                format!("#[derive(CustomResource)] needs `{key}`: #[kube({key} = \"{example}\")]"),
+            );
+            LitStr::new("", Span::call_site())
+        })
+    };
+    let group = required(r.group, GROUP, "example.com");
+    let version = required(r.version, VERSION, "v1");
+    let kind = required(r.kind, KIND, "User");
+    if !errors.is_empty() && (group.value().is_empty() || kind.value().is_empty()) {
+        return None;
+    }
+    check_group(&group, errors);
+    check_label(&version, "version", errors);
+    if !version.value().starts_with(|c: char| c.is_ascii_lowercase()) {
+        errors.at(version.span(), "a version starts with a lowercase letter, like `v1` or `v1beta1`");
+    }
+    let kind_value = kind.value();
+    if !kind_value.starts_with(|c: char| c.is_ascii_uppercase())
+        || !kind_value.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        errors.at(kind.span(), "a kind is CamelCase ASCII letters and digits, like `User`");
+    }
+    let plural_name = r.plural.as_ref().map_or_else(|| plural(&kind_value), LitStr::value);
+    if let Some(p) = &r.plural {
+        check_label(p, "plural", errors);
+    }
+    let singular = r.singular.as_ref().map_or_else(|| kind_value.to_lowercase(), LitStr::value);
+    if let Some(s) = &r.singular {
+        check_label(s, "singular", errors);
+    }
+    for s in &r.shortnames {
+        check_label(s, "shortname", errors);
+    }
+    for c in &r.categories {
+        check_label(c, "category", errors);
+    }
+    let root_name = r.root.as_ref().map_or(kind_value.clone(), LitStr::value);
+    // Checking with the parser first keeps `Ident::new` from panicking on a
+    // name that is not an identifier.
+    let root = match syn::parse_str::<Ident>(&root_name) {
+        Ok(_) => Ident::new(&root_name, r.root.as_ref().map_or(input.ident.span(), LitStr::span)),
+        Err(_) => {
+            errors.at(
+                r.root.as_ref().map_or(kind.span(), LitStr::span),
+                format!("`{root_name}` is not a Rust identifier for the root struct"),
+            );
+            return None;
+        }
+    };
+
+    let spec_fields: Vec<String> = match body {
+        Some(Body::Struct(fields)) => fields.iter().map(|f| f.wire_name.clone()).collect(),
+        _ => Vec::new(),
+    };
+    let status = r.status.is_some();
+    let check_path = |path: &str, span: Span, what: &str, errors: &mut Errors| {
+        spec_path(path, span, what, &spec_fields, status, errors);
+    };
+    for (column, span) in &r.printcolumns {
+        check_path(&column.json_path, *span, "printcolumn json_path", errors);
+    }
+    for s in &r.selectable {
+        check_path(&s.value(), s.span(), "selectable", errors);
+    }
+    if let Some((scale, span)) = &r.scale {
+        if !scale.spec_replicas_path.starts_with(".spec.") {
+            errors.at(*span, "scale `spec_replicas_path` must point into .spec");
+        }
+        if !scale.status_replicas_path.starts_with(".status.") {
+            errors.at(*span, "scale `status_replicas_path` must point into .status");
+        }
+        if let Some(selector) = &scale.label_selector_path
+            && !(selector.starts_with(".status.") || selector.starts_with(".spec."))
+        {
+            errors.at(*span, "scale `label_selector_path` must point into .spec or .status");
+        }
+        check_path(&scale.spec_replicas_path, *span, "scale spec_replicas_path", errors);
+        check_path(&scale.status_replicas_path, *span, "scale status_replicas_path", errors);
+    }
+    let served = r.served.unwrap_or(true);
+    let storage = r.storage.unwrap_or(true);
+    if storage && !served {
+        let span = attrs
+            .spans
+            .iter()
+            .find(|(k, _)| *k == SERVED)
+            .map_or_else(Span::call_site, |(_, s)| *s);
+        errors.at(span, "the storage version must be served; set `storage = false` or serve it");
+    }
+    Some(Resource {
+        group: group.value(),
+        version: version.value(),
+        kind: kind_value,
+        root,
+        plural: plural_name,
+        singular,
+        namespaced: r.namespaced.unwrap_or(false),
+        shortnames: r.shortnames.iter().map(LitStr::value).collect(),
+        categories: r.categories.iter().map(LitStr::value).collect(),
+        status: r.status,
+        scale: r.scale.map(|(s, _)| s),
+        printcolumns: r.printcolumns.into_iter().map(|(c, _)| c).collect(),
+        selectable: r.selectable.iter().map(LitStr::value).collect(),
+        derives: r.derives,
+        attrs: r.attrs,
+        doc: r.doc,
+        annotations: r.annotations,
+        labels: r.labels,
+        rules: r.rules,
+        storage,
+        served,
+        deprecated: r.deprecated,
+        schema_mode: r.schema_mode.unwrap_or(SchemaMode::Derived),
+        max_description_length: r.max_description_length,
+    })
+}
+
+/// Rule: a path in a printer column, selectable field or scale starts at
+/// `.spec`, `.status` or `.metadata`; under `.spec` its first field must be
+/// a field of the spec struct (deeper levels are checked by `gen`, which
+/// sees the whole schema).
+fn spec_path(path: &str, span: Span, what: &str, spec_fields: &[String], status: bool, errors: &mut Errors) {
+    let mut segments = path.trim_start_matches('.').split(['.', '[']);
+    match segments.next() {
+        Some("spec") => {
+            let Some(first) = segments.next() else { return };
+            if !spec_fields.iter().any(|f| f == first) {
+                let known: Vec<&str> = spec_fields.iter().map(String::as_str).collect();
+                errors.at(
+                    span,
+                    format!("{what} `{path}` names no field of the spec{}", did_you_mean(first, &known)),
+                );
+            }
+        }
+        Some("status") if !status => errors.at(
+            span,
+            format!("{what} `{path}` points into .status, but the resource has no `status` type"),
+        ),
+        Some("status" | "metadata") => {}
+        _ => errors.at(
+            span,
+            format!("{what} `{path}` must start with .spec, .status or .metadata"),
+        ),
+    }
+}
+
+/// Rule: the group is a DNS subdomain with at least one dot (the apiserver
+/// refuses CRDs in dot-less groups, which are reserved for built-ins).
+fn check_group(group: &LitStr, errors: &mut Errors) {
+    let value = group.value();
+    let ok = value.contains('.')
+        && value.len() <= 253
+        && value.split('.').all(|part| is_label(part));
+    if !ok {
+        errors.at(
+            group.span(),
+            format!("group `{value}` must be a lowercase DNS subdomain with a dot, like `example.com`"),
+        );
+    }
+}
+
+/// Rule: names, versions, short names and categories are DNS labels.
+fn check_label(value: &LitStr, what: &str, errors: &mut Errors) {
+    if !is_label(&value.value()) {
+        errors.at(
+            value.span(),
+            format!("{what} `{}` must be a lowercase DNS label (a-z, 0-9, '-', at most 63)", value.value()),
+        );
+    }
+}
+
+fn is_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}

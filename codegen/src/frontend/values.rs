@@ -1,0 +1,182 @@
+//! Reading the value of one attribute key, with an error that says which
+//! value the key wants.
+
+use serde_json::Value;
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Path, Token, UnOp};
+
+/// `key = "text"`.
+pub(crate) fn string(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
+    let expr: Expr = meta.value()?.parse()?;
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a string literal: {key} = \"...\""),
+        )),
+    }
+}
+
+/// `key` alone (true) or `key = true | false`.
+pub(crate) fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<bool> {
+    if !meta.input.peek(Token![=]) {
+        return Ok(true);
+    }
+    let expr: Expr = meta.value()?.parse()?;
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` is a flag: write `{key}` or `{key} = false`"),
+        )),
+    }
+}
+
+/// `key = a::Path` or `key = "a::Path"` (kube-derive's spelling).
+pub(crate) fn path(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Path> {
+    let expr: Expr = meta.value()?.parse()?;
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => s.parse(),
+        Expr::Path(p) => Ok(p.path),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a path: {key} = my::Type or {key} = \"my::Type\""),
+        )),
+    }
+}
+
+/// `key = <number>`, integer or decimal, possibly negative.
+pub(crate) fn number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<f64> {
+    let expr: Expr = meta.value()?.parse()?;
+    match json(&expr) {
+        Ok(Value::Number(n)) => n.as_f64().ok_or_else(|| {
+            syn::Error::new_spanned(&expr, format!("`{key}` is out of range"))
+        }),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` takes a number: {key} = 1 or {key} = 0.5"),
+        )),
+    }
+}
+
+/// `key = <non-negative integer>`.
+pub(crate) fn count(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<i64> {
+    let expr: Expr = meta.value()?.parse()?;
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Int(i), ..
+    }) = &expr
+        && let Ok(n) = i.base10_parse::<i64>()
+    {
+        return Ok(n);
+    }
+    Err(syn::Error::new_spanned(
+        expr,
+        format!("`{key}` takes a non-negative integer: {key} = 3"),
+    ))
+}
+
+/// `key = <expression>`, kept as written (typed defaults).
+pub(crate) fn expr(meta: &ParseNestedMeta<'_>) -> syn::Result<Expr> {
+    meta.value()?.parse()
+}
+
+/// `key = "{\"json\": true}"`: a JSON document in a string.
+pub(crate) fn json_text(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Value> {
+    let text = string(meta, key)?;
+    serde_json::from_str(&text.value()).map_err(|e| {
+        syn::Error::new(
+            text.span(),
+            format!("`{key}` is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// A literal (string, number, boolean, negative number) or an array of
+/// them, as JSON.
+pub(crate) fn json(expr: &Expr) -> syn::Result<Value> {
+    let unsupported = || {
+        syn::Error::new_spanned(
+            expr,
+            "expected a literal: a string, a number, true/false, or [a list of them]",
+        )
+    };
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Str(s) => Ok(Value::from(s.value())),
+            Lit::Bool(b) => Ok(Value::from(b.value)),
+            Lit::Int(i) => i
+                .base10_parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| unsupported()),
+            Lit::Float(f) => f
+                .base10_parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(unsupported),
+            _ => Err(unsupported()),
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr: inner,
+            ..
+        }) => match json(inner)? {
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Ok(Value::from(-i))
+                } else {
+                    n.as_f64()
+                        .and_then(|f| serde_json::Number::from_f64(-f))
+                        .map(Value::Number)
+                        .ok_or_else(unsupported)
+                }
+            }
+            _ => Err(unsupported()),
+        },
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .map(json)
+            .collect::<syn::Result<Vec<_>>>()
+            .map(Value::Array),
+        Expr::Group(group) => json(&group.expr),
+        _ => Err(unsupported()),
+    }
+}
+
+/// Consumes whatever value an unknown key has (`= expr` or `(...)`), so
+/// parsing can go on with the next key.
+pub(crate) fn skip(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        let _: Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _content;
+        syn::parenthesized!(_content in meta.input);
+    }
+    Ok(())
+}
+
+/// `key(a, b, c)`: identifiers.
+pub(crate) fn idents(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<syn::Ident>> {
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let list = content.parse_terminated(syn::Ident::parse_any_ident, Token![,])?;
+    Ok(list.into_iter().collect())
+}
+
+trait ParseAnyIdent {
+    fn parse_any_ident(input: syn::parse::ParseStream<'_>) -> syn::Result<syn::Ident>;
+}
+
+impl ParseAnyIdent for syn::Ident {
+    fn parse_any_ident(input: syn::parse::ParseStream<'_>) -> syn::Result<syn::Ident> {
+        use syn::ext::IdentExt;
+        syn::Ident::parse_any(input)
+    }
+}

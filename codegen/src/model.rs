@@ -1,0 +1,213 @@
+//! The validated model of one derive input: a type, its fields or variants,
+//! and everything its `#[crd]`, `#[kube]`, `#[serde]` and doc attributes
+//! say. [`crate::frontend::parse`] builds it (or reports every error);
+//! [`crate::emit`] consumes it and cannot fail.
+
+use proc_macro2::Span;
+use syn::{Expr, Generics, Ident, Member, Meta, Path, Type, Visibility};
+
+use crate::schema::{Constraints, Rule};
+
+/// What is being derived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Derive {
+    /// `#[derive(CustomResource)]` on a spec struct.
+    CustomResource,
+    /// `#[derive(KubeSchema)]` on a nested struct or enum.
+    Schema,
+}
+
+/// One derive input, validated.
+pub struct Input {
+    /// The type's name.
+    pub ident: Ident,
+    /// Its generics; the schema impl adds a `KubeSchema` bound per parameter.
+    pub generics: Generics,
+    /// Its visibility, given to the generated root struct.
+    pub vis: Visibility,
+    /// Path to the crdforge crate in generated code (`#[crd(crate = "...")]`).
+    pub krate: Path,
+    /// Type-level constraints: description from docs, CEL rules (including
+    /// those from `exactly_one_of` and immutable optional fields), ...
+    pub constraints: Constraints,
+    /// How the data is shaped.
+    pub body: Body,
+    /// The resource attributes, for `CustomResource` only.
+    pub resource: Option<Resource>,
+}
+
+/// A struct's or enum's data, after serde's attributes.
+pub enum Body {
+    /// Named fields.
+    Struct(Vec<Field>),
+    /// A newtype struct or a `#[serde(transparent)]` struct: the schema of
+    /// the one non-skipped field.
+    Transparent(Box<Field>),
+    /// An enum.
+    Enum {
+        /// serde's representation.
+        tagging: Tagging,
+        /// The variants not skipped.
+        variants: Vec<Variant>,
+    },
+}
+
+/// serde's enum representations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tagging {
+    /// Default.
+    External,
+    /// `#[serde(tag = "...")]`.
+    Internal(String),
+    /// `#[serde(tag = "...", content = "...")]`.
+    Adjacent(String, String),
+    /// `#[serde(untagged)]`.
+    Untagged,
+}
+
+/// One field that appears on the wire.
+pub struct Field {
+    /// How Rust names it (`self.name` or `self.0`).
+    pub member: Member,
+    /// Its type, as written.
+    pub ty: Type,
+    /// The span of the field, for errors in generated code.
+    pub span: Span,
+    /// Its name on the wire, after serde's renames.
+    pub wire_name: String,
+    /// `#[serde(flatten)]`.
+    pub flatten: bool,
+    /// Whether the field must be present; see `frontend::attr` for the rule.
+    pub required: Requirement,
+    /// `#[crd(allow_float)]`: schema from `KubeSchemaFloat`.
+    pub allow_float: bool,
+    /// `#[crd(schema_with = path)]`: a `fn(&mut Context) -> Schema`.
+    pub schema_with: Option<Path>,
+    /// What the attributes add to the type's schema.
+    pub constraints: Constraints,
+    /// `#[crd(default = expr)]`: a typed Rust default, serialized at run time.
+    pub default_expr: Option<Expr>,
+}
+
+/// How a field's presence is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// Required unless the type is optional (`Option<T>`), decided by the
+    /// type's `KubeSchema::OPTIONAL` at compile time of the user's crate.
+    ByType,
+    /// `#[crd(required)]`.
+    Required,
+    /// `#[crd(optional)]`, `#[serde(default)]` or `skip_serializing_if`.
+    Optional,
+}
+
+/// One enum variant that appears on the wire.
+pub struct Variant {
+    /// Its Rust name.
+    pub ident: Ident,
+    /// Its name on the wire.
+    pub wire_name: String,
+    /// Its doc comment.
+    pub docs: Option<String>,
+    /// What it carries.
+    pub shape: VariantShape,
+}
+
+/// What a variant carries.
+pub enum VariantShape {
+    /// Nothing.
+    Unit,
+    /// One unnamed field.
+    Newtype(Box<Field>),
+    /// Named fields, with the variant's own constraints.
+    Struct(Vec<Field>),
+}
+
+/// `#[kube(...)]`/`#[crd(...)]` resource attributes of a `CustomResource`.
+pub struct Resource {
+    /// API group.
+    pub group: String,
+    /// API version of this type.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// The generated root struct's name (`root = "..."`), the kind by default.
+    pub root: Ident,
+    /// Lowercase plural.
+    pub plural: String,
+    /// Lowercase singular.
+    pub singular: String,
+    /// Namespaced or cluster-scoped.
+    pub namespaced: bool,
+    /// `shortNames`.
+    pub shortnames: Vec<String>,
+    /// `categories`.
+    pub categories: Vec<String>,
+    /// The status type, which also enables the status subresource.
+    pub status: Option<Type>,
+    /// The scale subresource.
+    pub scale: Option<Scale>,
+    /// `additionalPrinterColumns`.
+    pub printcolumns: Vec<PrintColumn>,
+    /// `selectableFields` JSON paths.
+    pub selectable: Vec<String>,
+    /// Extra derives on the root struct.
+    pub derives: Vec<Path>,
+    /// Extra attributes on the root struct (`attr = "..."`).
+    pub attrs: Vec<Meta>,
+    /// Description of the root schema.
+    pub doc: Option<String>,
+    /// CRD metadata annotations.
+    pub annotations: Vec<(String, String)>,
+    /// CRD metadata labels.
+    pub labels: Vec<(String, String)>,
+    /// CEL rules on the root object.
+    pub rules: Vec<Rule>,
+    /// `storage`.
+    pub storage: bool,
+    /// `served`.
+    pub served: bool,
+    /// `deprecated`, with the optional warning.
+    pub deprecated: Option<Option<String>>,
+    /// How the spec's schema is produced.
+    pub schema_mode: SchemaMode,
+    /// controller-gen's `maxDescLen`.
+    pub max_description_length: Option<usize>,
+}
+
+/// kube-derive's `schema = "..."`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaMode {
+    /// The derive implements `KubeSchema` for the spec (default).
+    Derived,
+    /// The user implements `KubeSchema` for the spec.
+    Manual,
+    /// No schema: the spec preserves unknown fields.
+    Disabled,
+}
+
+/// The scale subresource's paths.
+pub struct Scale {
+    /// `.spec.replicas`.
+    pub spec_replicas_path: String,
+    /// `.status.replicas`.
+    pub status_replicas_path: String,
+    /// `.status.selector`.
+    pub label_selector_path: Option<String>,
+}
+
+/// One printer column.
+pub struct PrintColumn {
+    /// Column header.
+    pub name: String,
+    /// integer, number, string, boolean or date.
+    pub type_: String,
+    /// JSONPath into the object.
+    pub json_path: String,
+    /// Tooltip.
+    pub description: Option<String>,
+    /// int32, int64, float, double, byte, date, date-time, password.
+    pub format: Option<String>,
+    /// 0 shows in the standard view, more only with `-o wide`.
+    pub priority: Option<i32>,
+}

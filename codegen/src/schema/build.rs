@@ -1,0 +1,382 @@
+//! Builders the derive's generated code calls to put a struct's or an enum's
+//! schema together from the schemas of its parts.
+//!
+//! Enums come out *raw*: a `oneOf` (tagged) or `anyOf` (untagged) of complete
+//! branch schemas, the way JSON Schema would say it. The `hoist_junctions`
+//! pass then makes that structural. Keeping the two steps apart lets each be
+//! tested on its own, and lets a flattened enum join its parent's properties
+//! before hoisting.
+
+use serde_json::Value;
+
+use super::{Constraints, Context, Schema};
+
+/// One field of a struct or struct variant, as the derive describes it.
+#[derive(Clone, Debug)]
+pub struct FieldDesc {
+    /// The name on the wire, after serde's renames.
+    pub name: &'static str,
+    /// The schema of the field's type.
+    pub schema: Schema,
+    /// Whether the field must be present.
+    pub required: bool,
+    /// `#[serde(flatten)]`: the field's properties join the parent's.
+    pub flatten: bool,
+    /// What the field's attributes add.
+    pub constraints: Constraints,
+}
+
+/// A struct's schema: an object with one property per field.
+pub fn struct_schema(ctx: &mut Context, fields: Vec<FieldDesc>, constraints: &Constraints) -> Schema {
+    let mut schema = Schema::typed("object");
+    for mut field in fields {
+        if field.flatten {
+            field.constraints.apply(&mut field.schema, ctx);
+            flatten_into(ctx, &mut schema, field.schema, field.required);
+            continue;
+        }
+        let mut property = field.schema;
+        ctx.at(field.name, |ctx| field.constraints.apply(&mut property, ctx));
+        if field.required && !schema.required.iter().any(|r| r == field.name) {
+            schema.required.push(field.name.to_owned());
+        }
+        if schema.properties.insert(field.name.to_owned(), property).is_some() {
+            ctx.problem(format!(
+                "two fields are called `{}` on the wire (check serde renames and flattened types)",
+                field.name
+            ));
+        }
+    }
+    constraints.apply(&mut schema, ctx);
+    schema
+}
+
+/// Merges a `#[serde(flatten)]`ed field's schema into its parent.
+fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: bool) {
+    if flat.preserve_unknown_fields && flat.properties.is_empty() {
+        // Flattening a map of anything (serde_json::Value, a BTreeMap) keeps
+        // unknown fields; the parent's known fields stay typed.
+        parent.preserve_unknown_fields = true;
+        return;
+    }
+    if flat.additional_properties.is_some() {
+        ctx.problem(
+            "a flattened map makes the parent both a struct and a map; structural schemas \
+             cannot have `properties` and `additionalProperties` together \
+             (use #[crd(preserve_unknown_fields)] on the parent type instead)",
+        );
+        return;
+    }
+    if !flat.one_of.is_empty() || !flat.any_of.is_empty() {
+        // A flattened enum: its branches constrain the parent object, and
+        // hoisting folds their properties into the parent's.
+        if !parent.one_of.is_empty() || !parent.any_of.is_empty() {
+            ctx.problem("two flattened enums in one struct cannot be described by one schema");
+            return;
+        }
+        parent.one_of = flat.one_of;
+        parent.any_of = flat.any_of;
+        return;
+    }
+    if flat.type_name() != "object" {
+        ctx.problem(format!(
+            "a flattened field must be a struct, a map or an enum, not a value of type {}",
+            if flat.type_name().is_empty() { "any" } else { flat.type_name() }
+        ));
+        return;
+    }
+    for (name, property) in flat.properties {
+        if parent.properties.insert(name.clone(), property).is_some() {
+            ctx.problem(format!("flattening adds a second field called `{name}`"));
+        }
+    }
+    if required {
+        for name in flat.required {
+            if !parent.required.contains(&name) {
+                parent.required.push(name);
+            }
+        }
+    }
+    parent.validations.extend(flat.validations);
+}
+
+/// How serde writes an enum: the four representations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tagging {
+    /// `{"Variant": payload}`, and a plain string for unit variants.
+    External,
+    /// `#[serde(tag = "t")]`: `{"t": "Variant", ...payload fields}`.
+    Internal {
+        /// The tag field's name.
+        tag: &'static str,
+    },
+    /// `#[serde(tag = "t", content = "c")]`: `{"t": "Variant", "c": payload}`.
+    Adjacent {
+        /// The tag field's name.
+        tag: &'static str,
+        /// The content field's name.
+        content: &'static str,
+    },
+    /// `#[serde(untagged)]`: the payload alone.
+    Untagged,
+}
+
+/// What a variant carries.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    /// Nothing.
+    Unit,
+    /// One unnamed value: its schema.
+    Newtype(Schema),
+    /// Named fields: the schema `struct_schema` built for them.
+    Struct(Schema),
+}
+
+/// One enum variant.
+#[derive(Clone, Debug)]
+pub struct VariantDesc {
+    /// The name on the wire, after serde's renames.
+    pub name: &'static str,
+    /// What it carries.
+    pub payload: Payload,
+    /// Its doc comment.
+    pub description: Option<&'static str>,
+}
+
+/// An enum's schema. Unit-only externally tagged enums become a string
+/// `enum`; everything else becomes a raw `oneOf`/`anyOf` for the
+/// `hoist_junctions` pass. Shapes serde can write but a structural schema
+/// cannot describe are recorded as problems.
+pub fn enum_schema(
+    ctx: &mut Context,
+    tagging: Tagging,
+    variants: Vec<VariantDesc>,
+    constraints: &Constraints,
+) -> Schema {
+    let all_unit = variants.iter().all(|v| matches!(v.payload, Payload::Unit));
+    let mut schema = if variants.is_empty() {
+        ctx.problem("an enum without variants has no values");
+        Schema::any()
+    } else if all_unit && matches!(tagging, Tagging::External) {
+        Schema {
+            enum_: variants.iter().map(|v| Value::from(v.name)).collect(),
+            ..Schema::typed("string")
+        }
+    } else {
+        let mut branches = Vec::with_capacity(variants.len());
+        for variant in variants {
+            if let Some(branch) = branch(ctx, &tagging, variant) {
+                branches.push(branch);
+            }
+        }
+        if matches!(tagging, Tagging::Untagged) {
+            // serde takes the first variant that matches, so more than one may.
+            Schema {
+                any_of: branches,
+                ..Schema::default()
+            }
+        } else {
+            Schema {
+                one_of: branches,
+                ..Schema::default()
+            }
+        }
+    };
+    constraints.apply(&mut schema, ctx);
+    schema
+}
+
+fn tag_schema(name: &str) -> Schema {
+    Schema {
+        enum_: vec![Value::from(name)],
+        ..Schema::typed("string")
+    }
+}
+
+fn branch(ctx: &mut Context, tagging: &Tagging, variant: VariantDesc) -> Option<Schema> {
+    let name = variant.name;
+    let mut payload_schema = match variant.payload {
+        Payload::Unit => None,
+        Payload::Newtype(s) | Payload::Struct(s) => Some(s),
+    };
+    if let (Some(schema), Some(doc)) = (&mut payload_schema, variant.description) {
+        schema.description.get_or_insert_with(|| doc.to_owned());
+    }
+    let mut object = Schema::typed("object");
+    match (tagging, payload_schema) {
+        (Tagging::External, None) => {
+            ctx.problem(format!(
+                "unit variant `{name}` is written as a string, and the other variants as objects; \
+                 a structural schema needs one type"
+            ));
+            return None;
+        }
+        (Tagging::External, Some(payload)) => {
+            object.properties.insert(name.to_owned(), payload);
+            object.required.push(name.to_owned());
+        }
+        (Tagging::Internal { tag }, payload) => {
+            if let Some(payload) = payload {
+                if payload.type_name() != "object" || payload.additional_properties.is_some() {
+                    ctx.problem(format!(
+                        "variant `{name}` of an internally tagged enum must carry a struct, \
+                         so that the tag `{tag}` can sit among its fields"
+                    ));
+                    return None;
+                }
+                object = payload;
+            }
+            object.properties.insert((*tag).to_owned(), tag_schema(name));
+            object.required.insert(0, (*tag).to_owned());
+        }
+        (Tagging::Adjacent { tag, content }, payload) => {
+            object.properties.insert((*tag).to_owned(), tag_schema(name));
+            object.required.push((*tag).to_owned());
+            if let Some(payload) = payload {
+                object.properties.insert((*content).to_owned(), payload);
+                object.required.push((*content).to_owned());
+            }
+        }
+        (Tagging::Untagged, None) => {
+            ctx.problem(format!(
+                "unit variant `{name}` of an untagged enum is written as null, which a structural \
+                 schema cannot describe"
+            ));
+            return None;
+        }
+        (Tagging::Untagged, Some(payload)) => object = payload,
+    }
+    Some(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn field(name: &'static str, schema: Schema, required: bool) -> FieldDesc {
+        FieldDesc {
+            name,
+            schema,
+            required,
+            flatten: false,
+            constraints: Constraints::default(),
+        }
+    }
+
+    #[test]
+    fn struct_fields_become_properties_in_order_of_requirement() {
+        let mut ctx = Context::new();
+        let schema = struct_schema(
+            &mut ctx,
+            vec![
+                field("name", Schema::typed("string"), true),
+                field("size", Schema::formatted("integer", "int32"), false),
+            ],
+            &Constraints::default(),
+        );
+        assert_eq!(
+            schema.to_json(),
+            json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "size": {"type": "integer", "format": "int32"},
+                },
+                "required": ["name"],
+            })
+        );
+    }
+
+    #[test]
+    fn flattened_struct_fields_join_the_parent() {
+        let mut ctx = Context::new();
+        let inner = struct_schema(
+            &mut ctx,
+            vec![field("port", Schema::typed("integer"), true)],
+            &Constraints::default(),
+        );
+        let mut flat = field("", inner, true);
+        flat.flatten = true;
+        let schema = struct_schema(
+            &mut ctx,
+            vec![field("host", Schema::typed("string"), true), flat],
+            &Constraints::default(),
+        );
+        assert_eq!(schema.required, ["host", "port"]);
+        assert!(schema.properties.contains_key("port"));
+        assert!(ctx.problems().is_empty());
+    }
+
+    #[test]
+    fn unit_only_enum_is_a_string_enum() {
+        let mut ctx = Context::new();
+        let unit = |name| VariantDesc {
+            name,
+            payload: Payload::Unit,
+            description: None,
+        };
+        let schema = enum_schema(
+            &mut ctx,
+            Tagging::External,
+            vec![unit("Red"), unit("Green")],
+            &Constraints::default(),
+        );
+        assert_eq!(schema.to_json(), json!({"type": "string", "enum": ["Red", "Green"]}));
+    }
+
+    #[test]
+    fn internally_tagged_branches_carry_the_tag() {
+        let mut ctx = Context::new();
+        let payload = struct_schema(
+            &mut ctx,
+            vec![field("size", Schema::typed("integer"), true)],
+            &Constraints::default(),
+        );
+        let schema = enum_schema(
+            &mut ctx,
+            Tagging::Internal { tag: "kind" },
+            vec![
+                VariantDesc {
+                    name: "Disk",
+                    payload: Payload::Struct(payload),
+                    description: None,
+                },
+                VariantDesc {
+                    name: "Memory",
+                    payload: Payload::Unit,
+                    description: None,
+                },
+            ],
+            &Constraints::default(),
+        );
+        assert_eq!(schema.one_of.len(), 2);
+        assert_eq!(schema.one_of[0].required, ["kind", "size"]);
+        assert_eq!(schema.one_of[1].properties["kind"].enum_, [json!("Memory")]);
+    }
+
+    #[test]
+    fn mixed_unit_and_data_variants_externally_tagged_are_a_problem() {
+        let mut ctx = Context::new();
+        enum_schema(
+            &mut ctx,
+            Tagging::External,
+            vec![
+                VariantDesc {
+                    name: "Off",
+                    payload: Payload::Unit,
+                    description: None,
+                },
+                VariantDesc {
+                    name: "On",
+                    payload: Payload::Newtype(Schema::typed("integer")),
+                    description: None,
+                },
+            ],
+            &Constraints::default(),
+        );
+        assert_eq!(ctx.problems().len(), 1);
+        assert!(ctx.problems()[0].message.contains("unit variant `Off`"));
+    }
+}

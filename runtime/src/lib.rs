@@ -5,7 +5,13 @@
 #[cfg(feature = "client")]
 pub mod cache;
 #[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "client")]
 pub mod informer;
+#[cfg(feature = "client")]
+pub mod leader;
+#[cfg(feature = "client")]
+pub mod lister;
 pub mod workqueue;
 
 // The CRD generator's run-time half. `#[derive(CustomResource)]` and

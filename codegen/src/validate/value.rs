@@ -186,7 +186,9 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             .filter(|b| validate_value(&permissive(b), value).is_empty())
             .count();
         if matching != 1 {
-            errors.push(format!("{here}: must match exactly one alternative, matches {matching}"));
+            errors.push(format!(
+                "{here}: must match exactly one alternative, matches {matching}"
+            ));
         }
     }
     if !schema.any_of.is_empty()
@@ -242,7 +244,10 @@ mod tests {
     #[test]
     fn numbers_are_checked_against_bounds() {
         assert!(validate_value(&port(), &json!(80)).is_empty());
-        assert_eq!(validate_value(&port(), &json!(0)), ["<root>: 0 must be >= 1"]);
+        assert_eq!(
+            validate_value(&port(), &json!(0)),
+            ["<root>: 0 must be >= 1"]
+        );
         let exclusive = Schema {
             exclusive_minimum: true,
             ..port()
@@ -297,13 +302,17 @@ mod tests {
         };
         assert_eq!(validate_value(&set, &json!(["a", "a"])).len(), 1);
         let mut item = Schema::typed("object");
-        item.properties.insert("name".into(), Schema::typed("string"));
+        item.properties
+            .insert("name".into(), Schema::typed("string"));
         let map = Schema {
             list_type: Some("map".into()),
             list_map_keys: vec!["name".into()],
             ..Schema::array(item)
         };
         assert!(validate_value(&map, &json!([{"name": "a"}, {"name": "b"}])).is_empty());
-        assert_eq!(validate_value(&map, &json!([{"name": "a"}, {"name": "a"}])).len(), 1);
+        assert_eq!(
+            validate_value(&map, &json!([{"name": "a"}, {"name": "a"}])).len(),
+            1
+        );
     }
 }

@@ -1,0 +1,336 @@
+//! Typed clients: every verb for one kind, with its scope right by
+//! construction.
+//!
+//! A [`TypedClient`] for a cluster-scoped kind offers the verbs through
+//! [`TypedClient::cluster`]; one for a namespaced kind offers them through
+//! [`TypedClient::namespace`], and only `list` and `watch` across all
+//! namespaces. So `client.namespace("x")` on a cluster-scoped kind is a
+//! compile error, not a 404 at run time. One generic type serves every kind:
+//! the derive gives each kind its shape, and nothing per kind is left to
+//! generate.
+//!
+//! ```no_run
+//! # use crdforge::client::TypedClient;
+//! # use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+//! # async fn f(client: kube::Client) -> kube::Result<()> {
+//! let namespaces = TypedClient::<Namespace>::new(client.clone(), "my-controller");
+//! namespaces.cluster().get("default").await?;
+//! let config_maps = TypedClient::<ConfigMap>::new(client, "my-controller");
+//! config_maps.namespace("default").get("settings").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A namespaced call on a cluster-scoped kind does not compile:
+//!
+//! ```compile_fail
+//! # use crdforge::client::TypedClient;
+//! # use k8s_openapi::api::core::v1::Namespace;
+//! # fn f(client: kube::Client) {
+//! TypedClient::<Namespace>::new(client, "my-controller").namespace("default");
+//! # }
+//! ```
+//!
+//! nor a cluster-wide `get` of a namespaced kind:
+//!
+//! ```compile_fail
+//! # use crdforge::client::TypedClient;
+//! # use k8s_openapi::api::core::v1::ConfigMap;
+//! # fn f(client: kube::Client) {
+//! TypedClient::<ConfigMap>::new(client, "my-controller").cluster();
+//! # }
+//! ```
+
+use std::fmt::Debug;
+
+use futures::Stream;
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
+use kube::api::{
+    Api, DeleteParams, ListParams, ObjectList, Patch, PatchParams, PostParams, WatchEvent,
+    WatchParams,
+};
+use kube::core::Status;
+use kube::{Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use kube::api::{
+    DeleteParams as DeleteOptions, ListParams as ListOptions, PostParams as CreateOptions,
+    WatchParams as WatchOptions,
+};
+
+/// Bounds every typed kind meets.
+pub trait Kind:
+    Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+impl<K> Kind for K where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// A client for one kind, carrying the field manager its writes use.
+#[derive(Clone)]
+pub struct TypedClient<K> {
+    client: Client,
+    field_manager: String,
+    _kind: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K: Kind> TypedClient<K> {
+    /// A client whose server-side applies and patches are made as
+    /// `field_manager` (controllers use their name).
+    pub fn new(client: Client, field_manager: impl Into<String>) -> Self {
+        Self {
+            client,
+            field_manager: field_manager.into(),
+            _kind: std::marker::PhantomData,
+        }
+    }
+
+    /// The field manager.
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
+    }
+
+    fn verbs(&self, api: Api<K>) -> Verbs<K> {
+        Verbs {
+            api,
+            field_manager: self.field_manager.clone(),
+        }
+    }
+}
+
+impl<K: Kind + Resource<Scope = ClusterResourceScope>> TypedClient<K> {
+    /// Every verb, for a cluster-scoped kind.
+    pub fn cluster(&self) -> Verbs<K> {
+        self.verbs(Api::all(self.client.clone()))
+    }
+}
+
+impl<K: Kind + Resource<Scope = NamespaceResourceScope>> TypedClient<K> {
+    /// Every verb within one namespace, for a namespaced kind.
+    pub fn namespace(&self, namespace: &str) -> Verbs<K> {
+        self.verbs(Api::namespaced(self.client.clone(), namespace))
+    }
+
+    /// List and watch across all namespaces (the only verbs the apiserver
+    /// serves there).
+    pub fn all_namespaces(&self) -> AllNamespaces<K> {
+        AllNamespaces {
+            api: Api::all(self.client.clone()),
+        }
+    }
+}
+
+/// List and watch of a namespaced kind in every namespace.
+pub struct AllNamespaces<K> {
+    api: Api<K>,
+}
+
+impl<K: Kind> AllNamespaces<K> {
+    /// Lists objects in every namespace.
+    pub async fn list(&self, options: &ListParams) -> kube::Result<ObjectList<K>> {
+        self.api.list(options).await
+    }
+
+    /// Watches objects in every namespace from `resource_version`.
+    pub async fn watch(
+        &self,
+        options: &WatchParams,
+        resource_version: &str,
+    ) -> kube::Result<impl Stream<Item = kube::Result<WatchEvent<K>>> + use<K>> {
+        self.api.watch(options, resource_version).await
+    }
+}
+
+/// The verbs on one kind in one scope.
+pub struct Verbs<K> {
+    api: Api<K>,
+    field_manager: String,
+}
+
+impl<K: Kind> Verbs<K> {
+    /// Creates `obj`.
+    pub async fn create(&self, obj: &K) -> kube::Result<K> {
+        self.api.create(&self.post_params(), obj).await
+    }
+
+    /// Creates `obj` with explicit options (dry run, say).
+    pub async fn create_with(&self, obj: &K, options: &PostParams) -> kube::Result<K> {
+        self.api.create(options, obj).await
+    }
+
+    /// Reads an object.
+    pub async fn get(&self, name: &str) -> kube::Result<K> {
+        self.api.get(name).await
+    }
+
+    /// Reads an object, `None` when it does not exist.
+    pub async fn get_opt(&self, name: &str) -> kube::Result<Option<K>> {
+        self.api.get_opt(name).await
+    }
+
+    /// Lists objects.
+    pub async fn list(&self, options: &ListParams) -> kube::Result<ObjectList<K>> {
+        self.api.list(options).await
+    }
+
+    /// Watches objects from `resource_version`.
+    pub async fn watch(
+        &self,
+        options: &WatchParams,
+        resource_version: &str,
+    ) -> kube::Result<impl Stream<Item = kube::Result<WatchEvent<K>>> + use<K>> {
+        self.api.watch(options, resource_version).await
+    }
+
+    /// Replaces the object (optimistic concurrency: `obj`'s resourceVersion
+    /// must be current, else a 409 Conflict).
+    pub async fn update(&self, obj: &K) -> kube::Result<K> {
+        let name = name_of(obj)?;
+        self.api.replace(name, &self.post_params(), obj).await
+    }
+
+    /// Replaces the object's status subresource.
+    pub async fn update_status(&self, obj: &K) -> kube::Result<K> {
+        let name = name_of(obj)?;
+        self.api
+            .replace_status(name, &self.post_params(), obj)
+            .await
+    }
+
+    /// Patches the object.
+    pub async fn patch<P: Serialize + Debug>(
+        &self,
+        name: &str,
+        patch: &Patch<P>,
+    ) -> kube::Result<K> {
+        self.api.patch(name, &self.patch_params(false), patch).await
+    }
+
+    /// Patches the status subresource.
+    pub async fn patch_status<P: Serialize + Debug>(
+        &self,
+        name: &str,
+        patch: &Patch<P>,
+    ) -> kube::Result<K> {
+        self.api
+            .patch_status(name, &self.patch_params(false), patch)
+            .await
+    }
+
+    /// Server-side applies `obj` as this client's field manager. `force`
+    /// takes over fields another manager owns instead of failing with a
+    /// conflict. `obj` is the apply configuration: only the fields set in
+    /// it are claimed.
+    pub async fn apply(&self, obj: &impl Serialize, name: &str, force: bool) -> kube::Result<K> {
+        let body = apply_body::<K>(obj)?;
+        self.api
+            .patch(name, &self.patch_params(force), &Patch::Apply(body))
+            .await
+    }
+
+    /// Server-side applies the status subresource.
+    pub async fn apply_status(
+        &self,
+        obj: &impl Serialize,
+        name: &str,
+        force: bool,
+    ) -> kube::Result<K> {
+        let body = apply_body::<K>(obj)?;
+        self.api
+            .patch_status(name, &self.patch_params(force), &Patch::Apply(body))
+            .await
+    }
+
+    /// Deletes an object. `Left` is the object while finalizers hold it,
+    /// `Right` the server's status once it is gone.
+    pub async fn delete(
+        &self,
+        name: &str,
+        options: &DeleteParams,
+    ) -> kube::Result<either::Either<K, Status>> {
+        self.api.delete(name, options).await
+    }
+
+    /// Deletes every object the list options select.
+    pub async fn delete_collection(
+        &self,
+        options: &DeleteParams,
+        selector: &ListParams,
+    ) -> kube::Result<either::Either<ObjectList<K>, Status>> {
+        self.api.delete_collection(options, selector).await
+    }
+
+    /// The underlying kube `Api`, for what this type does not wrap.
+    pub fn api(&self) -> &Api<K> {
+        &self.api
+    }
+
+    fn post_params(&self) -> PostParams {
+        PostParams {
+            field_manager: Some(self.field_manager.clone()),
+            ..PostParams::default()
+        }
+    }
+
+    fn patch_params(&self, force: bool) -> PatchParams {
+        let params = PatchParams::apply(&self.field_manager);
+        if force { params.force() } else { params }
+    }
+}
+
+fn name_of<K: Resource>(obj: &K) -> kube::Result<&str> {
+    obj.meta().name.as_deref().ok_or_else(|| {
+        kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the object has no metadata.name",
+        )))
+    })
+}
+
+/// The body of a server-side apply: the configuration as JSON, with
+/// apiVersion and kind filled in when the configuration left them out (the
+/// apiserver refuses an apply without them).
+fn apply_body<K: Resource<DynamicType = ()>>(
+    obj: &impl Serialize,
+) -> kube::Result<serde_json::Value> {
+    let mut body = serde_json::to_value(obj).map_err(kube::Error::SerdeError)?;
+    if let Some(map) = body.as_object_mut() {
+        map.entry("apiVersion")
+            .or_insert_with(|| K::api_version(&()).into_owned().into());
+        map.entry("kind")
+            .or_insert_with(|| K::kind(&()).into_owned().into());
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use serde_json::json;
+
+    #[test]
+    fn apply_bodies_name_their_kind() {
+        let body = apply_body::<ConfigMap>(&json!({"metadata": {"name": "a"}})).unwrap();
+        assert_eq!(body["apiVersion"], "v1");
+        assert_eq!(body["kind"], "ConfigMap");
+        let body =
+            apply_body::<Namespace>(&json!({"kind": "Namespace", "apiVersion": "v1"})).unwrap();
+        assert_eq!(body["kind"], "Namespace");
+    }
+
+    #[test]
+    fn an_object_without_a_name_cannot_be_updated() {
+        let err = name_of(&ConfigMap::default()).unwrap_err();
+        assert!(err.to_string().contains("no metadata.name"), "{err}");
+    }
+}

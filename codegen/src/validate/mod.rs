@@ -379,22 +379,75 @@ fn defaults_are_valid(root: &Schema, push: &mut dyn FnMut(&str, String)) {
 /// names in `root`, if any.
 pub fn lookup<'a>(root: &'a Schema, json_path: &str) -> Option<&'a Schema> {
     let mut node = root;
-    for segment in json_path.trim_start_matches('.').split('.') {
-        let (name, indexed) = match segment.find('[') {
-            Some(i) => (&segment[..i], true),
-            None => (segment, false),
-        };
-        if !name.is_empty() {
-            node = node
+    for step in path_steps(json_path)? {
+        node = match step {
+            Step::Field(name) => node
                 .properties
                 .get(name)
-                .or(node.additional_properties.as_deref())?;
-        }
-        if indexed {
-            node = node.items.as_deref()?;
-        }
+                .or(node.additional_properties.as_deref())?,
+            Step::Items => node.items.as_deref()?,
+        };
     }
     Some(node)
+}
+
+/// One step of a JSONPath as printer columns use them.
+#[derive(Debug, PartialEq)]
+enum Step<'a> {
+    /// `.name`
+    Field(&'a str),
+    /// `[0]`, `[*]` or a filter such as `[?(@.type=="Ready")]`: into the
+    /// list's items, whatever the bracket holds.
+    Items,
+}
+
+/// Splits a JSONPath into steps. Brackets are skipped whole, quotes
+/// included, because a filter like `[?(@.type=="Ready")]` holds dots that are
+/// not steps of the path. `None` when a bracket or quote is left open.
+fn path_steps(json_path: &str) -> Option<Vec<Step<'_>>> {
+    let mut steps = Vec::new();
+    let bytes = json_path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'.' => i += 1,
+            b'[' => {
+                let mut depth = 0usize;
+                let mut quote: Option<u8> = None;
+                let start = i;
+                while i < bytes.len() {
+                    let b = bytes[i];
+                    match quote {
+                        Some(q) if b == q => quote = None,
+                        Some(_) => {}
+                        None if b == b'"' || b == b'\'' => quote = Some(b),
+                        None if b == b'[' => depth += 1,
+                        None if b == b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        None => {}
+                    }
+                    i += 1;
+                }
+                if i >= bytes.len() || i == start {
+                    return None;
+                }
+                i += 1;
+                steps.push(Step::Items);
+            }
+            _ => {
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'.' && bytes[i] != b'[' {
+                    i += 1;
+                }
+                steps.push(Step::Field(&json_path[start..i]));
+            }
+        }
+    }
+    Some(steps)
 }
 
 /// Rule: printer columns, selectable fields and scale paths name fields
@@ -582,5 +635,12 @@ mod tests {
             Some("string")
         );
         assert!(lookup(&root, ".status.phase").is_none());
+        // kubectl-style filters hold dots and quotes that are not steps.
+        assert_eq!(
+            lookup(&root, r#".status.conditions[?(@.type=="Ready")].type"#)
+                .and_then(|s| s.type_.as_deref()),
+            Some("string")
+        );
+        assert!(lookup(&root, ".status.conditions[?(@.type==\"Ready\"").is_none());
     }
 }

@@ -1,0 +1,108 @@
+//! The User API, `example.com/v1`: one developer who should get a namespace
+//! and access to it. The CRD in `generated/crds/users.example.com.yaml` is
+//! generated from these types by `cargo xtask gen`.
+
+use std::collections::BTreeMap;
+
+use crdforge::{CustomResource, KubeSchema};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use serde::{Deserialize, Serialize};
+
+/// A developer on the cluster, who gets a namespace of the same name with
+/// access to it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[crd(
+    group = "example.com",
+    version = "v1",
+    kind = "User",
+    shortname = "usr",
+    status = "UserStatus",
+    printcolumn(name = "Display Name", type_ = "string", json_path = ".spec.displayName"),
+    printcolumn(name = "Namespace", type_ = "string", json_path = ".status.namespace"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSpec {
+    /// The name people know the developer by.
+    #[crd(min_length = 1, max_length = 128)]
+    pub display_name: String,
+
+    /// Where to reach the developer.
+    #[crd(format = "email", max_length = 254)]
+    pub email: String,
+
+    /// What the developer may do in their namespace.
+    #[serde(default)]
+    #[crd(default = Role::Admin)]
+    pub role: Role,
+
+    /// Groups bound to the same role in the namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[crd(list_type = "set", max_items = 32, items(min_length = 1, max_length = 253))]
+    pub groups: Vec<String>,
+
+    /// Hard limits of a ResourceQuota in the namespace, e.g.
+    /// `{"pods": "10", "requests.cpu": "4"}`; none means no quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[crd(max_properties = 32)]
+    pub quota: Option<BTreeMap<String, Quantity>>,
+}
+
+/// The ClusterRole a developer is bound to in their namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Full control of the namespace, including RBAC within it.
+    #[default]
+    Admin,
+    /// Read and write most objects.
+    Edit,
+    /// Read only.
+    View,
+}
+
+impl Role {
+    /// The built-in ClusterRole of that name.
+    pub fn cluster_role(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Edit => "edit",
+            Role::View => "view",
+        }
+    }
+}
+
+/// What the controller last did for the user.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
+    /// The namespace provisioned for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Standard conditions; `Ready` says whether the user can work.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[crd(list_type = "map", list_map_key = "type")]
+    pub conditions: Vec<Condition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crd_passes_the_offline_apiserver_checks() {
+        let crd = User::checked_crd().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(crd.metadata.name.as_deref(), Some("users.example.com"));
+        assert_eq!(crd.spec.scope, "Cluster");
+        assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["usr".to_string()][..]));
+        let version = &crd.spec.versions[0];
+        assert!(version.subresources.as_ref().unwrap().status.is_some());
+        let columns: Vec<_> = version.additional_printer_columns.iter().flatten().map(|c| c.name.as_str()).collect();
+        assert_eq!(columns, ["Display Name", "Namespace", "Ready", "Age"]);
+    }
+}

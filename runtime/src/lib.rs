@@ -2,6 +2,7 @@
 //! factory, indexed listers, the work queue and leader election, on kube-rs.
 #![warn(missing_docs)]
 
+pub mod controller;
 pub mod workqueue;
 
 // The CRD generator's run-time half. `#[derive(CustomResource)]` and

@@ -289,6 +289,17 @@ fn version_priority(name: &str) -> (u8, std::cmp::Reverse<u64>, std::cmp::Revers
     }
 }
 
+/// A version's root schema after the passes: the schema the apiserver
+/// will validate objects with, for tests that validate samples offline.
+pub fn final_schema(version: &Version) -> (Schema, Vec<Problem>) {
+    let mut schema = version.schema.clone();
+    let options = Options {
+        max_description_length: version.max_description_length,
+    };
+    let problems = passes::run_all(&mut schema, &options);
+    (schema, problems)
+}
+
 /// Runs the passes and the offline check over every version, and converts.
 /// Returns the CRD and every problem found, paired with its version.
 pub fn convert(definition: &Definition) -> (api::CustomResourceDefinition, Vec<(String, Problem)>) {
@@ -304,12 +315,9 @@ pub fn convert(definition: &Definition) -> (api::CustomResourceDefinition, Vec<(
         ));
     }
     for version in &definition.versions {
-        let mut schema = version.schema.clone();
+        let (schema, pass_problems) = final_schema(version);
         let mut found = version.problems.clone();
-        let options = Options {
-            max_description_length: version.max_description_length,
-        };
-        found.extend(passes::run_all(&mut schema, &options));
+        found.extend(pass_problems);
         found.extend(validate::structural(&schema));
         found.extend(validate::version_paths(version, &schema));
         problems.extend(found.into_iter().map(|p| (version.name.clone(), p)));

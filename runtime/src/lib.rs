@@ -6,6 +6,7 @@
 pub mod cache;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod controller;
 #[cfg(feature = "client")]
 pub mod informer;
 #[cfg(feature = "client")]

@@ -3,6 +3,7 @@
 
 mod ci;
 mod envtest;
+mod r#gen;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Cmd {
     /// Every check CI runs: format, clippy, unit tests, then the end-to-end
     /// tests against a control plane it starts and always stops.
     Ci(ci::Args),
+    /// Write every generated file (CRDs into generated/crds); `--check`
+    /// only reports stale files, with a diff.
+    Gen(r#gen::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Envtest { command } => envtest::run(command),
         Cmd::Ci(args) => ci::run(args),
+        Cmd::Gen(args) => r#gen::run(args),
     };
     match result {
         Ok(code) => code,

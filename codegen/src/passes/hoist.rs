@@ -89,7 +89,9 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
     // properties) stay; the branches supply the rest.
     let own = std::mem::take(node);
     *node = if own.type_.is_some() {
-        merge_schemas(own.clone(), shape, path, problems)
+        // A struct with a flattened enum: the struct's own fields are
+        // required as declared, the variants' common fields on top.
+        join_flattened(own.clone(), shape, path, problems)
     } else {
         shape
     };
@@ -112,6 +114,40 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
             node.any_of = reduced;
         }
     }
+}
+
+/// The parent struct of a flattened enum plus the enum's hoisted shape:
+/// unlike [`merge_schemas`], which loosens two alternatives, this combines
+/// two parts of one object, so properties and `required` are unions.
+fn join_flattened(parent: Schema, shape: Schema, path: &str, problems: &mut Vec<Problem>) -> Schema {
+    if parent.type_ != shape.type_ {
+        problems.push(Problem {
+            path: path.to_owned(),
+            message: format!(
+                "a flattened enum of type {} cannot join a struct",
+                shape.type_name()
+            ),
+        });
+        return parent;
+    }
+    let mut joined = parent;
+    for (name, property) in shape.properties {
+        if let Some(existing) = joined.properties.remove(&name) {
+            problems.push(Problem {
+                path: format!("{path}.{name}"),
+                message: "the struct and its flattened enum both have this field".into(),
+            });
+            joined.properties.insert(name, existing);
+        } else {
+            joined.properties.insert(name, property);
+        }
+    }
+    for name in shape.required {
+        if !joined.required.contains(&name) {
+            joined.required.push(name);
+        }
+    }
+    joined
 }
 
 /// Keeps the annotations written on the enum (or the struct it is flattened
@@ -449,6 +485,27 @@ mod tests {
                 "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
             })
         );
+    }
+
+    #[test]
+    fn a_flattened_enum_keeps_the_parent_required_fields() {
+        let tagged = enum_schema(
+            &mut Context::new(),
+            Tagging::Internal { tag: "by" },
+            vec![
+                variant("Name", Payload::Struct(object(&[("name", Schema::typed("string"), true)]))),
+                variant("All", Payload::Unit),
+            ],
+            &Constraints::default(),
+        );
+        let mut parent = object(&[("mode", Schema::typed("string"), true)]);
+        parent.one_of = tagged.one_of;
+        let mut problems = Vec::new();
+        hoist_junctions(&mut parent, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(parent.required, ["mode", "by"]);
+        assert_eq!(parent.properties["by"].enum_, [json!("Name"), json!("All")]);
+        assert_eq!(parent.one_of.len(), 2);
     }
 
     #[test]

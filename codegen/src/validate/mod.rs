@@ -8,7 +8,7 @@ mod value;
 use crate::crd::Version;
 use crate::schema::{Problem, Schema};
 
-pub use value::validate_value;
+pub use value::{admit, apply_defaults, validate_value};
 
 /// Every structural-schema violation in a version's root schema.
 pub fn structural(root: &Schema) -> Vec<Problem> {

@@ -14,6 +14,50 @@ use serde_json::Value;
 
 use crate::schema::Schema;
 
+/// What the apiserver does with an object before storing it: fill in
+/// defaults, then validate. Returns the defaulted object, or every error.
+pub fn admit(schema: &Schema, value: &Value) -> Result<Value, Vec<String>> {
+    let mut value = value.clone();
+    apply_defaults(schema, &mut value);
+    let errors = validate_value(schema, &value);
+    if errors.is_empty() { Ok(value) } else { Err(errors) }
+}
+
+/// Fills absent (or pruned-null) properties that have a default, at every
+/// level, as the apiserver's defaulting does.
+pub fn apply_defaults(schema: &Schema, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (name, property) in &schema.properties {
+                let absent = match map.get(name) {
+                    None => true,
+                    Some(Value::Null) => !property.nullable,
+                    Some(_) => false,
+                };
+                if absent && let Some(default) = &property.default {
+                    map.insert(name.clone(), default.clone());
+                }
+                if let Some(child) = map.get_mut(name) {
+                    apply_defaults(property, child);
+                }
+            }
+            if let Some(values) = &schema.additional_properties {
+                for child in map.values_mut() {
+                    apply_defaults(values, child);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = &schema.items {
+                for item in items {
+                    apply_defaults(item_schema, item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Every way `value` breaks `schema`, each as "path: message".
 pub fn validate_value(schema: &Schema, value: &Value) -> Vec<String> {
     let mut errors = Vec::new();
@@ -93,6 +137,12 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             {
                 fail(format!("must be at most {max} characters long"));
             }
+            if let Some(format) = &schema.format
+                && let Some(re) = format_pattern(format)
+                && !regex::Regex::new(re).is_ok_and(|re| re.is_match(s))
+            {
+                fail(format!("must be of format {format}"));
+            }
             if let Some(pattern) = &schema.pattern {
                 match regex::Regex::new(pattern) {
                     Ok(re) if !re.is_match(s) => fail(format!("must match the pattern {pattern}")),
@@ -141,6 +191,13 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             }
         }
         Value::Object(map) => {
+            if schema.embedded_resource {
+                for name in ["apiVersion", "kind"] {
+                    if !map.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+                        fail(format!("an embedded resource needs {name}"));
+                    }
+                }
+            }
             let len = map.len() as i64;
             if let Some(min) = schema.min_properties
                 && len < min
@@ -164,6 +221,11 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             }
             for (name, item) in map {
                 if pruned(name, item) {
+                    continue;
+                }
+                // ObjectMeta is validated by the apiserver's own rules, not
+                // by the CRD's schema.
+                if name == "metadata" && (path.is_empty() || schema.embedded_resource) {
                     continue;
                 }
                 let child = format!("{path}.{name}");
@@ -207,6 +269,21 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
     {
         errors.push(format!("{here}: must not match the `not` schema"));
     }
+}
+
+/// The formats the apiserver checks that CRDs commonly use, as regular
+/// expressions; other formats are not checked (nor are they by us).
+fn format_pattern(format: &str) -> Option<&'static str> {
+    Some(match format {
+        "email" => r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        "date-time" | "datetime" => {
+            r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+        }
+        "date" => r"^\d{4}-\d{2}-\d{2}$",
+        "uuid" => r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        "ipv4" => r"^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$",
+        _ => return None,
+    })
 }
 
 /// An embedded resource carries apiVersion and kind the apiserver accepts

@@ -5,6 +5,30 @@
 //! [`WorkQueue`] is a cheap [`Clone`] handle (one `Arc`), so any number of producers
 //! and consumers can share one queue across tasks and threads.
 //!
+//! ```
+//! use crdforge::workqueue::WorkQueue;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let queue: WorkQueue<String> = WorkQueue::new();
+//! let worker = tokio::spawn({
+//!     let queue = queue.clone();
+//!     async move {
+//!         let mut seen = Vec::new();
+//!         while let Some(key) = queue.get().await {
+//!             seen.push(key.clone()); // reconcile `key` here
+//!             queue.done(&key);
+//!         }
+//!         seen
+//!     }
+//! });
+//! queue.add("default/web".to_owned());
+//! queue.add("default/web".to_owned()); // still queued: not added twice
+//! queue.add("default/db".to_owned());
+//! queue.shut_down_with_drain().await;
+//! assert_eq!(worker.await.unwrap(), ["default/web", "default/db"]);
+//! # });
+//! ```
+//!
 //! # Guarantees
 //!
 //! Each guarantee below is tested by a test of the same name in `workqueue::tests`.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, advance};
 
-use super::{now_or_never, settle};
+use super::{now_or_never, settle, soon};
 use crate::workqueue::WorkQueue;
 
 const MS: Duration = Duration::from_millis(1);
@@ -15,7 +15,7 @@ async fn add_after_waits_for_the_delay() {
     let start = Instant::now();
     q.add_after("a", 50 * MS);
     assert_eq!(q.len(), 0);
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     assert_eq!(start.elapsed(), 50 * MS);
 }
 
@@ -27,7 +27,7 @@ async fn earlier_ready_time_wins() {
     q.add_after("a", 30 * MS);
     q.add_after("a", 60 * MS); // later than the recorded 30 ms: ignored
     assert_eq!(q.delayed_len(), 1);
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     assert_eq!(start.elapsed(), 30 * MS);
     q.done(&"a");
     // Nothing else was left waiting for `a`.
@@ -68,7 +68,7 @@ async fn delayed_key_already_queued_is_handed_out_once() {
     q.add_after("a", 10 * MS);
     advance(20 * MS).await;
     assert_eq!(q.len(), 1, "the due key was merged with the queued one");
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     assert_eq!(now_or_never(q.get()), None);
 }
 
@@ -76,7 +76,7 @@ async fn delayed_key_already_queued_is_handed_out_once() {
 async fn delayed_key_that_is_being_processed_comes_back_after_done() {
     let q = WorkQueue::new();
     q.add("a");
-    let held = q.get().await.unwrap();
+    let held = soon(q.get()).await.unwrap();
     q.add_after("a", 10 * MS);
     advance(20 * MS).await;
     assert_eq!(now_or_never(q.get()), None);
@@ -90,12 +90,12 @@ async fn idle_worker_wakes_for_a_new_earlier_ready_time() {
     q.add_after("late", Duration::from_secs(60));
     let worker = tokio::spawn({
         let q = q.clone();
-        async move { (q.get().await, Instant::now()) }
+        async move { (soon(q.get()).await, Instant::now()) }
     });
     settle().await;
     let start = Instant::now();
     q.add_after("soon", 10 * MS);
-    let (key, at) = worker.await.unwrap();
+    let (key, at) = soon(worker).await.unwrap();
     assert_eq!(key, Some("soon"));
     assert_eq!(at - start, 10 * MS);
 }
@@ -106,7 +106,7 @@ async fn idle_workers_wake_for_a_delay_added_after_they_went_idle() {
     let workers: Vec<_> = (0..3)
         .map(|_| {
             let q = q.clone();
-            tokio::spawn(async move { q.get().await })
+            tokio::spawn(async move { soon(q.get()).await })
         })
         .collect();
     settle().await;
@@ -116,7 +116,7 @@ async fn idle_workers_wake_for_a_delay_added_after_they_went_idle() {
     q.add_after(3, 30 * MS);
     let mut got = Vec::new();
     for worker in workers {
-        got.push(worker.await.unwrap().unwrap());
+        got.push(soon(worker).await.unwrap().unwrap());
     }
     got.sort_unstable();
     assert_eq!(got, [1, 2, 3]);
@@ -129,18 +129,18 @@ async fn a_cancelled_timer_sleeper_hands_the_timer_to_another_worker() {
     // The first idle worker takes the timer...
     let sleeper = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     let other = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     // ...and is cancelled; the other worker must still wake when `a` is due.
     sleeper.abort();
     assert!(sleeper.await.unwrap_err().is_cancelled());
-    assert_eq!(other.await.unwrap(), Some("a"));
+    assert_eq!(soon(other).await.unwrap(), Some("a"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -149,11 +149,11 @@ async fn shut_down_drops_delayed_keys() {
     q.add_after("a", 10 * MS);
     let worker = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     q.shut_down();
-    assert_eq!(worker.await.unwrap(), None);
+    assert_eq!(soon(worker).await.unwrap(), None);
     q.add_after("b", 10 * MS);
     advance(20 * MS).await;
     assert_eq!(q.len(), 0);
@@ -167,5 +167,5 @@ async fn huge_delay_does_not_panic() {
     assert_eq!(q.delayed_len(), 1);
     assert_eq!(now_or_never(q.get()), None);
     q.add_after("a", 10 * MS);
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
 }

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use super::{now_or_never, settle};
+use super::{now_or_never, settle, soon};
 use crate::workqueue::WorkQueue;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn fair() {
     let q = WorkQueue::new();
     for key in ["a", "b", "c", "d"] {
@@ -21,7 +21,7 @@ async fn fair() {
     assert_eq!(order, ["a", "b", "c", "d"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stingy() {
     let q = WorkQueue::new();
     for _ in 0..10 {
@@ -29,16 +29,16 @@ async fn stingy() {
     }
     q.add("b");
     assert_eq!(q.len(), 2);
-    assert_eq!(q.get().await, Some("a"));
-    assert_eq!(q.get().await, Some("b"));
+    assert_eq!(soon(q.get()).await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("b"));
     assert_eq!(now_or_never(q.get()), None, "`a` was handed out twice");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_processed_by_two_workers_at_once() {
     let q = WorkQueue::new();
     q.add("a");
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     q.add("a");
     // A second worker must not get `a` while the first holds it.
     assert_eq!(now_or_never(q.get()), None);
@@ -51,10 +51,10 @@ async fn never_processed_by_two_workers_at_once() {
 async fn never_processed_by_two_workers_at_once_with_a_waiting_worker() {
     let q = WorkQueue::new();
     q.add("a");
-    let held = q.get().await.unwrap();
+    let held = soon(q.get()).await.unwrap();
     let waiter = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     q.add("a");
     settle().await;
@@ -63,21 +63,21 @@ async fn never_processed_by_two_workers_at_once_with_a_waiting_worker() {
         "a second worker got `a` while it was held"
     );
     q.done(&held);
-    assert_eq!(waiter.await.unwrap(), Some("a"));
+    assert_eq!(soon(waiter).await.unwrap(), Some("a"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn re_added_while_processing() {
     let q = WorkQueue::new();
     q.add("a");
     q.add("b");
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     q.add("a");
     q.add("a");
     q.done(&"a");
     // Queued again at `done`, behind `b`, and once only.
-    assert_eq!(q.get().await, Some("b"));
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("b"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     q.done(&"a");
     q.done(&"b");
     assert!(q.is_empty());
@@ -89,27 +89,27 @@ async fn shut_down() {
     let q = WorkQueue::new();
     let idle = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     q.add("a");
-    assert_eq!(idle.await.unwrap(), Some("a"));
+    assert_eq!(soon(idle).await.unwrap(), Some("a"));
 
     let blocked = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     q.add("b");
     q.add("c");
     q.shut_down();
     // The blocked getter was woken by the add but runs only after the shutdown.
-    assert_eq!(blocked.await.unwrap(), None);
+    assert_eq!(soon(blocked).await.unwrap(), None);
     assert!(q.is_shutting_down());
-    assert_eq!(q.get().await, None, "queued keys are dropped");
+    assert_eq!(soon(q.get()).await, None, "queued keys are dropped");
     q.add("d");
     assert_eq!(q.len(), 0, "adds after shutdown are ignored");
-    assert_eq!(q.get().await, None);
+    assert_eq!(soon(q.get()).await, None);
     // A worker may still finish what it holds.
     q.done(&"a");
     q.check_invariants();
@@ -121,13 +121,13 @@ async fn shut_down_wakes_every_idle_worker() {
     let workers: Vec<_> = (0..4)
         .map(|_| {
             let q = q.clone();
-            tokio::spawn(async move { q.get().await })
+            tokio::spawn(async move { soon(q.get()).await })
         })
         .collect();
     settle().await;
     q.shut_down();
     for worker in workers {
-        assert_eq!(worker.await.unwrap(), None);
+        assert_eq!(soon(worker).await.unwrap(), None);
     }
 }
 
@@ -136,7 +136,7 @@ async fn shut_down_with_drain() {
     let q = WorkQueue::new();
     q.add("a");
     q.add("b");
-    let held = q.get().await.unwrap();
+    let held = soon(q.get()).await.unwrap();
     q.add("a"); // re-added while processing: must still be handed out
     q.add_after("later", Duration::from_secs(1));
 
@@ -151,18 +151,18 @@ async fn shut_down_with_drain() {
     );
     q.add("c");
 
-    assert_eq!(q.get().await, Some("b"));
+    assert_eq!(soon(q.get()).await, Some("b"));
     q.done(&"b");
     settle().await;
     assert!(!drain.is_finished());
     q.done(&held);
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     settle().await;
     assert!(!drain.is_finished());
     q.done(&"a");
-    drain.await.unwrap();
+    soon(drain).await.unwrap();
     // `c` came after shutdown and `later` was delayed: both dropped.
-    assert_eq!(q.get().await, None);
+    assert_eq!(soon(q.get()).await, None);
     q.check_invariants();
 }
 
@@ -170,7 +170,7 @@ async fn shut_down_with_drain() {
 async fn shut_down_with_drain_keeps_idle_workers_until_re_added_keys_are_handed_out() {
     let q = WorkQueue::new();
     q.add("a");
-    let held = q.get().await.unwrap();
+    let held = soon(q.get()).await.unwrap();
     q.add("a");
     let drain = tokio::spawn({
         let q = q.clone();
@@ -179,22 +179,22 @@ async fn shut_down_with_drain_keeps_idle_workers_until_re_added_keys_are_handed_
     // An idle worker must not be told to stop while `a` still has to be processed again.
     let idle = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     assert!(!idle.is_finished());
     q.done(&held);
-    assert_eq!(idle.await.unwrap(), Some("a"));
-    assert_eq!(q.get().await, None);
+    assert_eq!(soon(idle).await.unwrap(), Some("a"));
+    assert_eq!(soon(q.get()).await, None);
     q.done(&"a");
-    drain.await.unwrap();
+    soon(drain).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn shut_down_ends_a_drain_in_progress() {
     let q = WorkQueue::new();
     q.add(1);
-    let _held = q.get().await.unwrap();
+    let _held = soon(q.get()).await.unwrap();
     let drain = tokio::spawn({
         let q = q.clone();
         async move { q.shut_down_with_drain().await }
@@ -202,38 +202,38 @@ async fn shut_down_ends_a_drain_in_progress() {
     settle().await;
     assert!(!drain.is_finished());
     q.shut_down();
-    drain.await.unwrap();
+    soon(drain).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shut_down_with_drain_returns_at_once_when_idle() {
     let q: WorkQueue<u8> = WorkQueue::new();
     assert_eq!(now_or_never(q.shut_down_with_drain()), Some(()));
-    assert_eq!(q.get().await, None);
+    assert_eq!(soon(q.get()).await, None);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn done_for_a_key_not_being_processed_is_ignored() {
     let q = WorkQueue::new();
     q.done(&"x");
     q.add("a");
     q.done(&"a"); // queued, not processing: `done` must not dequeue or duplicate it
     assert_eq!(q.len(), 1);
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     q.done(&"a");
     q.done(&"a");
     assert!(q.is_empty());
     q.check_invariants();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn clones_share_one_queue() {
     let q = WorkQueue::new();
     let producer = q.clone();
     producer.add("a");
     producer.add("a");
     assert_eq!(q.len(), 1);
-    assert_eq!(q.clone().get().await, Some("a"));
+    assert_eq!(soon(q.clone().get()).await, Some("a"));
     producer.shut_down();
     assert!(q.is_shutting_down());
 }
@@ -245,13 +245,13 @@ async fn get_is_cancel_safe() {
     assert_eq!(now_or_never(q.get()), None);
     let waiting = tokio::spawn({
         let q = q.clone();
-        async move { q.get().await }
+        async move { soon(q.get()).await }
     });
     settle().await;
     waiting.abort();
     let _ = waiting.await;
     q.add("a");
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("a"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -260,7 +260,7 @@ async fn each_add_wakes_one_idle_worker() {
     let workers: Vec<_> = (0..3)
         .map(|_| {
             let q = q.clone();
-            tokio::spawn(async move { q.get().await })
+            tokio::spawn(async move { soon(q.get()).await })
         })
         .collect();
     settle().await;
@@ -269,7 +269,7 @@ async fn each_add_wakes_one_idle_worker() {
     q.add(3);
     let mut got = Vec::new();
     for worker in workers {
-        got.push(worker.await.unwrap().unwrap());
+        got.push(soon(worker).await.unwrap().unwrap());
     }
     got.sort_unstable();
     assert_eq!(got, [1, 2, 3]);

@@ -6,6 +6,7 @@ use prometheus_client::encoding::prometheus_text;
 use prometheus_client::registry::Registry;
 use tokio::time::advance;
 
+use super::soon;
 use crate::workqueue::{ItemExponentialBackoff, RateLimitingQueue, WorkQueue, WorkQueueMetrics};
 
 fn scrape(registry: &Registry) -> String {
@@ -37,7 +38,7 @@ async fn metrics_use_controller_runtime_names_labelled_by_queue() {
     q.add("a"); // stingy: not counted
     q.add("b");
     advance(Duration::from_secs(2)).await;
-    let a = q.get().await.unwrap();
+    let a = soon(q.get()).await.unwrap();
     advance(Duration::from_secs(3)).await;
 
     let text = scrape(&registry);
@@ -78,7 +79,7 @@ async fn metrics_use_controller_runtime_names_labelled_by_queue() {
         3.0
     );
 
-    let b = q.get().await.unwrap();
+    let b = soon(q.get()).await.unwrap();
     advance(Duration::from_secs(1)).await;
     // Two in flight, for 4 s and 1 s.
     let text = scrape(&registry);
@@ -129,8 +130,8 @@ async fn retries_count_rate_limited_and_delayed_adds() {
     // Delayed keys are not in the queue yet.
     assert_eq!(sample(&text, &format!("workqueue_depth{l}")), 0.0);
 
-    assert_eq!(q.get().await, Some("b"));
-    assert_eq!(q.get().await, Some("a"));
+    assert_eq!(soon(q.get()).await, Some("b"));
+    assert_eq!(soon(q.get()).await, Some("a"));
     let text = scrape(&registry);
     assert_eq!(sample(&text, &format!("workqueue_adds_total{l}")), 2.0);
     // Queue time counts from the ready time, not from `add_after`.
@@ -168,7 +169,7 @@ async fn shutdown_removes_dropped_keys_from_depth() {
     let q = WorkQueue::with_metrics("q", &metrics);
     q.add(1);
     q.add(2);
-    let held = q.get().await.unwrap();
+    let held = soon(q.get()).await.unwrap();
     q.add(held); // dirty while processing
     q.shut_down();
     assert_eq!(
@@ -177,11 +178,11 @@ async fn shutdown_removes_dropped_keys_from_depth() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_queue_without_metrics_records_no_timestamps() {
     let q = WorkQueue::new();
     q.add(1);
-    let held = q.get().await.unwrap();
+    let held = soon(q.get()).await.unwrap();
     q.add(1);
     assert!(!q.records_timestamps());
     q.done(&held);

@@ -30,3 +30,11 @@ async fn settle() {
         tokio::task::yield_now().await;
     }
 }
+
+/// Awaits `future`, failing the test instead of hanging if it never completes (a lost
+/// wake-up). On tokio's paused clock the hour passes at once when every task is idle.
+async fn soon<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(3600), future)
+        .await
+        .expect("still waiting after an hour: a lost wake-up")
+}

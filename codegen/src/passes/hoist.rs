@@ -119,7 +119,12 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
 /// The parent struct of a flattened enum plus the enum's hoisted shape:
 /// unlike [`merge_schemas`], which loosens two alternatives, this combines
 /// two parts of one object, so properties and `required` are unions.
-fn join_flattened(parent: Schema, shape: Schema, path: &str, problems: &mut Vec<Problem>) -> Schema {
+fn join_flattened(
+    parent: Schema,
+    shape: Schema,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Schema {
     if parent.type_ != shape.type_ {
         problems.push(Problem {
             path: path.to_owned(),
@@ -493,7 +498,10 @@ mod tests {
             &mut Context::new(),
             Tagging::Internal { tag: "by" },
             vec![
-                variant("Name", Payload::Struct(object(&[("name", Schema::typed("string"), true)]))),
+                variant(
+                    "Name",
+                    Payload::Struct(object(&[("name", Schema::typed("string"), true)])),
+                ),
                 variant("All", Payload::Unit),
             ],
             &Constraints::default(),

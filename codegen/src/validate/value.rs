@@ -20,7 +20,11 @@ pub fn admit(schema: &Schema, value: &Value) -> Result<Value, Vec<String>> {
     let mut value = value.clone();
     apply_defaults(schema, &mut value);
     let errors = validate_value(schema, &value);
-    if errors.is_empty() { Ok(value) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Fills absent (or pruned-null) properties that have a default, at every
@@ -193,7 +197,11 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
         Value::Object(map) => {
             if schema.embedded_resource {
                 for name in ["apiVersion", "kind"] {
-                    if !map.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+                    if !map
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                    {
                         fail(format!("an embedded resource needs {name}"));
                     }
                 }

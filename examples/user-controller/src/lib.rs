@@ -9,4 +9,10 @@
 //! from `crdforge`.
 #![warn(missing_docs)]
 
-pub mod api;
+/// The User API, from its own crate.
+pub use user_api as api;
+pub mod directory;
+pub mod events;
+pub mod reconcile;
+pub mod run;
+pub mod server;

@@ -1,13 +1,22 @@
 //! The User API, `example.com/v1`: one developer who should get a namespace
 //! and access to it. The CRD in `generated/crds/users.example.com.yaml` is
-//! generated from these types by `cargo xtask gen`.
+//! generated from these types by `cargo xtask gen`; the controller in
+//! `examples/user-controller` uses them. They live in a crate of their own so
+//! that generating the CRD needs no Kubernetes client.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 
+use crdforge::crd::Definition;
 use crdforge::{CustomResource, KubeSchema};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde::{Deserialize, Serialize};
+
+/// Every custom resource version of this API, for `cargo xtask gen`.
+pub fn definitions() -> Vec<Definition> {
+    vec![<User as crdforge::CustomResource>::definition()]
+}
 
 /// A developer on the cluster, who gets a namespace of the same name with
 /// access to it.
@@ -18,10 +27,22 @@ use serde::{Deserialize, Serialize};
     kind = "User",
     shortname = "usr",
     status = "UserStatus",
-    printcolumn(name = "Display Name", type_ = "string", json_path = ".spec.displayName"),
+    printcolumn(
+        name = "Display Name",
+        type_ = "string",
+        json_path = ".spec.displayName"
+    ),
     printcolumn(name = "Namespace", type_ = "string", json_path = ".status.namespace"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct UserSpec {
@@ -40,7 +61,11 @@ pub struct UserSpec {
 
     /// Groups bound to the same role in the namespace.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[crd(list_type = "set", max_items = 32, items(min_length = 1, max_length = 253))]
+    #[crd(
+        list_type = "set",
+        max_items = 32,
+        items(min_length = 1, max_length = 253)
+    )]
     pub groups: Vec<String>,
 
     /// Hard limits of a ResourceQuota in the namespace, e.g.
@@ -99,10 +124,18 @@ mod tests {
         let crd = User::checked_crd().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(crd.metadata.name.as_deref(), Some("users.example.com"));
         assert_eq!(crd.spec.scope, "Cluster");
-        assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["usr".to_string()][..]));
+        assert_eq!(
+            crd.spec.names.short_names.as_deref(),
+            Some(&["usr".to_string()][..])
+        );
         let version = &crd.spec.versions[0];
         assert!(version.subresources.as_ref().unwrap().status.is_some());
-        let columns: Vec<_> = version.additional_printer_columns.iter().flatten().map(|c| c.name.as_str()).collect();
+        let columns: Vec<_> = version
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(columns, ["Display Name", "Namespace", "Ready", "Age"]);
     }
 }

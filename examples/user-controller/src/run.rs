@@ -1,0 +1,248 @@
+//! Wiring: informers feed the work queue, workers reconcile, and with leader
+//! election only the leader does any of it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use crdforge::client::TypedClient;
+use crdforge::controller::{Action, Controller};
+use crdforge::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
+use crdforge::leader::{LeaderElector, LeaseConfig};
+use crdforge::lister::Lister;
+use crdforge::workqueue::{RateLimitingQueue, WorkQueueMetrics, default_controller_rate_limiter};
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::{Client, Resource};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::api::User;
+use crate::directory::FileDirectory;
+use crate::events::Recorder;
+use crate::reconcile::{self, Context, MANAGED_BY, MANAGER};
+use crate::server::{self, Health};
+
+/// How the controller runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where the file-backed account directory lives.
+    pub directory: PathBuf,
+    /// Concurrent reconciles.
+    pub workers: usize,
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    pub metrics_addr: SocketAddr,
+    /// Leader election, when several replicas run.
+    pub leader_election: Option<LeaseConfig>,
+    /// This replica's name, for events and the lease.
+    pub identity: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReconcileLabels {
+    controller: &'static str,
+    result: &'static str,
+}
+
+/// Metrics and readiness shared by the parts of one run.
+#[derive(Clone)]
+struct Telemetry {
+    queue: WorkQueueMetrics,
+    reconciles: Family<ReconcileLabels, Counter>,
+    durations: Histogram,
+    ready: Arc<AtomicBool>,
+}
+
+/// Runs the controller until `shutdown` completes (then drains the queue,
+/// releases the lease and returns `Ok`) or leadership is lost (then returns
+/// the error: the process should exit and start over as a candidate, as
+/// client-go controllers do).
+pub async fn run(
+    client: Client,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut registry = Registry::default();
+    let telemetry = Telemetry {
+        queue: WorkQueueMetrics::new(),
+        reconciles: Family::default(),
+        durations: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+        ready: Arc::new(AtomicBool::new(false)),
+    };
+    telemetry.queue.register(&mut registry);
+    registry.register(
+        "controller_runtime_reconcile",
+        "Total number of reconciliations per controller and result",
+        telemetry.reconciles.clone(),
+    );
+    registry.register(
+        "controller_runtime_reconcile_time_seconds",
+        "Length of time per reconciliation",
+        telemetry.durations.clone(),
+    );
+    let (addr, server) = server::serve(
+        options.metrics_addr,
+        Health {
+            ready: Arc::clone(&telemetry.ready),
+            registry: Arc::new(registry),
+        },
+    )
+    .await
+    .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
+    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+
+    // One stop signal for every part: waiting for the lease, and the loop.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let result = match options.leader_election.clone() {
+        None => reconcile_loop(client, options, telemetry, stop).await,
+        Some(lease) => {
+            // A standby is ready: it has nothing to serve until it leads.
+            telemetry.ready.store(true, Ordering::SeqCst);
+            let elector = LeaderElector::new(client.clone(), lease)?;
+            let mut waiting = stop.clone();
+            tokio::select! {
+                led = elector.run(|_leadership| reconcile_loop(client, options, telemetry, stop)) => led?,
+                _ = waiting.wait_for(|s| *s) => Ok(()),
+            }
+        }
+    };
+    server.abort();
+    result
+}
+
+async fn reconcile_loop(
+    client: Client,
+    options: Options,
+    telemetry: Telemetry,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let factory = SharedInformerFactory::new(client.clone(), InformerOptions::default());
+    let users = factory.informer::<User>();
+    let namespaces = factory.informer::<Namespace>();
+    // Only our own RoleBindings and quotas are cached.
+    let ours = InformerOptions {
+        label_selector: Some(format!("{MANAGED_BY}={MANAGER}")),
+        ..InformerOptions::default()
+    };
+    let role_bindings = factory.informer_with::<RoleBinding>(ours.clone());
+    let quotas = factory.informer_with::<ResourceQuota>(ours);
+
+    let queue: RateLimitingQueue<String> = RateLimitingQueue::with_metrics(
+        "user",
+        &telemetry.queue,
+        default_controller_rate_limiter(),
+    );
+    users.add_handler(HandlerFns::on_any({
+        let queue = queue.clone();
+        move |user: &Arc<User>| {
+            queue
+                .queue()
+                .add(user.meta().name.clone().unwrap_or_default())
+        }
+    }));
+    // A namespace event concerns the User that owns it, or — for a namespace
+    // that is not ours — a User of the same name, whose conflict may be over.
+    namespaces.add_handler(HandlerFns::on_any({
+        let queue = queue.clone();
+        let users = users.store();
+        move |ns: &Arc<Namespace>| {
+            if let Some(owner) = controlling_user(ns.meta()) {
+                queue.queue().add(owner);
+            } else if let Some(name) = &ns.meta().name
+                && users.get(name).is_some()
+            {
+                queue.queue().add(name.clone());
+            }
+        }
+    }));
+    role_bindings.add_handler(HandlerFns::on_any({
+        let queue = queue.clone();
+        move |rb: &Arc<RoleBinding>| {
+            if let Some(owner) = controlling_user(rb.meta()) {
+                queue.queue().add(owner);
+            }
+        }
+    }));
+    quotas.add_handler(HandlerFns::on_any({
+        let queue = queue.clone();
+        move |q: &Arc<ResourceQuota>| {
+            if let Some(owner) = controlling_user(q.meta()) {
+                queue.queue().add(owner);
+            }
+        }
+    }));
+
+    factory.start();
+    factory
+        .wait_for_cache_sync(Duration::from_secs(120))
+        .await
+        .context("waiting for the informer caches")?;
+    telemetry.ready.store(true, Ordering::SeqCst);
+    tracing::info!(users = users.store().len(), "caches synced; reconciling");
+
+    let ctx = Arc::new(Context {
+        users: Lister::new(users.store()),
+        namespaces: Lister::new(namespaces.store()),
+        role_bindings: Lister::new(role_bindings.store()),
+        quotas: Lister::new(quotas.store()),
+        user_client: TypedClient::new(client.clone(), MANAGER),
+        namespace_client: TypedClient::new(client.clone(), MANAGER),
+        role_binding_client: TypedClient::new(client.clone(), MANAGER),
+        quota_client: TypedClient::new(client.clone(), MANAGER),
+        directory: Arc::new(FileDirectory::new(&options.directory)?),
+        recorder: Recorder::new(TypedClient::new(client, MANAGER), options.identity.clone()),
+    });
+    let (reconciles, durations) = (telemetry.reconciles, telemetry.durations);
+    Controller::new(queue, move |name: String| {
+        let ctx = Arc::clone(&ctx);
+        let (reconciles, durations) = (reconciles.clone(), durations.clone());
+        async move {
+            let started = Instant::now();
+            let result = reconcile::reconcile(name.clone(), ctx).await;
+            durations.observe(started.elapsed().as_secs_f64());
+            let outcome = match &result {
+                Ok(Action::Done) => "success",
+                Ok(Action::RequeueAfter(_)) => "requeue_after",
+                Err(err) => {
+                    tracing::warn!(user = %name, error = %err, "reconcile failed; requeued with backoff");
+                    "error"
+                }
+            };
+            reconciles
+                .get_or_create(&ReconcileLabels { controller: "user", result: outcome })
+                .inc();
+            result
+        }
+    })
+    .workers(options.workers)
+    .timeout(Duration::from_secs(60))
+    .run_until(async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await;
+    factory.shutdown();
+    Ok(())
+}
+
+/// The name of the User that is the controller owner of an object.
+fn controlling_user(meta: &kube::api::ObjectMeta) -> Option<String> {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|o| {
+            o.controller == Some(true) && o.kind == "User" && o.api_version == "example.com/v1"
+        })
+        .map(|o| o.name.clone())
+}

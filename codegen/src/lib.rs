@@ -20,6 +20,8 @@ pub mod crd;
 #[cfg(feature = "crd")]
 pub mod generate;
 #[cfg(feature = "crd")]
+pub mod rbac;
+#[cfg(feature = "crd")]
 pub mod validate;
 
 #[cfg(feature = "frontend")]

@@ -24,7 +24,7 @@ pub use kube_schema::{CustomResource, KubeSchema, KubeSchemaFloat};
 pub mod schema {
     pub use crdforge_codegen::schema::*;
 }
-pub use crdforge_codegen::{crd, generate, passes, validate};
+pub use crdforge_codegen::{crd, generate, passes, rbac, validate};
 
 /// Paths the derives' generated code uses; not a public API.
 #[doc(hidden)]

@@ -13,8 +13,9 @@ use crdforge_codegen::generate::{self, GeneratedFile};
 
 use crate::workspace_root;
 
-/// The directory whose every file `gen` owns.
-const CRD_DIR: &str = "generated/crds";
+/// The directories whose every file `gen` owns: a file there that is no
+/// longer generated is removed (or, with `--check`, reported).
+const OWNED_DIRS: &[&str] = &["generated/crds", "generated/deploy/user-controller"];
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -33,13 +34,15 @@ enum Outcome {
     Stale(String),
 }
 
-pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let root = workspace_root();
+/// Every generated file: the CRDs of every registered API, and the
+/// manifests of the User controller. The one registry `gen`, `gen --check`
+/// and the `generated_is_fresh` test share.
+fn generated_files() -> Result<Vec<GeneratedFile>> {
     let definitions = crdforge_fixtures::definitions()
         .into_iter()
         .chain(user_api::definitions())
         .collect();
-    let files = match generate::crd_files(definitions) {
+    let mut files = match generate::crd_files(definitions) {
         Ok(files) => files,
         Err(errors) => {
             for error in &errors {
@@ -48,6 +51,16 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             bail!("{} CRD(s) could not be generated", errors.len());
         }
     };
+    files.extend(
+        crdforge_codegen::rbac::deploy_files(&user_api::deploy::controller_manifest())
+            .map_err(|e| anyhow::anyhow!("rendering the user-controller manifests: {e}"))?,
+    );
+    Ok(files)
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let root = workspace_root();
+    let files = generated_files()?;
     let mut stale = 0;
     for (path, outcome) in sync(&root, &files, args.check)? {
         match outcome {
@@ -79,12 +92,15 @@ fn sync(root: &Path, files: &[GeneratedFile], check: bool) -> Result<Vec<(String
         let outcome = ensure_file_contents(&root.join(&file.path), &file.contents, check)?;
         outcomes.push((file.path.clone(), outcome));
     }
-    let dir = root.join(CRD_DIR);
-    if dir.is_dir() {
+    for owned in OWNED_DIRS {
+        let dir = root.join(owned);
+        if !dir.is_dir() {
+            continue;
+        }
         let mut extra: Vec<String> = std::fs::read_dir(&dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .filter_map(|entry| entry.ok())
-            .map(|entry| format!("{CRD_DIR}/{}", entry.file_name().to_string_lossy()))
+            .map(|entry| format!("{owned}/{}", entry.file_name().to_string_lossy()))
             .filter(|path| !files.iter().any(|f| &f.path == path))
             .collect();
         extra.sort();
@@ -140,6 +156,24 @@ fn diff(name: &str, old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CRD_DIR: &str = OWNED_DIRS[0];
+
+    /// A plain `cargo test` catches a forgotten `cargo xtask gen`.
+    #[test]
+    fn generated_is_fresh() {
+        let files = generated_files().unwrap();
+        let stale: Vec<String> = sync(&workspace_root(), &files, true)
+            .unwrap()
+            .into_iter()
+            .filter(|(_, outcome)| matches!(outcome, Outcome::Stale(_)))
+            .map(|(path, _)| path)
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "stale: {stale:?}; run `cargo xtask gen` and commit the result"
+        );
+    }
 
     fn temp_root(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("crdforge-gen-{name}-{}", std::process::id()));

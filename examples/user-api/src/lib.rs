@@ -5,6 +5,8 @@
 //! that generating the CRD needs no Kubernetes client.
 #![warn(missing_docs)]
 
+pub mod deploy;
+
 use std::collections::BTreeMap;
 
 use crdforge::crd::Definition;

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSpec,
-    PodTemplateSpec, Probe, ServiceAccount,
+    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ServiceAccount,
 };
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
@@ -94,10 +94,18 @@ fn subject(m: &ControllerManifest) -> Vec<Subject> {
     }]
 }
 
-/// The RBAC objects: ServiceAccount, ClusterRole, ClusterRoleBinding, Role
-/// and RoleBinding, in apply order.
+/// The RBAC objects: the controller's Namespace, ServiceAccount,
+/// ClusterRole, ClusterRoleBinding, Role and RoleBinding, in apply order.
 pub fn rbac_objects(m: &ControllerManifest) -> Vec<serde_json::Value> {
     let mut objects = vec![
+        tagged("v1", "Namespace", Namespace {
+            metadata: ObjectMeta {
+                name: Some(m.namespace.to_string()),
+                labels: Some(labels(m)),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        }),
         tagged(
             "v1",
             "ServiceAccount",
@@ -301,6 +309,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
+                "Namespace",
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
@@ -309,12 +318,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            objects[1]["rules"][0]["verbs"],
+            objects[2]["rules"][0]["verbs"],
             serde_json::json!(["get", "list", "watch", "create"])
         );
-        assert!(objects[1]["rules"][0].get("resourceNames").is_none());
-        assert_eq!(objects[3]["metadata"]["namespace"], "ctl-system");
-        assert_eq!(objects[2]["subjects"][0]["namespace"], "ctl-system");
+        assert!(objects[2]["rules"][0].get("resourceNames").is_none());
+        assert_eq!(objects[4]["metadata"]["namespace"], "ctl-system");
+        assert_eq!(objects[3]["subjects"][0]["namespace"], "ctl-system");
     }
 
     #[test]
@@ -322,7 +331,7 @@ mod tests {
         let files = deploy_files(&manifest()).unwrap();
         assert_eq!(files[0].path, "generated/deploy/ctl/rbac.yaml");
         assert!(files[0].contents.starts_with(YAML_HEADER));
-        assert_eq!(files[0].contents.matches("\n---\n").count(), 4);
+        assert_eq!(files[0].contents.matches("\n---\n").count(), 5);
         assert!(files[1].contents.contains("serviceAccountName: ctl"));
         assert!(files[1].contents.contains("fieldPath: metadata.name"));
     }

@@ -2,7 +2,9 @@
 //! the controller running as its own process. Run by `cargo xtask ci`, or
 //! `cargo xtask envtest run -- cargo test -p user-controller --features e2e`.
 
+mod chaos;
 mod harness;
+mod operations;
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::ResourceExt;
 use serde_json::json;
-use user_controller::api::{Role, User};
+use user_controller::api::User;
 
 #[tokio::test]
 async fn provisions_namespace_binding_quota_status_and_events() {
@@ -167,6 +169,7 @@ async fn a_foreign_namespace_is_never_adopted_and_bad_names_get_a_condition() {
 
 #[tokio::test]
 async fn the_schema_rejects_a_bad_email_and_an_unknown_role_with_the_apiservers_message() {
+    let _serial = SERIAL.lock().await;
     // Applied the CRD; the requests go through kubectl as a user's would,
     // since the typed client cannot even express an unknown role.
     client().await;

@@ -1,0 +1,129 @@
+//! Running the controller as users would: two replicas with leader
+//! election, under its generated RBAC, and shutting down gracefully.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kube::api::{Api, PostParams};
+use user_controller::api::{Role, User};
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn a_standby_replica_takes_over_within_the_lease_duration() {
+    let _serial = SERIAL.lock().await;
+    let client = client().await;
+    let users: Api<User> = Api::all(client.clone());
+    let dir = test_dir("failover");
+    let leader_options = |id: &str| ControllerOptions { leader: Some(id.into()), ..Default::default() };
+    let mut a = ControllerProcess::start(&dir, &leader_options("replica-a"));
+    a.wait_ready().await;
+    // a is alone, so it leads; b starts as a standby.
+    users.create(&PostParams::default(), &user("lf-ivan").build()).await.unwrap();
+    wait_ready(&users, "lf-ivan", "True", "Provisioned").await;
+    let b = ControllerProcess::start(&dir, &leader_options("replica-b"));
+    b.wait_ready().await;
+    users.create(&PostParams::default(), &user("lf-judy").role(Role::Edit).build()).await.unwrap();
+    wait_ready(&users, "lf-judy", "True", "Provisioned").await;
+    assert_eq!(b.metric("controller_runtime_reconcile_total").await, 0.0, "the standby must not reconcile");
+
+    a.kill();
+    let killed = Instant::now();
+    users.create(&PostParams::default(), &user("lf-kim").build()).await.unwrap();
+    wait_ready(&users, "lf-kim", "True", "Provisioned").await;
+    let took = killed.elapsed();
+    // Lease 4 s; the standby needs at most that plus a retry, a cache sync
+    // and one reconcile.
+    assert!(took < Duration::from_secs(12), "takeover took {took:?}\n{}", b.log_text());
+    assert!(b.metric("controller_runtime_reconcile_total").await > 0.0);
+    delete_users(&users, &["lf-ivan", "lf-judy", "lf-kim"]).await;
+}
+
+#[tokio::test]
+async fn the_controller_works_under_exactly_its_generated_rbac() {
+    let _serial = SERIAL.lock().await;
+    let client = client().await;
+    let out = kubectl(&["apply", "--server-side", "-f", workspace().join("generated/deploy/user-controller/rbac.yaml").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A real token for the generated ServiceAccount, not cluster-admin.
+    let sa = "system:serviceaccount:user-controller-system:user-controller";
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "user-controller-system");
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec { expiration_seconds: Some(3600), ..Default::default() }),
+        ..Default::default()
+    };
+    let token = accounts
+        .create_token_request("user-controller", &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .and_then(|s| s.token)
+        .expect("the token request returns a token");
+    let instance = crdforge_envtest::Instance::from_env();
+    let state = instance.state().unwrap().unwrap();
+    let dir = test_dir("rbac");
+    let kubeconfig = dir.join("sa.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority: {:?}\nusers:\n- name: sa\n  user:\n    token: {token}\ncontexts:\n- name: e\n  context: {{cluster: e, user: sa}}\ncurrent-context: e\n",
+            state.ports.apiserver,
+            instance.dir().join("pki/ca.crt").display().to_string()
+        ),
+    )
+    .unwrap();
+    // The role is least privilege: it cannot touch what it does not need.
+    for (verb, resource) in [("delete", "namespaces"), ("get", "secrets"), ("create", "clusterrolebindings")] {
+        let out = kubectl(&["auth", "can-i", verb, resource, "--as", sa]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no", "{sa} may {verb} {resource}");
+    }
+
+    let options = ControllerOptions {
+        leader: Some("rbac".into()),
+        kubeconfig: Some(kubeconfig),
+        lease_namespace: Some("user-controller-system".into()),
+    };
+    let controller = ControllerProcess::start(&dir, &options);
+    controller.wait_ready().await;
+    let users: Api<User> = Api::all(client.clone());
+    users
+        .create(&PostParams::default(), &user("rbac-leo").role(Role::View).groups(&["qa"]).quota(&[("pods", "3")]).build())
+        .await
+        .unwrap();
+    wait_ready(&users, "rbac-leo", "True", "Provisioned").await;
+    // Changing the role deletes and recreates the binding: also allowed.
+    users
+        .patch("rbac-leo", &Default::default(), &kube::api::Patch::Merge(serde_json::json!({"spec": {"role": "edit", "quota": null}})))
+        .await
+        .unwrap();
+    eventually("rbac-leo reconciled at generation 2", Duration::from_secs(30), || async {
+        let u = users.get("rbac-leo").await.ok()?;
+        (u.status?.observed_generation == Some(2)).then_some(())
+    })
+    .await;
+    delete_users(&users, &["rbac-leo"]).await;
+    let errors = controller.metric("controller_runtime_reconcile_total{controller=\"user\",result=\"error\"}").await;
+    assert_eq!(errors, 0.0, "a permission was missing:\n{}", controller.log_text());
+    drop(controller);
+    let _ = Api::<Namespace>::all(client).delete("user-controller-system", &Default::default()).await;
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly() {
+    let _serial = SERIAL.lock().await;
+    let client = client().await;
+    let users: Api<User> = Api::all(client.clone());
+    let dir = test_dir("shutdown");
+    let mut controller = ControllerProcess::start(&dir, &Default::default());
+    controller.wait_ready().await;
+    users.create(&PostParams::default(), &user("stop-mia").build()).await.unwrap();
+    wait_ready(&users, "stop-mia", "True", "Provisioned").await;
+    let status = controller.stop();
+    assert!(status.success(), "exit status {status}\n{}", controller.log_text());
+    assert!(controller.log_text().contains("shutting down: draining the queue"));
+    let controller = ControllerProcess::start(&dir, &Default::default());
+    controller.wait_ready().await;
+    delete_users(&users, &["stop-mia"]).await;
+}

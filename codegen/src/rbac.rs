@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ServiceAccount,
+    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace, ObjectFieldSelector,
+    PodSpec, PodTemplateSpec, Probe, ServiceAccount,
 };
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
@@ -98,14 +98,18 @@ fn subject(m: &ControllerManifest) -> Vec<Subject> {
 /// ClusterRole, ClusterRoleBinding, Role and RoleBinding, in apply order.
 pub fn rbac_objects(m: &ControllerManifest) -> Vec<serde_json::Value> {
     let mut objects = vec![
-        tagged("v1", "Namespace", Namespace {
-            metadata: ObjectMeta {
-                name: Some(m.namespace.to_string()),
-                labels: Some(labels(m)),
-                ..ObjectMeta::default()
+        tagged(
+            "v1",
+            "Namespace",
+            Namespace {
+                metadata: ObjectMeta {
+                    name: Some(m.namespace.to_string()),
+                    labels: Some(labels(m)),
+                    ..ObjectMeta::default()
+                },
+                ..Namespace::default()
             },
-            ..Namespace::default()
-        }),
+        ),
         tagged(
             "v1",
             "ServiceAccount",

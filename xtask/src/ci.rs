@@ -12,7 +12,7 @@ use crate::workspace_root;
 
 /// Packages with end-to-end tests, each behind its own `e2e` feature, so that
 /// a plain `cargo test` never needs a control plane.
-const E2E_PACKAGES: &[&str] = &["crdforge-envtest", "crdforge"];
+const E2E_PACKAGES: &[&str] = &["crdforge-envtest", "crdforge", "user-controller"];
 
 #[derive(clap::Args)]
 pub(crate) struct Args {

@@ -415,6 +415,13 @@ impl Instance {
                 process::stop(&launched, Duration::from_secs(10))?;
             }
         }
+        // A killed process can look gone (its pid a zombie) a moment before
+        // the kernel has closed its listening socket; binding then fails
+        // with "address already in use". Wait until the ports are free.
+        for port in ports_of(&state.ports, component) {
+            wait_port_free(port, Duration::from_secs(15))
+                .with_context(|| format!("{} cannot restart", component.name()))?;
+        }
         let launched = self.launch(&state, component)?;
         state.processes.push((component, launched));
         state.processes.sort_by_key(|(c, _)| *c);
@@ -429,6 +436,29 @@ pub fn instances_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workspace = manifest.parent().and_then(Path::parent).unwrap_or(manifest);
     workspace.join("target").join("envtest")
+}
+
+/// The ports a component listens on.
+fn ports_of(ports: &Ports, component: Component) -> Vec<u16> {
+    match component {
+        Component::Etcd => vec![ports.etcd_client, ports.etcd_peer],
+        Component::KubeApiserver => vec![ports.apiserver],
+        Component::KubeControllerManager => vec![ports.controller_manager],
+    }
+}
+
+/// Waits until `port` on 127.0.0.1 can be bound, or fails after `limit`.
+fn wait_port_free(port: u16, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!("port {port} is still in use after {} s", limit.as_secs());
+        }
+        sleep(Duration::from_millis(50));
+    }
 }
 
 /// Asks the kernel for a free port. Another process could take it before the
@@ -606,6 +636,16 @@ mod tests {
         assert!(instance.state().unwrap().is_none());
         assert!(instance.running().unwrap().is_empty());
         assert!(instance.stop().unwrap().is_empty());
+    }
+
+    #[test]
+    fn waiting_for_a_port_ends_when_it_is_released() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let err = wait_port_free(port, Duration::from_millis(100)).unwrap_err();
+        assert!(err.to_string().contains("still in use"), "{err}");
+        drop(listener);
+        wait_port_free(port, Duration::from_secs(5)).unwrap();
     }
 
     #[test]

@@ -18,7 +18,10 @@ use crate::harness::*;
 
 /// How many Users; `CHAOS_USERS` overrides the default of 500.
 fn count() -> usize {
-    std::env::var("CHAOS_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(500)
+    std::env::var("CHAOS_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
 }
 
 async fn restart_apiserver() {
@@ -49,7 +52,10 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
                     let users = users.clone();
                     async move {
                         loop {
-                            match users.create(&PostParams::default(), &user(&name).build()).await {
+                            match users
+                                .create(&PostParams::default(), &user(&name).build())
+                                .await
+                            {
                                 Ok(_) => return,
                                 Err(kube::Error::Api(s)) if s.code == 409 => return,
                                 Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
@@ -73,16 +79,20 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
     creator.await.unwrap();
     controller.wait_ready().await;
 
-    eventually(&format!("all {n} users Ready"), Duration::from_secs(300), || async {
-        let list = users.list(&ListParams::default()).await.ok()?;
-        let ready = list
-            .items
-            .iter()
-            .filter(|u| u.name_any().starts_with("chaos-"))
-            .filter(|u| ready(u) == Some(("True".into(), "Provisioned".into())))
-            .count();
-        (ready == n).then_some(())
-    })
+    eventually(
+        &format!("all {n} users Ready"),
+        Duration::from_secs(300),
+        || async {
+            let list = users.list(&ListParams::default()).await.ok()?;
+            let ready = list
+                .items
+                .iter()
+                .filter(|u| u.name_any().starts_with("chaos-"))
+                .filter(|u| ready(u) == Some(("True".into(), "Provisioned".into())))
+                .count();
+            (ready == n).then_some(())
+        },
+    )
     .await;
 
     // Exactly one namespace per user, owned by it; exactly one binding in
@@ -96,7 +106,10 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         .collect();
     assert_eq!(uids.len(), n);
     let managed = ListParams::default().labels("app.kubernetes.io/managed-by=user-controller");
-    let namespaces = Api::<Namespace>::all(client.clone()).list(&managed).await.unwrap();
+    let namespaces = Api::<Namespace>::all(client.clone())
+        .list(&managed)
+        .await
+        .unwrap();
     let owned: BTreeMap<String, String> = namespaces
         .items
         .iter()
@@ -104,23 +117,53 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         .map(|ns| (ns.name_any(), ns.owner_references()[0].uid.clone()))
         .collect();
     assert_eq!(owned, uids, "namespaces and their owners");
-    let bindings = Api::<RoleBinding>::all(client.clone()).list(&managed).await.unwrap();
+    let bindings = Api::<RoleBinding>::all(client.clone())
+        .list(&managed)
+        .await
+        .unwrap();
     let mut per_namespace: BTreeMap<String, usize> = BTreeMap::new();
-    for rb in bindings.items.iter().filter(|rb| rb.namespace().unwrap_or_default().starts_with("chaos-")) {
+    for rb in bindings
+        .items
+        .iter()
+        .filter(|rb| rb.namespace().unwrap_or_default().starts_with("chaos-"))
+    {
         *per_namespace.entry(rb.namespace().unwrap()).or_default() += 1;
     }
     assert_eq!(per_namespace.len(), n);
-    assert!(per_namespace.values().all(|c| *c == 1), "duplicate bindings");
-    let accounts = FileDirectory::new(&dir).unwrap().accounts().unwrap();
+    assert!(
+        per_namespace.values().all(|c| *c == 1),
+        "duplicate bindings"
+    );
+    // Only this test's users: others may exist in a shared control plane.
+    let ours = |line: &&String| line.contains(" chaos-");
+    let accounts: Vec<_> = FileDirectory::new(&dir)
+        .unwrap()
+        .accounts()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.name.starts_with("chaos-"))
+        .collect();
     let account_uids: BTreeSet<&String> = accounts.iter().map(|a| &a.uid).collect();
     assert_eq!(accounts.len(), n);
     assert_eq!(account_uids, uids.values().collect::<BTreeSet<_>>());
-    let created = journal(&dir).iter().filter(|l| l.starts_with("created")).count();
+    let created = journal(&dir)
+        .iter()
+        .filter(ours)
+        .filter(|l| l.starts_with("created"))
+        .count();
     assert_eq!(created, n, "an account was created twice");
 
     let names: Vec<&str> = uids.keys().map(String::as_str).collect();
     delete_users(&users, &names).await;
-    assert!(FileDirectory::new(&dir).unwrap().accounts().unwrap().is_empty());
-    let removed = journal(&dir).iter().filter(|l| l.starts_with("removed")).count();
+    let left = FileDirectory::new(&dir).unwrap().accounts().unwrap();
+    assert!(
+        !left.iter().any(|a| a.name.starts_with("chaos-")),
+        "accounts left behind"
+    );
+    let removed = journal(&dir)
+        .iter()
+        .filter(ours)
+        .filter(|l| l.starts_with("removed"))
+        .count();
     assert_eq!(removed, n, "an account was removed twice or not at all");
 }

@@ -29,12 +29,17 @@ pub(crate) async fn client() -> Client {
     let client = crdforge_envtest::client()
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let yaml = std::fs::read_to_string(workspace().join("generated/crds/users.example.com.yaml")).unwrap();
+    let yaml =
+        std::fs::read_to_string(workspace().join("generated/crds/users.example.com.yaml")).unwrap();
     let crd: CustomResourceDefinition = serde_saphyr::from_str(&yaml).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.patch("users.example.com", &PatchParams::apply("user-controller-e2e").force(), &Patch::Apply(&crd))
-        .await
-        .unwrap();
+    crds.patch(
+        "users.example.com",
+        &PatchParams::apply("user-controller-e2e").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .unwrap();
     tokio::time::timeout(
         Duration::from_secs(30),
         await_condition(crds, "users.example.com", conditions::is_crd_established()),
@@ -85,7 +90,12 @@ impl UserFixture {
     pub(crate) fn quota(mut self, hard: &[(&str, &str)]) -> Self {
         self.0.spec.quota = Some(
             hard.iter()
-                .map(|(k, v)| (k.to_string(), k8s_openapi::apimachinery::pkg::api::resource::Quantity(v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        k8s_openapi::apimachinery::pkg::api::resource::Quantity(v.to_string()),
+                    )
+                })
                 .collect::<BTreeMap<_, _>>(),
         );
         self
@@ -107,7 +117,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -124,10 +137,14 @@ pub(crate) fn ready(user: &User) -> Option<(String, String)> {
 
 /// Waits until the User's Ready condition has this status and reason.
 pub(crate) async fn wait_ready(users: &Api<User>, name: &str, status: &str, reason: &str) -> User {
-    eventually(&format!("{name} Ready={status} ({reason})"), Duration::from_secs(60), || async {
-        let user = users.get_opt(name).await.ok()??;
-        (ready(&user) == Some((status.to_string(), reason.to_string()))).then_some(user)
-    })
+    eventually(
+        &format!("{name} Ready={status} ({reason})"),
+        Duration::from_secs(60),
+        || async {
+            let user = users.get_opt(name).await.ok()??;
+            (ready(&user) == Some((status.to_string(), reason.to_string()))).then_some(user)
+        },
+    )
     .await
 }
 
@@ -137,9 +154,17 @@ pub(crate) async fn delete_users(users: &Api<User>, names: &[&str]) {
         let _ = users.delete(name, &Default::default()).await;
     }
     for name in names {
-        eventually(&format!("{name} deleted"), Duration::from_secs(60), || async {
-            users.get_opt(name).await.ok().and_then(|u| u.is_none().then_some(()))
-        })
+        eventually(
+            &format!("{name} deleted"),
+            Duration::from_secs(60),
+            || async {
+                users
+                    .get_opt(name)
+                    .await
+                    .ok()
+                    .and_then(|u| u.is_none().then_some(()))
+            },
+        )
         .await;
     }
 }
@@ -163,7 +188,11 @@ pub(crate) struct ControllerProcess {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl ControllerProcess {
@@ -180,7 +209,13 @@ impl ControllerProcess {
             .arg(directory)
             .arg("--metrics-addr")
             .arg(metrics.to_string())
-            .env("KUBECONFIG", options.kubeconfig.clone().unwrap_or_else(|| instance.kubeconfig()))
+            .env(
+                "KUBECONFIG",
+                options
+                    .kubeconfig
+                    .clone()
+                    .unwrap_or_else(|| instance.kubeconfig()),
+            )
             .env("RUST_LOG", "info,kube=warn")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -188,9 +223,19 @@ impl ControllerProcess {
             .stderr(out);
         if let Some(identity) = &options.leader {
             cmd.args(["--leader-elect", "--identity", identity])
-                .args(["--lease-duration", "4", "--renew-deadline", "3", "--retry-period-ms", "500"])
+                .args([
+                    "--lease-duration",
+                    "4",
+                    "--renew-deadline",
+                    "3",
+                    "--retry-period-ms",
+                    "500",
+                ])
                 .args(["--lease-name", "user-controller-e2e"])
-                .args(["--lease-namespace", options.lease_namespace.as_deref().unwrap_or("default")]);
+                .args([
+                    "--lease-namespace",
+                    options.lease_namespace.as_deref().unwrap_or("default"),
+                ]);
         }
         Self {
             child: Some(cmd.spawn().unwrap()),
@@ -219,21 +264,27 @@ impl ControllerProcess {
     pub(crate) async fn get(&self, path: &str) -> Option<(u16, String)> {
         let mut stream = tokio::net::TcpStream::connect(self.metrics).await.ok()?;
         stream
-            .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
             .await
             .ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).await.ok()?;
         let status = response.split_whitespace().nth(1)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())?;
         Some((status, body))
     }
 
     /// Waits until `/readyz` answers 200.
     pub(crate) async fn wait_ready(&self) {
-        eventually("the controller's /readyz", Duration::from_secs(60), || async {
-            matches!(self.get("/readyz").await, Some((200, _))).then_some(())
-        })
+        eventually(
+            "the controller's /readyz",
+            Duration::from_secs(60),
+            || async { matches!(self.get("/readyz").await, Some((200, _))).then_some(()) },
+        )
         .await;
     }
 
@@ -260,7 +311,10 @@ impl Drop for ControllerProcess {
 
 /// A fresh directory for one test's account directory and logs.
 pub(crate) fn test_dir(name: &str) -> PathBuf {
-    let dir = Instance::from_env().dir().join("user-controller-e2e").join(name);
+    let dir = Instance::from_env()
+        .dir()
+        .join("user-controller-e2e")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -11,8 +11,8 @@ use std::time::Duration;
 use harness::*;
 use k8s_openapi::api::core::v1::{Event, Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use user_controller::api::User;
 
@@ -26,26 +26,68 @@ async fn provisions_namespace_binding_quota_status_and_events() {
     controller.wait_ready().await;
 
     users
-        .create(&PostParams::default(), &user("prov-alice").groups(&["devs", "oncall"]).quota(&[("pods", "10")]).build())
+        .create(
+            &PostParams::default(),
+            &user("prov-alice")
+                .groups(&["devs", "oncall"])
+                .quota(&[("pods", "10")])
+                .build(),
+        )
         .await
         .unwrap();
     let alice = wait_ready(&users, "prov-alice", "True", "Provisioned").await;
     let status = alice.status.clone().unwrap();
     assert_eq!(status.namespace.as_deref(), Some("prov-alice"));
     assert_eq!(status.observed_generation, alice.metadata.generation);
-    assert!(alice.finalizers().contains(&"example.com/account-directory".to_string()));
+    assert!(
+        alice
+            .finalizers()
+            .contains(&"example.com/account-directory".to_string())
+    );
 
-    let ns = Api::<Namespace>::all(client.clone()).get("prov-alice").await.unwrap();
-    assert_eq!(ns.labels().get("app.kubernetes.io/managed-by").map(String::as_str), Some("user-controller"));
+    let ns = Api::<Namespace>::all(client.clone())
+        .get("prov-alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        ns.labels()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("user-controller")
+    );
     let owner = &ns.owner_references()[0];
-    assert_eq!((owner.kind.as_str(), owner.uid.as_str()), ("User", alice.uid().unwrap().as_str()));
-    assert_eq!((owner.controller, owner.block_owner_deletion), (Some(true), Some(true)));
+    assert_eq!(
+        (owner.kind.as_str(), owner.uid.as_str()),
+        ("User", alice.uid().unwrap().as_str())
+    );
+    assert_eq!(
+        (owner.controller, owner.block_owner_deletion),
+        (Some(true), Some(true))
+    );
 
-    let rb = Api::<RoleBinding>::namespaced(client.clone(), "prov-alice").get("user-access").await.unwrap();
+    let rb = Api::<RoleBinding>::namespaced(client.clone(), "prov-alice")
+        .get("user-access")
+        .await
+        .unwrap();
     assert_eq!(rb.role_ref.name, "admin");
-    let subjects: Vec<(String, String)> = rb.subjects.unwrap().into_iter().map(|s| (s.kind, s.name)).collect();
-    assert_eq!(subjects, [("User".into(), "prov-alice".into()), ("Group".into(), "devs".into()), ("Group".into(), "oncall".into())]);
-    let quota = Api::<ResourceQuota>::namespaced(client.clone(), "prov-alice").get("user-quota").await.unwrap();
+    let subjects: Vec<(String, String)> = rb
+        .subjects
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.kind, s.name))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("User".into(), "prov-alice".into()),
+            ("Group".into(), "devs".into()),
+            ("Group".into(), "oncall".into())
+        ]
+    );
+    let quota = Api::<ResourceQuota>::namespaced(client.clone(), "prov-alice")
+        .get("user-quota")
+        .await
+        .unwrap();
     assert_eq!(quota.spec.unwrap().hard.unwrap()["pods"].0, "10");
     assert_eq!(journal_count(&dir, "created", &alice), 1);
 
@@ -53,13 +95,23 @@ async fn provisions_namespace_binding_quota_status_and_events() {
         .list(&ListParams::default().fields("involvedObject.name=prov-alice"))
         .await
         .unwrap();
-    assert!(events.items.iter().any(|e| e.reason.as_deref() == Some("Created")));
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("Created"))
+    );
 
     // Nothing changes, so nothing more is written: no-op reconciles are free.
-    let generation_writes = controller.metric("controller_runtime_reconcile_total").await;
+    let generation_writes = controller
+        .metric("controller_runtime_reconcile_total")
+        .await;
     let rv = users.get("prov-alice").await.unwrap().resource_version();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(users.get("prov-alice").await.unwrap().resource_version(), rv);
+    assert_eq!(
+        users.get("prov-alice").await.unwrap().resource_version(),
+        rv
+    );
     assert!(generation_writes > 0.0);
 
     delete_users(&users, &["prov-alice"]).await;
@@ -73,7 +125,13 @@ async fn spec_changes_are_followed_and_hand_edits_repaired() {
     let dir = test_dir("edits");
     let controller = ControllerProcess::start(&dir, &Default::default());
     controller.wait_ready().await;
-    users.create(&PostParams::default(), &user("edit-bob").quota(&[("pods", "5")]).build()).await.unwrap();
+    users
+        .create(
+            &PostParams::default(),
+            &user("edit-bob").quota(&[("pods", "5")]).build(),
+        )
+        .await
+        .unwrap();
     wait_ready(&users, "edit-bob", "True", "Provisioned").await;
     let rbs: Api<RoleBinding> = Api::namespaced(client.clone(), "edit-bob");
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), "edit-bob");
@@ -81,7 +139,11 @@ async fn spec_changes_are_followed_and_hand_edits_repaired() {
     // A new role replaces the binding (roleRef is immutable); no quota
     // removes the quota.
     users
-        .patch("edit-bob", &PatchParams::default(), &Patch::Merge(json!({"spec": {"role": "view", "quota": null}})))
+        .patch(
+            "edit-bob",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"role": "view", "quota": null}})),
+        )
         .await
         .unwrap();
     eventually("binding to view", Duration::from_secs(30), || async {
@@ -89,11 +151,19 @@ async fn spec_changes_are_followed_and_hand_edits_repaired() {
     })
     .await;
     eventually("quota removed", Duration::from_secs(30), || async {
-        quotas.get_opt("user-quota").await.ok()?.is_none().then_some(())
+        quotas
+            .get_opt("user-quota")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
     })
     .await;
     let bob = wait_ready(&users, "edit-bob", "True", "Provisioned").await;
-    assert_eq!(bob.status.unwrap().observed_generation, bob.metadata.generation);
+    assert_eq!(
+        bob.status.unwrap().observed_generation,
+        bob.metadata.generation
+    );
 
     // Hand edits: subjects replaced, then the binding deleted; the label
     // stripped from the namespace.
@@ -102,23 +172,42 @@ async fn spec_changes_are_followed_and_hand_edits_repaired() {
         .unwrap();
     eventually("subjects repaired", Duration::from_secs(30), || async {
         let rb = rbs.get("user-access").await.ok()?;
-        (rb.subjects?.iter().map(|s| s.name.as_str()).collect::<Vec<_>>() == ["edit-bob"]).then_some(())
+        (rb.subjects?
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            == ["edit-bob"])
+        .then_some(())
     })
     .await;
-    rbs.delete("user-access", &DeleteParams::default()).await.unwrap();
+    rbs.delete("user-access", &DeleteParams::default())
+        .await
+        .unwrap();
     eventually("binding recreated", Duration::from_secs(30), || async {
         rbs.get_opt("user-access").await.ok()?.map(|_| ())
     })
     .await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .patch("edit-bob", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": null}}})))
+        .patch(
+            "edit-bob",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": null}}})),
+        )
         .await
         .unwrap();
-    eventually("namespace label repaired", Duration::from_secs(30), || async {
-        let ns = namespaces.get("edit-bob").await.ok()?;
-        (ns.labels().get("app.kubernetes.io/managed-by").map(String::as_str) == Some("user-controller")).then_some(())
-    })
+    eventually(
+        "namespace label repaired",
+        Duration::from_secs(30),
+        || async {
+            let ns = namespaces.get("edit-bob").await.ok()?;
+            (ns.labels()
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str)
+                == Some("user-controller"))
+            .then_some(())
+        },
+    )
     .await;
     drop(controller);
     delete_users_with_controller(&dir, &users, &["edit-bob"]).await;
@@ -137,30 +226,60 @@ async fn a_foreign_namespace_is_never_adopted_and_bad_names_get_a_condition() {
     let client = client().await;
     let users: Api<User> = Api::all(client.clone());
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let foreign: Namespace = serde_json::from_value(json!({"metadata": {"name": "conflict-carol", "labels": {"team": "other"}}})).unwrap();
-    namespaces.create(&PostParams::default(), &foreign).await.unwrap();
+    let foreign: Namespace = serde_json::from_value(
+        json!({"metadata": {"name": "conflict-carol", "labels": {"team": "other"}}}),
+    )
+    .unwrap();
+    namespaces
+        .create(&PostParams::default(), &foreign)
+        .await
+        .unwrap();
     let before = namespaces.get("conflict-carol").await.unwrap();
 
     let dir = test_dir("conflict");
     let controller = ControllerProcess::start(&dir, &Default::default());
     controller.wait_ready().await;
-    users.create(&PostParams::default(), &user("conflict-carol").build()).await.unwrap();
-    users.create(&PostParams::default(), &user("dotted.dave").build()).await.unwrap();
+    users
+        .create(&PostParams::default(), &user("conflict-carol").build())
+        .await
+        .unwrap();
+    users
+        .create(&PostParams::default(), &user("dotted.dave").build())
+        .await
+        .unwrap();
     wait_ready(&users, "conflict-carol", "False", "NamespaceConflict").await;
     let dave = wait_ready(&users, "dotted.dave", "False", "InvalidName").await;
-    assert!(dave.status.unwrap().conditions[0].message.contains("cannot name a namespace"));
+    assert!(
+        dave.status.unwrap().conditions[0]
+            .message
+            .contains("cannot name a namespace")
+    );
 
     // Nothing about the foreign namespace changed, and nothing was made in it.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = namespaces.get("conflict-carol").await.unwrap();
     assert_eq!(after.resource_version(), before.resource_version());
     assert!(after.owner_references().is_empty());
-    assert!(Api::<RoleBinding>::namespaced(client.clone(), "conflict-carol").get_opt("user-access").await.unwrap().is_none());
+    assert!(
+        Api::<RoleBinding>::namespaced(client.clone(), "conflict-carol")
+            .get_opt("user-access")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Conditions, not a retry storm: no reconcile failed.
-    assert_eq!(controller.metric("controller_runtime_reconcile_total{controller=\"user\",result=\"error\"}").await, 0.0);
+    assert_eq!(
+        controller
+            .metric("controller_runtime_reconcile_total{controller=\"user\",result=\"error\"}")
+            .await,
+        0.0
+    );
 
     // When the foreign namespace goes, the user gets its own.
-    namespaces.delete("conflict-carol", &DeleteParams::default()).await.unwrap();
+    namespaces
+        .delete("conflict-carol", &DeleteParams::default())
+        .await
+        .unwrap();
     let carol = wait_ready(&users, "conflict-carol", "True", "Provisioned").await;
     let ns = namespaces.get("conflict-carol").await.unwrap();
     assert_eq!(ns.owner_references()[0].uid, carol.uid().unwrap());
@@ -178,12 +297,18 @@ async fn the_schema_rejects_a_bad_email_and_an_unknown_role_with_the_apiservers_
         "spec": {"displayName": "Eve", "email": "not-an-email", "role": "root"},
     }));
     assert!(raw.contains("spec.role: Unsupported value: \"root\": supported values: \"admin\", \"edit\", \"view\""), "{raw}");
-    assert!(raw.contains("spec.email in body must be of type email: \"not-an-email\""), "{raw}");
+    assert!(
+        raw.contains("spec.email in body must be of type email: \"not-an-email\""),
+        "{raw}"
+    );
     let empty = kubectl_create(&json!({
         "apiVersion": "example.com/v1", "kind": "User", "metadata": {"name": "invalid-eve"},
         "spec": {"displayName": "", "email": "eve@example.com"},
     }));
-    assert!(empty.contains("spec.displayName in body should be at least 1 chars long"), "{empty}");
+    assert!(
+        empty.contains("spec.displayName in body should be at least 1 chars long"),
+        "{empty}"
+    );
 }
 
 /// `kubectl create -f -` of a raw object; returns stderr.
@@ -203,8 +328,14 @@ async fn deletion_removes_the_account_exactly_once_and_the_namespace_is_collecte
     let dir = test_dir("deletion");
     let mut controller = ControllerProcess::start(&dir, &Default::default());
     controller.wait_ready().await;
-    users.create(&PostParams::default(), &user("del-frank").build()).await.unwrap();
-    users.create(&PostParams::default(), &user("del-grace").build()).await.unwrap();
+    users
+        .create(&PostParams::default(), &user("del-frank").build())
+        .await
+        .unwrap();
+    users
+        .create(&PostParams::default(), &user("del-grace").build())
+        .await
+        .unwrap();
     let frank = wait_ready(&users, "del-frank", "True", "Provisioned").await;
     let grace = wait_ready(&users, "del-grace", "True", "Provisioned").await;
 
@@ -215,14 +346,30 @@ async fn deletion_removes_the_account_exactly_once_and_the_namespace_is_collecte
     // Deleted while the controller is down: the finalizer holds the User
     // until the controller is back and has removed the account.
     controller.kill();
-    users.delete("del-grace", &DeleteParams::default()).await.unwrap();
+    users
+        .delete("del-grace", &DeleteParams::default())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(users.get("del-grace").await.unwrap().metadata.deletion_timestamp.is_some());
+    assert!(
+        users
+            .get("del-grace")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
     assert_eq!(journal_count(&dir, "removed", &grace), 0);
     let controller = ControllerProcess::start(&dir, &Default::default());
     controller.wait_ready().await;
     eventually("del-grace gone", Duration::from_secs(30), || async {
-        users.get_opt("del-grace").await.ok()?.is_none().then_some(())
+        users
+            .get_opt("del-grace")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
     })
     .await;
     assert_eq!(journal_count(&dir, "removed", &grace), 1);
@@ -233,9 +380,11 @@ async fn deletion_removes_the_account_exactly_once_and_the_namespace_is_collecte
     // of new CRDs every 30 s, hence the bound.
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for ns in ["del-frank", "del-grace"] {
-        eventually(&format!("namespace {ns} removed"), Duration::from_secs(150), || async {
-            namespaces.get_opt(ns).await.ok()?.is_none().then_some(())
-        })
+        eventually(
+            &format!("namespace {ns} removed"),
+            Duration::from_secs(150),
+            || async { namespaces.get_opt(ns).await.ok()?.is_none().then_some(()) },
+        )
         .await;
     }
 }

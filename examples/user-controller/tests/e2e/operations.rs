@@ -16,26 +16,49 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
     let client = client().await;
     let users: Api<User> = Api::all(client.clone());
     let dir = test_dir("failover");
-    let leader_options = |id: &str| ControllerOptions { leader: Some(id.into()), ..Default::default() };
+    let leader_options = |id: &str| ControllerOptions {
+        leader: Some(id.into()),
+        ..Default::default()
+    };
     let mut a = ControllerProcess::start(&dir, &leader_options("replica-a"));
     a.wait_ready().await;
     // a is alone, so it leads; b starts as a standby.
-    users.create(&PostParams::default(), &user("lf-ivan").build()).await.unwrap();
+    users
+        .create(&PostParams::default(), &user("lf-ivan").build())
+        .await
+        .unwrap();
     wait_ready(&users, "lf-ivan", "True", "Provisioned").await;
     let b = ControllerProcess::start(&dir, &leader_options("replica-b"));
     b.wait_ready().await;
-    users.create(&PostParams::default(), &user("lf-judy").role(Role::Edit).build()).await.unwrap();
+    users
+        .create(
+            &PostParams::default(),
+            &user("lf-judy").role(Role::Edit).build(),
+        )
+        .await
+        .unwrap();
     wait_ready(&users, "lf-judy", "True", "Provisioned").await;
-    assert_eq!(b.metric("controller_runtime_reconcile_total").await, 0.0, "the standby must not reconcile");
+    assert_eq!(
+        b.metric("controller_runtime_reconcile_total").await,
+        0.0,
+        "the standby must not reconcile"
+    );
 
     a.kill();
     let killed = Instant::now();
-    users.create(&PostParams::default(), &user("lf-kim").build()).await.unwrap();
+    users
+        .create(&PostParams::default(), &user("lf-kim").build())
+        .await
+        .unwrap();
     wait_ready(&users, "lf-kim", "True", "Provisioned").await;
     let took = killed.elapsed();
     // Lease 4 s; the standby needs at most that plus a retry, a cache sync
     // and one reconcile.
-    assert!(took < Duration::from_secs(12), "takeover took {took:?}\n{}", b.log_text());
+    assert!(
+        took < Duration::from_secs(12),
+        "takeover took {took:?}\n{}",
+        b.log_text()
+    );
     assert!(b.metric("controller_runtime_reconcile_total").await > 0.0);
     delete_users(&users, &["lf-ivan", "lf-judy", "lf-kim"]).await;
 }
@@ -44,14 +67,29 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
 async fn the_controller_works_under_exactly_its_generated_rbac() {
     let _serial = SERIAL.lock().await;
     let client = client().await;
-    let out = kubectl(&["apply", "--server-side", "-f", workspace().join("generated/deploy/user-controller/rbac.yaml").to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kubectl(&[
+        "apply",
+        "--server-side",
+        "-f",
+        workspace()
+            .join("generated/deploy/user-controller/rbac.yaml")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A real token for the generated ServiceAccount, not cluster-admin.
     let sa = "system:serviceaccount:user-controller-system:user-controller";
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "user-controller-system");
     let request = TokenRequest {
-        spec: Some(TokenRequestSpec { expiration_seconds: Some(3600), ..Default::default() }),
+        spec: Some(TokenRequestSpec {
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let token = accounts
@@ -75,9 +113,17 @@ async fn the_controller_works_under_exactly_its_generated_rbac() {
     )
     .unwrap();
     // The role is least privilege: it cannot touch what it does not need.
-    for (verb, resource) in [("delete", "namespaces"), ("get", "secrets"), ("create", "clusterrolebindings")] {
+    for (verb, resource) in [
+        ("delete", "namespaces"),
+        ("get", "secrets"),
+        ("create", "clusterrolebindings"),
+    ] {
         let out = kubectl(&["auth", "can-i", verb, resource, "--as", sa]);
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no", "{sa} may {verb} {resource}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "no",
+            "{sa} may {verb} {resource}"
+        );
     }
 
     let options = ControllerOptions {
@@ -89,25 +135,49 @@ async fn the_controller_works_under_exactly_its_generated_rbac() {
     controller.wait_ready().await;
     let users: Api<User> = Api::all(client.clone());
     users
-        .create(&PostParams::default(), &user("rbac-leo").role(Role::View).groups(&["qa"]).quota(&[("pods", "3")]).build())
+        .create(
+            &PostParams::default(),
+            &user("rbac-leo")
+                .role(Role::View)
+                .groups(&["qa"])
+                .quota(&[("pods", "3")])
+                .build(),
+        )
         .await
         .unwrap();
     wait_ready(&users, "rbac-leo", "True", "Provisioned").await;
     // Changing the role deletes and recreates the binding: also allowed.
     users
-        .patch("rbac-leo", &Default::default(), &kube::api::Patch::Merge(serde_json::json!({"spec": {"role": "edit", "quota": null}})))
+        .patch(
+            "rbac-leo",
+            &Default::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"spec": {"role": "edit", "quota": null}})),
+        )
         .await
         .unwrap();
-    eventually("rbac-leo reconciled at generation 2", Duration::from_secs(30), || async {
-        let u = users.get("rbac-leo").await.ok()?;
-        (u.status?.observed_generation == Some(2)).then_some(())
-    })
+    eventually(
+        "rbac-leo reconciled at generation 2",
+        Duration::from_secs(30),
+        || async {
+            let u = users.get("rbac-leo").await.ok()?;
+            (u.status?.observed_generation == Some(2)).then_some(())
+        },
+    )
     .await;
     delete_users(&users, &["rbac-leo"]).await;
-    let errors = controller.metric("controller_runtime_reconcile_total{controller=\"user\",result=\"error\"}").await;
-    assert_eq!(errors, 0.0, "a permission was missing:\n{}", controller.log_text());
+    let errors = controller
+        .metric("controller_runtime_reconcile_total{controller=\"user\",result=\"error\"}")
+        .await;
+    assert_eq!(
+        errors,
+        0.0,
+        "a permission was missing:\n{}",
+        controller.log_text()
+    );
     drop(controller);
-    let _ = Api::<Namespace>::all(client).delete("user-controller-system", &Default::default()).await;
+    let _ = Api::<Namespace>::all(client)
+        .delete("user-controller-system", &Default::default())
+        .await;
 }
 
 #[tokio::test]
@@ -118,11 +188,22 @@ async fn sigterm_drains_and_exits_cleanly() {
     let dir = test_dir("shutdown");
     let mut controller = ControllerProcess::start(&dir, &Default::default());
     controller.wait_ready().await;
-    users.create(&PostParams::default(), &user("stop-mia").build()).await.unwrap();
+    users
+        .create(&PostParams::default(), &user("stop-mia").build())
+        .await
+        .unwrap();
     wait_ready(&users, "stop-mia", "True", "Provisioned").await;
     let status = controller.stop();
-    assert!(status.success(), "exit status {status}\n{}", controller.log_text());
-    assert!(controller.log_text().contains("shutting down: draining the queue"));
+    assert!(
+        status.success(),
+        "exit status {status}\n{}",
+        controller.log_text()
+    );
+    assert!(
+        controller
+            .log_text()
+            .contains("shutting down: draining the queue")
+    );
     let controller = ControllerProcess::start(&dir, &Default::default());
     controller.wait_ready().await;
     delete_users(&users, &["stop-mia"]).await;

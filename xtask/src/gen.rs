@@ -33,6 +33,14 @@ enum Outcome {
     Stale(String),
 }
 
+/// `gen --check` for `cargo xtask ci`: an error when anything is stale.
+pub(crate) fn check() -> Result<()> {
+    if run(Args { check: true })? != ExitCode::SUCCESS {
+        bail!("generated/ is stale; run `cargo xtask gen`");
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let root = workspace_root();
     let files = match generate::crd_files(crdforge_fixtures::definitions()) {

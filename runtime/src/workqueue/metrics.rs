@@ -80,7 +80,8 @@ impl WorkQueueMetrics {
     }
 
     /// Registers every family in `registry`. `prometheus-client` appends `_total` to
-    /// counter names, which gives controller-runtime's exact names.
+    /// counter names, which gives controller-runtime's exact names, and a full stop to
+    /// help texts, so these have none.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "workqueue_depth",
@@ -99,7 +100,7 @@ impl WorkQueueMetrics {
         );
         registry.register(
             "workqueue_work_duration_seconds",
-            "How long in seconds processing an item from workqueue takes.",
+            "How long in seconds processing an item from workqueue takes",
             self.work_duration.clone(),
         );
         registry.register(

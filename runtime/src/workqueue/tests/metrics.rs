@@ -56,6 +56,10 @@ async fn metrics_use_controller_runtime_names_labelled_by_queue() {
             "{name} missing from:\n{text}"
         );
     }
+    assert!(
+        !text.contains(".."),
+        "a help text ends in two full stops:\n{text}"
+    );
     let l = r#"{name="widgets"}"#;
     assert_eq!(sample(&text, &format!("workqueue_adds_total{l}")), 2.0);
     assert_eq!(sample(&text, &format!("workqueue_depth{l}")), 1.0);

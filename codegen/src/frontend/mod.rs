@@ -10,6 +10,8 @@ mod plural;
 mod resource;
 mod serde_attr;
 mod values;
+#[cfg(test)]
+mod tests;
 
 pub use ctxt::Errors;
 pub(crate) use check::option_inner;

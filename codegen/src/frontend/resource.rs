@@ -101,10 +101,14 @@ pub(super) fn resource(
         check_path(&s.value(), s.span(), "selectable", errors);
     }
     if let Some((scale, span)) = &r.scale {
-        if !scale.spec_replicas_path.starts_with(".spec.") {
+        if scale.spec_replicas_path.starts_with(".spec.") {
+            check_path(&scale.spec_replicas_path, *span, "scale spec_replicas_path", errors);
+        } else {
             errors.at(*span, "scale `spec_replicas_path` must point into .spec");
         }
-        if !scale.status_replicas_path.starts_with(".status.") {
+        if scale.status_replicas_path.starts_with(".status.") {
+            check_path(&scale.status_replicas_path, *span, "scale status_replicas_path", errors);
+        } else {
             errors.at(*span, "scale `status_replicas_path` must point into .status");
         }
         if let Some(selector) = &scale.label_selector_path
@@ -112,8 +116,6 @@ pub(super) fn resource(
         {
             errors.at(*span, "scale `label_selector_path` must point into .spec or .status");
         }
-        check_path(&scale.spec_replicas_path, *span, "scale spec_replicas_path", errors);
-        check_path(&scale.status_replicas_path, *span, "scale status_replicas_path", errors);
     }
     let served = r.served.unwrap_or(true);
     let storage = r.storage.unwrap_or(true);
@@ -158,6 +160,9 @@ pub(super) fn resource(
 /// a field of the spec struct (deeper levels are checked by `gen`, which
 /// sees the whole schema).
 fn spec_path(path: &str, span: Span, what: &str, spec_fields: &[String], status: bool, errors: &mut Errors) {
+    if path.is_empty() {
+        return; // Already reported as missing.
+    }
     let mut segments = path.trim_start_matches('.').split(['.', '[']);
     match segments.next() {
         Some("spec") => {

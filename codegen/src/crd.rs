@@ -166,7 +166,8 @@ pub fn root_schema(
         "kind".into(),
         string("Kind is a string value representing the REST resource this object represents."),
     );
-    root.properties.insert("metadata".into(), Schema::typed("object"));
+    root.properties
+        .insert("metadata".into(), Schema::typed("object"));
     root.properties.insert("spec".into(), spec);
     if let Some(status) = status {
         root.properties.insert("status".into(), status);
@@ -255,7 +256,7 @@ pub fn merge(definitions: Vec<Definition>) -> Result<Definition, Error> {
     }
     // The apiserver lists versions by priority, but stores them as given;
     // sorting keeps the output independent of registration order.
-    merged.versions.sort_by(|a, b| version_priority(&a.name).cmp(&version_priority(&b.name)));
+    merged.versions.sort_by_key(|v| version_priority(&v.name));
     Ok(merged)
 }
 
@@ -332,11 +333,14 @@ pub fn convert(definition: &Definition) -> (api::CustomResourceDefinition, Vec<(
                     status: version.status.then(|| {
                         api::CustomResourceSubresourceStatus(Value::Object(Default::default()))
                     }),
-                    scale: version.scale.as_ref().map(|s| api::CustomResourceSubresourceScale {
-                        spec_replicas_path: s.spec_replicas_path.clone(),
-                        status_replicas_path: s.status_replicas_path.clone(),
-                        label_selector_path: s.label_selector_path.clone(),
-                    }),
+                    scale: version
+                        .scale
+                        .as_ref()
+                        .map(|s| api::CustomResourceSubresourceScale {
+                            spec_replicas_path: s.spec_replicas_path.clone(),
+                            status_replicas_path: s.status_replicas_path.clone(),
+                            label_selector_path: s.label_selector_path.clone(),
+                        }),
                 }
             }),
             additional_printer_columns: (!version.printer_columns.is_empty()).then(|| {
@@ -386,7 +390,12 @@ pub fn convert(definition: &Definition) -> (api::CustomResourceDefinition, Vec<(
                 categories: (!definition.categories.is_empty())
                     .then(|| definition.categories.clone()),
             },
-            scope: if definition.namespaced { "Namespaced" } else { "Cluster" }.to_owned(),
+            scope: if definition.namespaced {
+                "Namespaced"
+            } else {
+                "Cluster"
+            }
+            .to_owned(),
             versions,
             conversion: None,
             preserve_unknown_fields: None,
@@ -442,8 +451,12 @@ pub fn to_props(s: &Schema) -> api::JSONSchemaProps {
         unique_items: flag(s.unique_items),
         min_properties: s.min_properties,
         max_properties: s.max_properties,
-        properties: (!s.properties.is_empty())
-            .then(|| s.properties.iter().map(|(k, v)| (k.clone(), to_props(v))).collect()),
+        properties: (!s.properties.is_empty()).then(|| {
+            s.properties
+                .iter()
+                .map(|(k, v)| (k.clone(), to_props(v)))
+                .collect()
+        }),
         required: (!s.required.is_empty()).then(|| s.required.clone()),
         additional_properties: s
             .additional_properties
@@ -535,6 +548,9 @@ mod tests {
     #[test]
     fn the_same_version_twice_is_an_error() {
         let err = merge(vec![definition("v1", true), definition("v1", false)]).unwrap_err();
-        assert!(err.to_string().contains("version v1 is defined twice"), "{err}");
+        assert!(
+            err.to_string().contains("version v1 is defined twice"),
+            "{err}"
+        );
     }
 }

@@ -24,7 +24,10 @@ pub struct GeneratedFile {
 pub fn crd_files(definitions: Vec<Definition>) -> Result<Vec<GeneratedFile>, Vec<Error>> {
     let mut by_name: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
     for definition in definitions {
-        by_name.entry(definition.name()).or_default().push(definition);
+        by_name
+            .entry(definition.name())
+            .or_default()
+            .push(definition);
     }
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -44,7 +47,11 @@ pub fn crd_files(definitions: Vec<Definition>) -> Result<Vec<GeneratedFile>, Vec
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(files) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
 }
 
 /// LF endings and exactly one trailing newline, whatever the renderer did.

@@ -23,7 +23,12 @@ mod shadowed {
     pub mod std {}
 
     #[derive(crdforge::CustomResource, ::serde::Serialize, ::serde::Deserialize, Clone, Debug)]
-    #[kube(group = "hygiene.crdforge.dev", version = "v1", kind = "Clean", status = "CleanStatus")]
+    #[kube(
+        group = "hygiene.crdforge.dev",
+        version = "v1",
+        kind = "Clean",
+        status = "CleanStatus"
+    )]
     pub struct CleanSpec {
         #[crd(max_length = 10, default = "x")]
         pub name: ::std::string::String,
@@ -62,5 +67,12 @@ fn shadowing_names_does_not_break_the_generated_code() {
     assert_eq!(crd.spec.names.plural, "cleans");
     let mut ctx = crdforge::schema::Context::new();
     let schema = <bare::Bare<bool> as crdforge::KubeSchema>::kube_schema(&mut ctx);
-    assert_eq!(schema.properties["items"].items.as_ref().unwrap().type_name(), "boolean");
+    assert_eq!(
+        schema.properties["items"]
+            .items
+            .as_ref()
+            .unwrap()
+            .type_name(),
+        "boolean"
+    );
 }

@@ -178,7 +178,10 @@ containers!(KubeSchemaFloat);
 /// apiserver refuse duplicates as serde's set would drop them; a set of
 /// objects stays a plain list (the apiserver allows sets of scalars only).
 fn set(items: Schema) -> Schema {
-    let scalar = matches!(items.type_name(), "string" | "integer" | "number" | "boolean");
+    let scalar = matches!(
+        items.type_name(),
+        "string" | "integer" | "number" | "boolean"
+    );
     Schema {
         list_type: scalar.then(|| "set".to_owned()),
         ..Schema::array(items)
@@ -255,11 +258,23 @@ impl KubeSchema for Condition {
             ..Schema::typed("object")
         };
         let properties = [
-            ("lastTransitionTime", Schema::formatted("string", "date-time")),
-            ("message", Schema { max_length: Some(32768), ..Schema::typed("string") }),
+            (
+                "lastTransitionTime",
+                Schema::formatted("string", "date-time"),
+            ),
+            (
+                "message",
+                Schema {
+                    max_length: Some(32768),
+                    ..Schema::typed("string")
+                },
+            ),
             (
                 "observedGeneration",
-                Schema { minimum: Some(0.0), ..Schema::formatted("integer", "int64") },
+                Schema {
+                    minimum: Some(0.0),
+                    ..Schema::formatted("integer", "int64")
+                },
             ),
             (
                 "reason",
@@ -277,7 +292,13 @@ impl KubeSchema for Condition {
                     ..Schema::typed("string")
                 },
             ),
-            ("type", Schema { max_length: Some(316), ..Schema::typed("string") }),
+            (
+                "type",
+                Schema {
+                    max_length: Some(316),
+                    ..Schema::typed("string")
+                },
+            ),
         ];
         for (name, property) in properties {
             schema.properties.insert(name.to_owned(), property);
@@ -292,8 +313,12 @@ impl KubeSchema for LabelSelector {
             required: vec!["key".into(), "operator".into()],
             ..Schema::typed("object")
         };
-        requirement.properties.insert("key".into(), Schema::typed("string"));
-        requirement.properties.insert("operator".into(), Schema::typed("string"));
+        requirement
+            .properties
+            .insert("key".into(), Schema::typed("string"));
+        requirement
+            .properties
+            .insert("operator".into(), Schema::typed("string"));
         requirement.properties.insert(
             "values".into(),
             Schema {
@@ -312,7 +337,9 @@ impl KubeSchema for LabelSelector {
                 ..Schema::array(requirement)
             },
         );
-        schema.properties.insert("matchLabels".into(), Schema::map(Schema::typed("string")));
+        schema
+            .properties
+            .insert("matchLabels".into(), Schema::map(Schema::typed("string")));
         schema
     }
 }
@@ -329,8 +356,14 @@ mod tests {
 
     #[test]
     fn integers_have_formats_and_unsigned_ones_a_minimum() {
-        assert_eq!(schema::<i32>(), json!({"type": "integer", "format": "int32"}));
-        assert_eq!(schema::<u64>(), json!({"type": "integer", "format": "int64", "minimum": 0.0}));
+        assert_eq!(
+            schema::<i32>(),
+            json!({"type": "integer", "format": "int32"})
+        );
+        assert_eq!(
+            schema::<u64>(),
+            json!({"type": "integer", "format": "int64", "minimum": 0.0})
+        );
     }
 
     #[test]
@@ -339,21 +372,36 @@ mod tests {
             schema::<Option<Vec<BTreeMap<String, bool>>>>(),
             json!({"type": "array", "items": {"type": "object", "additionalProperties": {"type": "boolean"}}})
         );
-        assert!(<Option<String> as KubeSchema>::OPTIONAL);
-        assert!(!<Vec<String> as KubeSchema>::OPTIONAL);
-        assert_eq!(schema::<BTreeSet<String>>()["x-kubernetes-list-type"], "set");
+        const { assert!(<Option<String> as KubeSchema>::OPTIONAL) };
+        const { assert!(!<Vec<String> as KubeSchema>::OPTIONAL) };
+        assert_eq!(
+            schema::<BTreeSet<String>>()["x-kubernetes-list-type"],
+            "set"
+        );
     }
 
     #[test]
     fn well_known_types_map_as_the_apiserver_expects() {
-        assert_eq!(schema::<IntOrString>(), json!({"x-kubernetes-int-or-string": true}));
+        assert_eq!(
+            schema::<IntOrString>(),
+            json!({"x-kubernetes-int-or-string": true})
+        );
         assert_eq!(schema::<Quantity>()["x-kubernetes-int-or-string"], true);
-        assert_eq!(schema::<Time>(), json!({"type": "string", "format": "date-time"}));
+        assert_eq!(
+            schema::<Time>(),
+            json!({"type": "string", "format": "date-time"})
+        );
         assert_eq!(
             schema::<RawExtension>(),
             json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
         );
-        assert_eq!(schema::<serde_json::Value>(), json!({"x-kubernetes-preserve-unknown-fields": true}));
-        assert_eq!(schema::<Condition>()["required"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            schema::<serde_json::Value>(),
+            json!({"x-kubernetes-preserve-unknown-fields": true})
+        );
+        assert_eq!(
+            schema::<Condition>()["required"].as_array().unwrap().len(),
+            5
+        );
     }
 }

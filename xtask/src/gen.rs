@@ -66,7 +66,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         }
     }
     if stale > 0 {
-        eprintln!("error: {stale} generated file(s) are stale; run `cargo xtask gen` and commit the result");
+        eprintln!(
+            "error: {stale} generated file(s) are stale; run `cargo xtask gen` and commit the result"
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -95,7 +97,8 @@ fn sync(root: &Path, files: &[GeneratedFile], check: bool) -> Result<Vec<(String
                 let old = std::fs::read_to_string(root.join(&path)).unwrap_or_default();
                 outcomes.push((path.clone(), Outcome::Stale(diff(&path, &old, ""))));
             } else {
-                std::fs::remove_file(root.join(&path)).with_context(|| format!("removing {path}"))?;
+                std::fs::remove_file(root.join(&path))
+                    .with_context(|| format!("removing {path}"))?;
                 outcomes.push((path, Outcome::Removed));
             }
         }
@@ -116,10 +119,15 @@ fn ensure_file_contents(path: &Path, contents: &str, check: bool) -> Result<Outc
     }
     if check {
         let name = path.display().to_string();
-        return Ok(Outcome::Stale(diff(&name, old.as_deref().unwrap_or(""), contents)));
+        return Ok(Outcome::Stale(diff(
+            &name,
+            old.as_deref().unwrap_or(""),
+            contents,
+        )));
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
     Ok(Outcome::Written)

@@ -92,8 +92,11 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
     let (min_properties, max_properties) = (opt(&c.min_properties), opt(&c.max_properties));
     let (exclusive_minimum, exclusive_maximum) = (c.exclusive_minimum, c.exclusive_maximum);
     let (unique_items, nullable, schemaless) = (c.unique_items, c.nullable, c.schemaless);
-    let (preserve, embedded, int_or_string) =
-        (c.preserve_unknown_fields, c.embedded_resource, c.int_or_string);
+    let (preserve, embedded, int_or_string) = (
+        c.preserve_unknown_fields,
+        c.embedded_resource,
+        c.int_or_string,
+    );
     let enum_ = c.enum_.iter().map(|v| json(v, krate));
     let items = match &c.items {
         Some(items) => {
@@ -112,13 +115,17 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
     let default = json_opt(&c.default);
     let example = json_opt(&c.example);
     let list_type = match c.list_type {
-        Some(ListType::Atomic) => quote!(::core::option::Option::Some(#krate::schema::ListType::Atomic)),
+        Some(ListType::Atomic) => {
+            quote!(::core::option::Option::Some(#krate::schema::ListType::Atomic))
+        }
         Some(ListType::Set) => quote!(::core::option::Option::Some(#krate::schema::ListType::Set)),
         Some(ListType::Map) => quote!(::core::option::Option::Some(#krate::schema::ListType::Map)),
         None => quote!(::core::option::Option::None),
     };
     let map_type = |m: Option<MapType>| match m {
-        Some(MapType::Atomic) => quote!(::core::option::Option::Some(#krate::schema::MapType::Atomic)),
+        Some(MapType::Atomic) => {
+            quote!(::core::option::Option::Some(#krate::schema::MapType::Atomic))
+        }
         Some(MapType::Granular) => {
             quote!(::core::option::Option::Some(#krate::schema::MapType::Granular))
         }

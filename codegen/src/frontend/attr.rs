@@ -78,11 +78,11 @@ fn home(key: &str) -> &'static str {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GroupKind {
     /// Exactly one field of the group is set.
-    ExactlyOne,
+    Exactly,
     /// At most one.
-    AtMostOne,
+    AtMost,
     /// At least one.
-    AtLeastOne,
+    AtLeast,
 }
 
 /// Everything one place's attributes said, with the span of each key for
@@ -193,14 +193,32 @@ fn key(
     if !place.allows(key) {
         errors.spanned(
             &meta.path,
-            format!("`{key}` cannot be used on {}; it belongs {}", place.describe(), home(key)),
+            format!(
+                "`{key}` cannot be used on {}; it belongs {}",
+                place.describe(),
+                home(key)
+            ),
         );
         return values::skip(meta);
     }
-    let span = meta.path.get_ident().map_or_else(Span::call_site, Ident::span);
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, Ident::span);
     let repeatable = [
-        SHORTNAME, CATEGORY, PRINTCOLUMN, SELECTABLE, DERIVE, ATTR, ANNOTATION, LABEL, VALIDATION,
-        LIST_MAP_KEY, EXACTLY_ONE_OF, AT_MOST_ONE_OF, AT_LEAST_ONE_OF,
+        SHORTNAME,
+        CATEGORY,
+        PRINTCOLUMN,
+        SELECTABLE,
+        DERIVE,
+        ATTR,
+        ANNOTATION,
+        LABEL,
+        VALIDATION,
+        LIST_MAP_KEY,
+        EXACTLY_ONE_OF,
+        AT_MOST_ONE_OF,
+        AT_LEAST_ONE_OF,
     ];
     if !repeatable.contains(&key) && out.spans.iter().any(|(k, _)| *k == key) {
         errors.at(span, format!("duplicate key `{key}`"));
@@ -259,7 +277,10 @@ fn key(
         ATTR => {
             let s = values::string(meta, key)?;
             let parsed: Meta = s.parse()?;
-            if ["derive", "serde"].iter().any(|n| parsed.path().is_ident(n)) {
+            if ["derive", "serde"]
+                .iter()
+                .any(|n| parsed.path().is_ident(n))
+            {
                 errors.at(
                     s.span(),
                     "`attr` cannot add derives or serde attributes to the root; use `derive = \"...\"`",
@@ -327,11 +348,17 @@ fn key(
         // #[crd(crate = "::my_reexport::crdforge")]
         CRATE => out.krate = Some(values::path(meta, key)?),
         // #[crd(exactly_one_of(tcp, http))]
-        EXACTLY_ONE_OF => out.groups.push((GroupKind::ExactlyOne, values::idents(meta)?, span)),
+        EXACTLY_ONE_OF => out
+            .groups
+            .push((GroupKind::Exactly, values::idents(meta)?, span)),
         // #[crd(at_most_one_of(tcp, http))]
-        AT_MOST_ONE_OF => out.groups.push((GroupKind::AtMostOne, values::idents(meta)?, span)),
+        AT_MOST_ONE_OF => out
+            .groups
+            .push((GroupKind::AtMost, values::idents(meta)?, span)),
         // #[crd(at_least_one_of(tcp, http))]
-        AT_LEAST_ONE_OF => out.groups.push((GroupKind::AtLeastOne, values::idents(meta)?, span)),
+        AT_LEAST_ONE_OF => out
+            .groups
+            .push((GroupKind::AtLeast, values::idents(meta)?, span)),
         // #[crd(minimum = 1)]
         MINIMUM => c.minimum = Some(values::number(meta, key)?),
         // #[crd(maximum = 65535)]
@@ -410,7 +437,9 @@ fn key(
                 other => {
                     errors.at(
                         s.span(),
-                        format!("unknown list_type `{other}`; expected \"atomic\", \"set\" or \"map\""),
+                        format!(
+                            "unknown list_type `{other}`; expected \"atomic\", \"set\" or \"map\""
+                        ),
                     );
                     None
                 }
@@ -500,9 +529,16 @@ fn rule(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<R
     }
     let mut rule = Rule::default();
     let mut has_rule = false;
-    let span = meta.path.get_ident().map_or_else(Span::call_site, Ident::span);
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, Ident::span);
     meta.parse_nested_meta(|inner| {
-        let name = inner.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+        let name = inner
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         match name.as_str() {
             // validation(rule = "self > 0")
             RULE => {
@@ -521,7 +557,11 @@ fn rule(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<R
                 if !REASONS.contains(&s.value().as_str()) {
                     errors.at(
                         s.span(),
-                        format!("unknown reason `{}`; expected one of {}", s.value(), REASONS.join(", ")),
+                        format!(
+                            "unknown reason `{}`; expected one of {}",
+                            s.value(),
+                            REASONS.join(", ")
+                        ),
                     );
                 }
                 rule.reason = Some(s.value());
@@ -535,7 +575,10 @@ fn rule(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<R
             other => {
                 errors.spanned(
                     &inner.path,
-                    format!("unknown key `{other}` in validation(...){}", did_you_mean(other, RULE_KEYS)),
+                    format!(
+                        "unknown key `{other}` in validation(...){}",
+                        did_you_mean(other, RULE_KEYS)
+                    ),
                 );
                 values::skip(&inner)?;
             }
@@ -550,7 +593,10 @@ fn rule(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<R
 }
 
 fn printcolumn(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<PrintColumn> {
-    let span = meta.path.get_ident().map_or_else(Span::call_site, Ident::span);
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, Ident::span);
     let mut fields: BTreeMap<&'static str, serde_json::Value> = BTreeMap::new();
     if meta.input.peek(syn::Token![=]) {
         // kube-derive's JSON spelling, with the apiserver's field names.
@@ -569,11 +615,18 @@ fn printcolumn(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<P
         }
     } else {
         meta.parse_nested_meta(|inner| {
-            let name = inner.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let name = inner
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             let Some(key) = PRINTCOLUMN_KEYS.iter().copied().find(|k| *k == name) else {
                 errors.spanned(
                     &inner.path,
-                    format!("unknown key `{name}` in printcolumn(...){}", did_you_mean(&name, PRINTCOLUMN_KEYS)),
+                    format!(
+                        "unknown key `{name}` in printcolumn(...){}",
+                        did_you_mean(&name, PRINTCOLUMN_KEYS)
+                    ),
                 );
                 return values::skip(&inner);
             };
@@ -596,7 +649,10 @@ fn printcolumn(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<P
     if !type_.is_empty() && !PRINTCOLUMN_TYPES.contains(&type_.as_str()) {
         errors.at(
             span,
-            format!("printcolumn type `{type_}` is unknown; expected one of {}", PRINTCOLUMN_TYPES.join(", ")),
+            format!(
+                "printcolumn type `{type_}` is unknown; expected one of {}",
+                PRINTCOLUMN_TYPES.join(", ")
+            ),
         );
     }
     let priority = match fields.get(PRIORITY) {
@@ -604,7 +660,10 @@ fn printcolumn(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<P
         Some(v) => match v.as_i64().and_then(|p| i32::try_from(p).ok()) {
             Some(p) if p >= 0 => Some(p),
             _ => {
-                errors.at(span, "printcolumn `priority` must be a non-negative integer");
+                errors.at(
+                    span,
+                    "printcolumn `priority` must be a non-negative integer",
+                );
                 None
             }
         },
@@ -620,7 +679,10 @@ fn printcolumn(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<P
 }
 
 fn scale(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Scale> {
-    let span = meta.path.get_ident().map_or_else(Span::call_site, Ident::span);
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, Ident::span);
     let mut paths: BTreeMap<&'static str, String> = BTreeMap::new();
     if meta.input.peek(syn::Token![=]) {
         let json = values::json_text(meta, SCALE)?;
@@ -635,11 +697,18 @@ fn scale(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Scale> 
         }
     } else {
         meta.parse_nested_meta(|inner| {
-            let name = inner.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let name = inner
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             let Some(key) = SCALE_KEYS.iter().copied().find(|k| *k == name) else {
                 errors.spanned(
                     &inner.path,
-                    format!("unknown key `{name}` in scale(...){}", did_you_mean(&name, SCALE_KEYS)),
+                    format!(
+                        "unknown key `{name}` in scale(...){}",
+                        did_you_mean(&name, SCALE_KEYS)
+                    ),
                 );
                 return values::skip(&inner);
             };

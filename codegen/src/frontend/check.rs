@@ -106,7 +106,9 @@ fn find_float(ty: &Type) -> Option<&Type> {
 /// field's syntax shows its type, a keyword for another type is an error
 /// at the keyword.
 pub(crate) fn keys_fit_the_type(ty: &Type, attrs: &Attrs, errors: &mut Errors) {
-    if attrs.constraints.int_or_string || attrs.constraints.schemaless || attrs.schema_with.is_some()
+    if attrs.constraints.int_or_string
+        || attrs.constraints.schemaless
+        || attrs.schema_with.is_some()
     {
         return;
     }
@@ -137,14 +139,19 @@ pub(crate) fn keys_fit_the_type(ty: &Type, attrs: &Attrs, errors: &mut Errors) {
                 Shape::Unknown => "of unknown type",
             };
             let applies = match *key {
-                MINIMUM | MAXIMUM | EXCLUSIVE_MINIMUM | EXCLUSIVE_MAXIMUM | MULTIPLE_OF => "numbers",
+                MINIMUM | MAXIMUM | EXCLUSIVE_MINIMUM | EXCLUSIVE_MAXIMUM | MULTIPLE_OF => {
+                    "numbers"
+                }
                 MIN_LENGTH | MAX_LENGTH | PATTERN => "strings",
                 MIN_ITEMS | MAX_ITEMS | UNIQUE_ITEMS | LIST_TYPE | LIST_MAP_KEY => "lists",
                 MIN_PROPERTIES | MAX_PROPERTIES | MAP_TYPE => "maps",
                 ITEMS => "lists and maps",
                 _ => "structs",
             };
-            errors.at(*span, format!("`{key}` applies to {applies}, but this field is {what}"));
+            errors.at(
+                *span,
+                format!("`{key}` applies to {applies}, but this field is {what}"),
+            );
         }
     }
 }
@@ -160,24 +167,38 @@ pub(crate) fn exclusive_bounds_need_a_bound(attrs: &Attrs, errors: &mut Errors) 
         if flag && !bound {
             errors.at(
                 span_of(attrs, key),
-                format!("`{key}` needs `{}` on the same field", &key["exclusive_".len()..]),
+                format!(
+                    "`{key}` needs `{}` on the same field",
+                    &key["exclusive_".len()..]
+                ),
             );
         }
     }
     if let (Some(min), Some(max)) = (c.minimum, c.maximum)
         && min > max
     {
-        errors.at(span_of(attrs, MINIMUM), format!("`minimum` ({min}) is greater than `maximum` ({max})"));
+        errors.at(
+            span_of(attrs, MINIMUM),
+            format!("`minimum` ({min}) is greater than `maximum` ({max})"),
+        );
     }
     for (lo_key, lo, hi_key, hi) in [
         (MIN_LENGTH, c.min_length, MAX_LENGTH, c.max_length),
         (MIN_ITEMS, c.min_items, MAX_ITEMS, c.max_items),
-        (MIN_PROPERTIES, c.min_properties, MAX_PROPERTIES, c.max_properties),
+        (
+            MIN_PROPERTIES,
+            c.min_properties,
+            MAX_PROPERTIES,
+            c.max_properties,
+        ),
     ] {
         if let (Some(lo), Some(hi)) = (lo, hi)
             && lo > hi
         {
-            errors.at(span_of(attrs, lo_key), format!("`{lo_key}` ({lo}) is greater than `{hi_key}` ({hi})"));
+            errors.at(
+                span_of(attrs, lo_key),
+                format!("`{lo_key}` ({lo}) is greater than `{hi_key}` ({hi})"),
+            );
         }
     }
 }
@@ -215,7 +236,10 @@ pub(crate) fn unique_items_is_forbidden(attrs: &Attrs, errors: &mut Errors) {
 /// Rule: `required` and `optional` contradict each other.
 pub(crate) fn required_or_optional(attrs: &Attrs, errors: &mut Errors) {
     if attrs.required && attrs.optional {
-        errors.at(span_of(attrs, OPTIONAL), "a field cannot be both `required` and `optional`");
+        errors.at(
+            span_of(attrs, OPTIONAL),
+            "a field cannot be both `required` and `optional`",
+        );
     }
 }
 
@@ -243,7 +267,10 @@ pub(crate) fn optional_needs_a_default(
 /// Rule: a `default` is a JSON value or a Rust expression, not both.
 pub(crate) fn one_default(attrs: &Attrs, errors: &mut Errors) {
     if attrs.default_expr.is_some() && attrs.constraints.default.is_some() {
-        errors.at(span_of(attrs, DEFAULT_JSON), "use either `default` or `default_json`, not both");
+        errors.at(
+            span_of(attrs, DEFAULT_JSON),
+            "use either `default` or `default_json`, not both",
+        );
     }
 }
 
@@ -266,7 +293,10 @@ mod tests {
     fn shapes_look_through_option_and_box() {
         assert_eq!(shape(&parse_quote!(Option<String>)), Shape::String);
         assert_eq!(shape(&parse_quote!(Box<Vec<u8>>)), Shape::List);
-        assert_eq!(shape(&parse_quote!(std::collections::BTreeMap<String, i32>)), Shape::Map);
+        assert_eq!(
+            shape(&parse_quote!(std::collections::BTreeMap<String, i32>)),
+            Shape::Map
+        );
         assert_eq!(shape(&parse_quote!(MyType)), Shape::Unknown);
     }
 

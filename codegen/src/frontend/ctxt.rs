@@ -101,8 +101,14 @@ mod tests {
     #[test]
     fn suggestions_are_offered_for_typos_only() {
         let known = ["shortname", "singular", "max_length"];
-        assert_eq!(did_you_mean("shortnmae", &known), "; did you mean `shortname`?");
-        assert_eq!(did_you_mean("maxlength", &known), "; did you mean `max_length`?");
+        assert_eq!(
+            did_you_mean("shortnmae", &known),
+            "; did you mean `shortname`?"
+        );
+        assert_eq!(
+            did_you_mean("maxlength", &known),
+            "; did you mean `max_length`?"
+        );
         assert_eq!(did_you_mean("zzz", &known), "");
     }
 }

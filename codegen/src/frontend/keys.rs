@@ -33,9 +33,32 @@ pub(crate) const CRATES: &str = "crates";
 pub(crate) const CEL: &str = "cel";
 
 pub(crate) const RESOURCE_KEYS: &[&str] = &[
-    GROUP, VERSION, KIND, ROOT, NAMESPACED, SCOPE, PLURAL, SINGULAR, SHORTNAME, CATEGORY, STATUS,
-    SCALE, PRINTCOLUMN, SELECTABLE, DERIVE, ATTR, DOC, ANNOTATION, LABEL, STORAGE, SERVED,
-    DEPRECATED, SCHEMA, MAX_DESCRIPTION_LENGTH, CRATES, CEL,
+    GROUP,
+    VERSION,
+    KIND,
+    ROOT,
+    NAMESPACED,
+    SCOPE,
+    PLURAL,
+    SINGULAR,
+    SHORTNAME,
+    CATEGORY,
+    STATUS,
+    SCALE,
+    PRINTCOLUMN,
+    SELECTABLE,
+    DERIVE,
+    ATTR,
+    DOC,
+    ANNOTATION,
+    LABEL,
+    STORAGE,
+    SERVED,
+    DEPRECATED,
+    SCHEMA,
+    MAX_DESCRIPTION_LENGTH,
+    CRATES,
+    CEL,
 ];
 
 // Type level: `#[crd(...)]` on any struct or enum.
@@ -80,11 +103,37 @@ pub(crate) const STRUCT_TYPE: &str = "struct_type";
 pub(crate) const VALIDATION: &str = "validation";
 
 pub(crate) const VALUE_KEYS: &[&str] = &[
-    MINIMUM, MAXIMUM, EXCLUSIVE_MINIMUM, EXCLUSIVE_MAXIMUM, MULTIPLE_OF, MIN_LENGTH, MAX_LENGTH,
-    PATTERN, ENUM, FORMAT, MIN_ITEMS, MAX_ITEMS, UNIQUE_ITEMS, MIN_PROPERTIES, MAX_PROPERTIES,
-    ITEMS, NULLABLE, DEFAULT_JSON, EXAMPLE, EXAMPLE_JSON, TITLE, DESCRIPTION, SCHEMALESS,
-    EMBEDDED_RESOURCE, PRESERVE_UNKNOWN_FIELDS, INT_OR_STRING, LIST_TYPE, LIST_MAP_KEY, MAP_TYPE,
-    STRUCT_TYPE, VALIDATION,
+    MINIMUM,
+    MAXIMUM,
+    EXCLUSIVE_MINIMUM,
+    EXCLUSIVE_MAXIMUM,
+    MULTIPLE_OF,
+    MIN_LENGTH,
+    MAX_LENGTH,
+    PATTERN,
+    ENUM,
+    FORMAT,
+    MIN_ITEMS,
+    MAX_ITEMS,
+    UNIQUE_ITEMS,
+    MIN_PROPERTIES,
+    MAX_PROPERTIES,
+    ITEMS,
+    NULLABLE,
+    DEFAULT_JSON,
+    EXAMPLE,
+    EXAMPLE_JSON,
+    TITLE,
+    DESCRIPTION,
+    SCHEMALESS,
+    EMBEDDED_RESOURCE,
+    PRESERVE_UNKNOWN_FIELDS,
+    INT_OR_STRING,
+    LIST_TYPE,
+    LIST_MAP_KEY,
+    MAP_TYPE,
+    STRUCT_TYPE,
+    VALIDATION,
 ];
 
 // Field level only.
@@ -95,7 +144,14 @@ pub(crate) const IMMUTABLE: &str = "immutable";
 pub(crate) const ALLOW_FLOAT: &str = "allow_float";
 pub(crate) const SCHEMA_WITH: &str = "schema_with";
 
-pub(crate) const FIELD_KEYS: &[&str] = &[REQUIRED, OPTIONAL, DEFAULT, IMMUTABLE, ALLOW_FLOAT, SCHEMA_WITH];
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    REQUIRED,
+    OPTIONAL,
+    DEFAULT,
+    IMMUTABLE,
+    ALLOW_FLOAT,
+    SCHEMA_WITH,
+];
 
 // Inside `validation(...)`.
 pub(crate) const RULE: &str = "rule";
@@ -106,7 +162,12 @@ pub(crate) const FIELD_PATH: &str = "field_path";
 pub(crate) const OPTIONAL_OLD_SELF: &str = "optional_old_self";
 
 pub(crate) const RULE_KEYS: &[&str] = &[
-    RULE, MESSAGE, MESSAGE_EXPRESSION, REASON, FIELD_PATH, OPTIONAL_OLD_SELF,
+    RULE,
+    MESSAGE,
+    MESSAGE_EXPRESSION,
+    REASON,
+    FIELD_PATH,
+    OPTIONAL_OLD_SELF,
 ];
 
 /// The reasons the apiserver accepts in `x-kubernetes-validations`.
@@ -123,9 +184,14 @@ pub(crate) const TYPE: &str = "type";
 pub(crate) const TYPE_: &str = "type_";
 pub(crate) const JSON_PATH: &str = "json_path";
 pub(crate) const PRIORITY: &str = "priority";
-pub(crate) const PRINTCOLUMN_KEYS: &[&str] = &[NAME, TYPE, TYPE_, JSON_PATH, DESCRIPTION, FORMAT, PRIORITY];
+pub(crate) const PRINTCOLUMN_KEYS: &[&str] =
+    &[NAME, TYPE, TYPE_, JSON_PATH, DESCRIPTION, FORMAT, PRIORITY];
 pub(crate) const PRINTCOLUMN_TYPES: &[&str] = &["integer", "number", "string", "boolean", "date"];
 pub(crate) const SPEC_REPLICAS_PATH: &str = "spec_replicas_path";
 pub(crate) const STATUS_REPLICAS_PATH: &str = "status_replicas_path";
 pub(crate) const LABEL_SELECTOR_PATH: &str = "label_selector_path";
-pub(crate) const SCALE_KEYS: &[&str] = &[SPEC_REPLICAS_PATH, STATUS_REPLICAS_PATH, LABEL_SELECTOR_PATH];
+pub(crate) const SCALE_KEYS: &[&str] = &[
+    SPEC_REPLICAS_PATH,
+    STATUS_REPLICAS_PATH,
+    LABEL_SELECTOR_PATH,
+];

@@ -9,12 +9,12 @@ mod keys;
 mod plural;
 mod resource;
 mod serde_attr;
-mod values;
 #[cfg(test)]
 mod tests;
+mod values;
 
-pub use ctxt::Errors;
 pub(crate) use check::option_inner;
+pub use ctxt::Errors;
 
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Member};
 
@@ -56,7 +56,13 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
                 }
             }
             Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
-                let fields = fields(unnamed.unnamed.iter(), None, false, &mut parent_rules, &mut errors);
+                let fields = fields(
+                    unnamed.unnamed.iter(),
+                    None,
+                    false,
+                    &mut parent_rules,
+                    &mut errors,
+                );
                 transparent(fields, input, &mut errors)
             }
             Fields::Unnamed(_) => {
@@ -81,7 +87,10 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
             Some(Body::Enum { tagging, variants })
         }
         Data::Union(_) => {
-            errors.spanned(&input.ident, "unions have no serde representation and no schema");
+            errors.spanned(
+                &input.ident,
+                "unions have no serde representation and no schema",
+            );
             None
         }
     };
@@ -95,7 +104,10 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
         Derive::CustomResource => resource::resource(input, &mut attrs, body.as_ref(), &mut errors),
         Derive::Schema => None,
     };
-    let krate = attrs.krate.clone().unwrap_or_else(|| syn::parse_quote!(::crdforge));
+    let krate = attrs
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::crdforge));
     match body {
         Some(body) if errors.is_empty() => Ok(Input {
             ident: input.ident.clone(),
@@ -122,7 +134,12 @@ pub fn docs(attrs: &[Attribute]) -> Option<String> {
             }) = &nv.value
         {
             let line = s.value();
-            lines.push(line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned());
+            lines.push(
+                line.strip_prefix(' ')
+                    .unwrap_or(&line)
+                    .trim_end()
+                    .to_owned(),
+            );
         }
     }
     let text = lines.join("\n").trim().to_owned();
@@ -140,13 +157,20 @@ fn transparent(mut fields: Vec<Field>, input: &DeriveInput, errors: &mut Errors)
     fields.pop().map(|f| Body::Transparent(Box::new(f)))
 }
 
-fn tagging(serde: &serde_attr::ContainerSerde, input: &DeriveInput, errors: &mut Errors) -> Tagging {
+fn tagging(
+    serde: &serde_attr::ContainerSerde,
+    input: &DeriveInput,
+    errors: &mut Errors,
+) -> Tagging {
     match (&serde.tag, &serde.content, serde.untagged) {
         (_, _, true) => Tagging::Untagged,
         (Some(tag), Some(content), false) => Tagging::Adjacent(tag.clone(), content.clone()),
         (Some(tag), None, false) => Tagging::Internal(tag.clone()),
         (None, Some(_), false) => {
-            errors.spanned(&input.ident, "#[serde(content = \"...\")] needs #[serde(tag = \"...\")]");
+            errors.spanned(
+                &input.ident,
+                "#[serde(content = \"...\")] needs #[serde(tag = \"...\")]",
+            );
             Tagging::External
         }
         (None, None, false) => Tagging::External,
@@ -218,7 +242,13 @@ fn fields<'a>(
         let may_be_absent = required == Requirement::Optional
             || (required == Requirement::ByType && check::option_inner(&f.ty).is_some());
         if let Some(message) = attrs.immutable.take() {
-            immutable(&wire_name, message.as_deref(), may_be_absent, &mut attrs, parent_rules);
+            immutable(
+                &wire_name,
+                message.as_deref(),
+                may_be_absent,
+                &mut attrs,
+                parent_rules,
+            );
         }
         out.push(Field {
             member,
@@ -255,7 +285,9 @@ fn immutable(
     if may_be_absent {
         parent_rules.push(Rule {
             rule: format!("has(self.{wire_name}) == has(oldSelf.{wire_name})"),
-            message: Some(format!("{message}: it cannot be added or removed after creation")),
+            message: Some(format!(
+                "{message}: it cannot be added or removed after creation"
+            )),
             ..Rule::default()
         });
     }
@@ -288,7 +320,11 @@ fn variants(
             .clone()
             .or_else(|| serde.rename_all.map(|r| r.variant(&v.ident.to_string())))
             .unwrap_or_else(|| v.ident.to_string());
-        let docs = attrs.constraints.description.clone().or_else(|| docs(&v.attrs));
+        let docs = attrs
+            .constraints
+            .description
+            .clone()
+            .or_else(|| docs(&v.attrs));
         let mut no_rules = Vec::new();
         let shape = match &v.fields {
             Fields::Unit => {
@@ -367,7 +403,10 @@ fn groups(attrs: &Attrs, body: &Body, errors: &mut Errors) {
         return;
     }
     let Body::Struct(fields) = body else {
-        errors.at(attrs.groups[0].2, "field groups apply to structs with named fields");
+        errors.at(
+            attrs.groups[0].2,
+            "field groups apply to structs with named fields",
+        );
         return;
     };
     let names: Vec<String> = fields
@@ -383,16 +422,22 @@ fn groups(attrs: &Attrs, body: &Body, errors: &mut Errors) {
             errors.at(*span, "a field group needs at least two fields");
         }
         for ident in idents {
-            let Some(field) = fields.iter().find(|f| matches!(&f.member, Member::Named(i) if i == ident))
+            let Some(field) = fields
+                .iter()
+                .find(|f| matches!(&f.member, Member::Named(i) if i == ident))
             else {
                 errors.spanned(
                     ident,
-                    format!("no field `{ident}` in this struct{}", did_you_mean(&ident.to_string(), &known)),
+                    format!(
+                        "no field `{ident}` in this struct{}",
+                        did_you_mean(&ident.to_string(), &known)
+                    ),
                 );
                 continue;
             };
             let absent = field.required == Requirement::Optional
-                || (field.required == Requirement::ByType && check::option_inner(&field.ty).is_some());
+                || (field.required == Requirement::ByType
+                    && check::option_inner(&field.ty).is_some());
             if !absent {
                 errors.spanned(
                     ident,
@@ -405,19 +450,22 @@ fn groups(attrs: &Attrs, body: &Body, errors: &mut Errors) {
 
 /// The CEL rule for a field group, over wire names.
 fn group_rule(kind: GroupKind, wire_names: &[String]) -> Rule {
-    let has: Vec<String> = wire_names.iter().map(|n| format!("has(self.{n})")).collect();
+    let has: Vec<String> = wire_names
+        .iter()
+        .map(|n| format!("has(self.{n})"))
+        .collect();
     let list = format!("[{}]", has.join(", "));
     let names = wire_names.join(", ");
     let (rule, message) = match kind {
-        GroupKind::ExactlyOne => (
+        GroupKind::Exactly => (
             format!("{list}.exists_one(x, x)"),
             format!("exactly one of {names} must be set"),
         ),
-        GroupKind::AtMostOne => (
+        GroupKind::AtMost => (
             format!("{list}.filter(x, x).size() <= 1"),
             format!("at most one of {names} may be set"),
         ),
-        GroupKind::AtLeastOne => (
+        GroupKind::AtLeast => (
             format!("{list}.exists(x, x)"),
             format!("at least one of {names} must be set"),
         ),
@@ -447,7 +495,10 @@ fn apply_groups(attrs: &mut Attrs, body: &Body) {
     if let Body::Struct(fields) = body {
         for (kind, idents, _) in &attrs.groups {
             let names = group_wire_names(idents, fields);
-            attrs.constraints.validations.push(group_rule(*kind, &names));
+            attrs
+                .constraints
+                .validations
+                .push(group_rule(*kind, &names));
         }
     }
 }

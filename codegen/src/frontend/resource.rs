@@ -49,20 +49,35 @@ pub(super) fn resource(
     }
     check_group(&group, errors);
     check_label(&version, "version", errors);
-    if !version.value().starts_with(|c: char| c.is_ascii_lowercase()) {
-        errors.at(version.span(), "a version starts with a lowercase letter, like `v1` or `v1beta1`");
+    if !version
+        .value()
+        .starts_with(|c: char| c.is_ascii_lowercase())
+    {
+        errors.at(
+            version.span(),
+            "a version starts with a lowercase letter, like `v1` or `v1beta1`",
+        );
     }
     let kind_value = kind.value();
     if !kind_value.starts_with(|c: char| c.is_ascii_uppercase())
         || !kind_value.chars().all(|c| c.is_ascii_alphanumeric())
     {
-        errors.at(kind.span(), "a kind is CamelCase ASCII letters and digits, like `User`");
+        errors.at(
+            kind.span(),
+            "a kind is CamelCase ASCII letters and digits, like `User`",
+        );
     }
-    let plural_name = r.plural.as_ref().map_or_else(|| plural(&kind_value), LitStr::value);
+    let plural_name = r
+        .plural
+        .as_ref()
+        .map_or_else(|| plural(&kind_value), LitStr::value);
     if let Some(p) = &r.plural {
         check_label(p, "plural", errors);
     }
-    let singular = r.singular.as_ref().map_or_else(|| kind_value.to_lowercase(), LitStr::value);
+    let singular = r
+        .singular
+        .as_ref()
+        .map_or_else(|| kind_value.to_lowercase(), LitStr::value);
     if let Some(s) = &r.singular {
         check_label(s, "singular", errors);
     }
@@ -76,7 +91,10 @@ pub(super) fn resource(
     // Checking with the parser first keeps `Ident::new` from panicking on a
     // name that is not an identifier.
     let root = match syn::parse_str::<Ident>(&root_name) {
-        Ok(_) => Ident::new(&root_name, r.root.as_ref().map_or(input.ident.span(), LitStr::span)),
+        Ok(_) => Ident::new(
+            &root_name,
+            r.root.as_ref().map_or(input.ident.span(), LitStr::span),
+        ),
         Err(_) => {
             errors.at(
                 r.root.as_ref().map_or(kind.span(), LitStr::span),
@@ -102,19 +120,35 @@ pub(super) fn resource(
     }
     if let Some((scale, span)) = &r.scale {
         if scale.spec_replicas_path.starts_with(".spec.") {
-            check_path(&scale.spec_replicas_path, *span, "scale spec_replicas_path", errors);
+            check_path(
+                &scale.spec_replicas_path,
+                *span,
+                "scale spec_replicas_path",
+                errors,
+            );
         } else {
             errors.at(*span, "scale `spec_replicas_path` must point into .spec");
         }
         if scale.status_replicas_path.starts_with(".status.") {
-            check_path(&scale.status_replicas_path, *span, "scale status_replicas_path", errors);
+            check_path(
+                &scale.status_replicas_path,
+                *span,
+                "scale status_replicas_path",
+                errors,
+            );
         } else {
-            errors.at(*span, "scale `status_replicas_path` must point into .status");
+            errors.at(
+                *span,
+                "scale `status_replicas_path` must point into .status",
+            );
         }
         if let Some(selector) = &scale.label_selector_path
             && !(selector.starts_with(".status.") || selector.starts_with(".spec."))
         {
-            errors.at(*span, "scale `label_selector_path` must point into .spec or .status");
+            errors.at(
+                *span,
+                "scale `label_selector_path` must point into .spec or .status",
+            );
         }
     }
     let served = r.served.unwrap_or(true);
@@ -125,7 +159,10 @@ pub(super) fn resource(
             .iter()
             .find(|(k, _)| *k == SERVED)
             .map_or_else(Span::call_site, |(_, s)| *s);
-        errors.at(span, "the storage version must be served; set `storage = false` or serve it");
+        errors.at(
+            span,
+            "the storage version must be served; set `storage = false` or serve it",
+        );
     }
     Some(Resource {
         group: group.value(),
@@ -159,7 +196,14 @@ pub(super) fn resource(
 /// `.spec`, `.status` or `.metadata`; under `.spec` its first field must be
 /// a field of the spec struct (deeper levels are checked by `gen`, which
 /// sees the whole schema).
-fn spec_path(path: &str, span: Span, what: &str, spec_fields: &[String], status: bool, errors: &mut Errors) {
+fn spec_path(
+    path: &str,
+    span: Span,
+    what: &str,
+    spec_fields: &[String],
+    status: bool,
+    errors: &mut Errors,
+) {
     if path.is_empty() {
         return; // Already reported as missing.
     }
@@ -171,7 +215,10 @@ fn spec_path(path: &str, span: Span, what: &str, spec_fields: &[String], status:
                 let known: Vec<&str> = spec_fields.iter().map(String::as_str).collect();
                 errors.at(
                     span,
-                    format!("{what} `{path}` names no field of the spec{}", did_you_mean(first, &known)),
+                    format!(
+                        "{what} `{path}` names no field of the spec{}",
+                        did_you_mean(first, &known)
+                    ),
                 );
             }
         }
@@ -191,13 +238,13 @@ fn spec_path(path: &str, span: Span, what: &str, spec_fields: &[String], status:
 /// refuses CRDs in dot-less groups, which are reserved for built-ins).
 fn check_group(group: &LitStr, errors: &mut Errors) {
     let value = group.value();
-    let ok = value.contains('.')
-        && value.len() <= 253
-        && value.split('.').all(|part| is_label(part));
+    let ok = value.contains('.') && value.len() <= 253 && value.split('.').all(is_label);
     if !ok {
         errors.at(
             group.span(),
-            format!("group `{value}` must be a lowercase DNS subdomain with a dot, like `example.com`"),
+            format!(
+                "group `{value}` must be a lowercase DNS subdomain with a dot, like `example.com`"
+            ),
         );
     }
 }
@@ -207,7 +254,10 @@ fn check_label(value: &LitStr, what: &str, errors: &mut Errors) {
     if !is_label(&value.value()) {
         errors.at(
             value.span(),
-            format!("{what} `{}` must be a lowercase DNS label (a-z, 0-9, '-', at most 63)", value.value()),
+            format!(
+                "{what} `{}` must be a lowercase DNS label (a-z, 0-9, '-', at most 63)",
+                value.value()
+            ),
         );
     }
 }
@@ -215,7 +265,8 @@ fn check_label(value: &LitStr, what: &str, errors: &mut Errors) {
 fn is_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

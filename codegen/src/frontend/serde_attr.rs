@@ -39,7 +39,11 @@ impl RenameRule {
             let names: Vec<&str> = RULES.iter().map(|(n, _)| *n).collect();
             errors.at(
                 s.span(),
-                format!("unknown rename rule `{}`; expected one of {}", s.value(), names.join(", ")),
+                format!(
+                    "unknown rename rule `{}`; expected one of {}",
+                    s.value(),
+                    names.join(", ")
+                ),
             );
         }
         found
@@ -103,7 +107,9 @@ impl RenameRule {
             }
             RenameRule::ScreamingSnake => RenameRule::Snake.variant(name).to_ascii_uppercase(),
             RenameRule::Kebab => RenameRule::Snake.variant(name).replace('_', "-"),
-            RenameRule::ScreamingKebab => RenameRule::ScreamingSnake.variant(name).replace('_', "-"),
+            RenameRule::ScreamingKebab => {
+                RenameRule::ScreamingSnake.variant(name).replace('_', "-")
+            }
         }
     }
 }

@@ -14,7 +14,11 @@ fn ok(input: DeriveInput, derive: Derive) -> Input {
         Ok(model) => model,
         Err(errors) => panic!(
             "unexpected errors: {:?}",
-            errors.into_vec().iter().map(ToString::to_string).collect::<Vec<_>>()
+            errors
+                .into_vec()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
         ),
     }
 }
@@ -53,19 +57,39 @@ fn a_spec_becomes_a_resource_with_defaults_filled_in() {
         Derive::CustomResource,
     );
     let r = model.resource.as_ref().unwrap();
-    assert_eq!((r.plural.as_str(), r.singular.as_str()), ("policies", "policy"));
+    assert_eq!(
+        (r.plural.as_str(), r.singular.as_str()),
+        ("policies", "policy")
+    );
     assert_eq!(r.root.to_string(), "Policy");
     assert!(r.namespaced && r.storage && r.served);
     assert_eq!(r.shortnames, ["pol"]);
-    assert_eq!(model.constraints.description.as_deref(), Some("A network policy."));
+    assert_eq!(
+        model.constraints.description.as_deref(),
+        Some("A network policy.")
+    );
     let fields = fields(&model);
-    assert_eq!(fields.len(), 2, "the serde-skipped field is not on the wire");
+    assert_eq!(
+        fields.len(),
+        2,
+        "the serde-skipped field is not on the wire"
+    );
     assert_eq!(fields[0].wire_name, "allowedPeers");
     assert_eq!(fields[0].required, Requirement::ByType);
     assert_eq!(fields[0].constraints.max_items, Some(10));
-    assert_eq!(fields[0].constraints.items.as_ref().unwrap().max_length, Some(63));
-    assert_eq!(fields[0].constraints.description.as_deref(), Some("Who may connect."));
-    assert_eq!(fields[1].required, Requirement::Optional, "serde(default) makes it optional");
+    assert_eq!(
+        fields[0].constraints.items.as_ref().unwrap().max_length,
+        Some(63)
+    );
+    assert_eq!(
+        fields[0].constraints.description.as_deref(),
+        Some("Who may connect.")
+    );
+    assert_eq!(
+        fields[1].required,
+        Requirement::Optional,
+        "serde(default) makes it optional"
+    );
 }
 
 #[test]
@@ -107,10 +131,22 @@ fn every_error_is_collected() {
     );
     assert_eq!(found.len(), 5, "{found:#?}");
     assert!(found[0].contains("did you mean `shortname`"));
-    assert!(found.iter().any(|e| e.contains("duplicate key `max_length`")));
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("duplicate key `max_length`"))
+    );
     assert!(found.iter().any(|e| e.contains("`minimum` takes a number")));
-    assert!(found.iter().any(|e| e.contains("needs #[crd(allow_float)]")));
-    assert!(found.iter().any(|e| e.contains("needs at least one `list_map_key")));
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("needs #[crd(allow_float)]"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("needs at least one `list_map_key"))
+    );
 }
 
 #[test]
@@ -122,7 +158,12 @@ fn resource_keys_on_a_schema_type_are_refused_with_their_home() {
         },
         Derive::Schema,
     );
-    assert_eq!(found, ["`group` cannot be used on a type deriving KubeSchema; it belongs on the spec struct of #[derive(CustomResource)]"]);
+    assert_eq!(
+        found,
+        [
+            "`group` cannot be used on a type deriving KubeSchema; it belongs on the spec struct of #[derive(CustomResource)]"
+        ]
+    );
 }
 
 #[test]
@@ -140,7 +181,9 @@ fn enums_keep_their_serde_representation() {
         },
         Derive::Schema,
     );
-    let Body::Enum { tagging, variants } = &model.body else { panic!() };
+    let Body::Enum { tagging, variants } = &model.body else {
+        panic!()
+    };
     assert_eq!(*tagging, Tagging::Adjacent("kind".into(), "spec".into()));
     let names: Vec<_> = variants.iter().map(|v| v.wire_name.as_str()).collect();
     assert_eq!(names, ["git_repo", "inline", "empty"]);
@@ -164,7 +207,12 @@ fn immutable_optional_fields_and_field_groups_become_cel_rules() {
         },
         Derive::Schema,
     );
-    let rules: Vec<_> = model.constraints.validations.iter().map(|r| r.rule.as_str()).collect();
+    let rules: Vec<_> = model
+        .constraints
+        .validations
+        .iter()
+        .map(|r| r.rule.as_str())
+        .collect();
     assert_eq!(
         rules,
         [
@@ -172,7 +220,10 @@ fn immutable_optional_fields_and_field_groups_become_cel_rules() {
             "[has(self.http), has(self.tcp)].exists_one(x, x)"
         ]
     );
-    assert_eq!(fields(&model)[0].constraints.validations[0].rule, "self == oldSelf");
+    assert_eq!(
+        fields(&model)[0].constraints.validations[0].rule,
+        "self == oldSelf"
+    );
 }
 
 #[test]
@@ -193,9 +244,15 @@ fn list_and_map_keys_parse_into_constraints() {
     let f = fields(&model);
     assert_eq!(f[0].constraints.list_type, Some(ListType::Map));
     assert_eq!(f[0].constraints.list_map_keys, ["name", "port"]);
-    assert_eq!(f[1].constraints.enum_, [serde_json::json!("a"), serde_json::json!("b")]);
+    assert_eq!(
+        f[1].constraints.enum_,
+        [serde_json::json!("a"), serde_json::json!("b")]
+    );
     assert_eq!(f[1].constraints.default, Some(serde_json::json!("b")));
-    assert_eq!((f[2].constraints.minimum, f[2].constraints.maximum), (Some(-5.0), Some(2.5)));
+    assert_eq!(
+        (f[2].constraints.minimum, f[2].constraints.maximum),
+        (Some(-5.0), Some(2.5))
+    );
     assert!(f[2].allow_float);
 }
 
@@ -211,5 +268,8 @@ fn expansion_is_valid_rust_and_uses_the_crate_override() {
     assert!(file.items.len() >= 3);
     let text = tokens.to_string();
     assert!(text.contains(":: my_crdforge :: KubeSchema"));
-    assert!(!text.contains(":: crdforge ::"), "every path goes through the override");
+    assert!(
+        !text.contains(":: crdforge ::"),
+        "every path goes through the override"
+    );
 }

@@ -55,9 +55,9 @@ pub(crate) fn path(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Path> {
 pub(crate) fn number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<f64> {
     let expr: Expr = meta.value()?.parse()?;
     match json(&expr) {
-        Ok(Value::Number(n)) => n.as_f64().ok_or_else(|| {
-            syn::Error::new_spanned(&expr, format!("`{key}` is out of range"))
-        }),
+        Ok(Value::Number(n)) => n
+            .as_f64()
+            .ok_or_else(|| syn::Error::new_spanned(&expr, format!("`{key}` is out of range"))),
         _ => Err(syn::Error::new_spanned(
             expr,
             format!("`{key}` takes a number: {key} = 1 or {key} = 0.5"),
@@ -89,12 +89,8 @@ pub(crate) fn expr(meta: &ParseNestedMeta<'_>) -> syn::Result<Expr> {
 /// `key = "{\"json\": true}"`: a JSON document in a string.
 pub(crate) fn json_text(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Value> {
     let text = string(meta, key)?;
-    serde_json::from_str(&text.value()).map_err(|e| {
-        syn::Error::new(
-            text.span(),
-            format!("`{key}` is not valid JSON: {e}"),
-        )
-    })
+    serde_json::from_str(&text.value())
+        .map_err(|e| syn::Error::new(text.span(), format!("`{key}` is not valid JSON: {e}")))
 }
 
 /// A literal (string, number, boolean, negative number) or an array of

@@ -63,8 +63,9 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
         if branch.type_.is_none() {
             problems.push(Problem {
                 path: branch_path,
-                message: "this variant has no single JSON type, so the enum has no structural schema"
-                    .into(),
+                message:
+                    "this variant has no single JSON type, so the enum has no structural schema"
+                        .into(),
             });
             return;
         }
@@ -118,7 +119,12 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
 /// The parent struct of a flattened enum plus the enum's hoisted shape:
 /// unlike [`merge_schemas`], which loosens two alternatives, this combines
 /// two parts of one object, so properties and `required` are unions.
-fn join_flattened(parent: Schema, shape: Schema, path: &str, problems: &mut Vec<Problem>) -> Schema {
+fn join_flattened(
+    parent: Schema,
+    shape: Schema,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Schema {
     if parent.type_ != shape.type_ {
         problems.push(Problem {
             path: path.to_owned(),
@@ -159,7 +165,15 @@ fn overlay(node: &mut Schema, own: Schema) {
             }
         )*};
     }
-    keep!(description, title, default, example, min_properties, max_properties, map_type);
+    keep!(
+        description,
+        title,
+        default,
+        example,
+        min_properties,
+        max_properties,
+        map_type
+    );
     node.nullable |= own.nullable;
     node.preserve_unknown_fields |= own.preserve_unknown_fields;
     node.embedded_resource |= own.embedded_resource;
@@ -234,9 +248,15 @@ pub fn merge_schemas(a: Schema, b: Schema, path: &str, problems: &mut Vec<Proble
     if a.validations != b.validations {
         conflict("CEL rules; put them on the enum type instead");
     }
-    if (a.preserve_unknown_fields, a.embedded_resource, a.int_or_string)
-        != (b.preserve_unknown_fields, b.embedded_resource, b.int_or_string)
-        || a.list_type != b.list_type
+    if (
+        a.preserve_unknown_fields,
+        a.embedded_resource,
+        a.int_or_string,
+    ) != (
+        b.preserve_unknown_fields,
+        b.embedded_resource,
+        b.int_or_string,
+    ) || a.list_type != b.list_type
         || a.list_map_keys != b.list_map_keys
         || a.map_type != b.map_type
     {
@@ -274,7 +294,9 @@ pub fn merge_schemas(a: Schema, b: Schema, path: &str, problems: &mut Vec<Proble
         .filter(|r| b.required.contains(r))
         .cloned()
         .collect();
-    let merge_box = |x: Option<Box<Schema>>, y: Option<Box<Schema>>, problems: &mut Vec<Problem>| {
+    let merge_box = |x: Option<Box<Schema>>,
+                     y: Option<Box<Schema>>,
+                     problems: &mut Vec<Problem>| {
         match (x, y) {
             (Some(x), Some(y)) => Some(Box::new(merge_schemas(
                 *x,
@@ -286,7 +308,8 @@ pub fn merge_schemas(a: Schema, b: Schema, path: &str, problems: &mut Vec<Proble
         }
     };
     let items = merge_box(a.items, b.items, problems);
-    let additional_properties = merge_box(a.additional_properties, b.additional_properties, problems);
+    let additional_properties =
+        merge_box(a.additional_properties, b.additional_properties, problems);
     Schema {
         type_: a.type_,
         format: same(a.format, b.format),
@@ -364,7 +387,10 @@ mod tests {
             &mut Context::new(),
             Tagging::External,
             vec![
-                variant("Http", Payload::Struct(object(&[("port", Schema::typed("integer"), true)]))),
+                variant(
+                    "Http",
+                    Payload::Struct(object(&[("port", Schema::typed("integer"), true)])),
+                ),
                 variant("Exec", Payload::Newtype(Schema::typed("string"))),
             ],
             &Constraints::default(),
@@ -398,7 +424,10 @@ mod tests {
             &mut Context::new(),
             Tagging::Internal { tag: "type" },
             vec![
-                variant("Disk", Payload::Struct(object(&[("size", Schema::typed("integer"), true)]))),
+                variant(
+                    "Disk",
+                    Payload::Struct(object(&[("size", Schema::typed("integer"), true)])),
+                ),
                 variant("Memory", Payload::Unit),
             ],
             &Constraints::default(),
@@ -469,7 +498,10 @@ mod tests {
             &mut Context::new(),
             Tagging::Internal { tag: "by" },
             vec![
-                variant("Name", Payload::Struct(object(&[("name", Schema::typed("string"), true)]))),
+                variant(
+                    "Name",
+                    Payload::Struct(object(&[("name", Schema::typed("string"), true)])),
+                ),
                 variant("All", Payload::Unit),
             ],
             &Constraints::default(),

@@ -33,7 +33,10 @@ mod tests {
     fn integer_or_string_any_of_becomes_the_extension() {
         let mut before = Schema {
             description: Some("A port number or name.".into()),
-            any_of: vec![Schema::formatted("integer", "int32"), Schema::typed("string")],
+            any_of: vec![
+                Schema::formatted("integer", "int32"),
+                Schema::typed("string"),
+            ],
             ..Schema::default()
         };
         int_or_string(&mut before, &mut Vec::new());

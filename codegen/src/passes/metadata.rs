@@ -89,7 +89,9 @@ mod tests {
                 ..Schema::typed("string")
             },
         );
-        metadata.properties.insert("labels".into(), Schema::map(Schema::typed("string")));
+        metadata
+            .properties
+            .insert("labels".into(), Schema::map(Schema::typed("string")));
         root.properties.insert("metadata".into(), metadata);
         let mut problems = Vec::new();
         metadata_restrictions(&mut root, &mut problems);

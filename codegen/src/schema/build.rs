@@ -27,7 +27,11 @@ pub struct FieldDesc {
 }
 
 /// A struct's schema: an object with one property per field.
-pub fn struct_schema(ctx: &mut Context, fields: Vec<FieldDesc>, constraints: &Constraints) -> Schema {
+pub fn struct_schema(
+    ctx: &mut Context,
+    fields: Vec<FieldDesc>,
+    constraints: &Constraints,
+) -> Schema {
     let mut schema = Schema::typed("object");
     for mut field in fields {
         if field.flatten {
@@ -36,11 +40,17 @@ pub fn struct_schema(ctx: &mut Context, fields: Vec<FieldDesc>, constraints: &Co
             continue;
         }
         let mut property = field.schema;
-        ctx.at(field.name, |ctx| field.constraints.apply(&mut property, ctx));
+        ctx.at(field.name, |ctx| {
+            field.constraints.apply(&mut property, ctx)
+        });
         if field.required && !schema.required.iter().any(|r| r == field.name) {
             schema.required.push(field.name.to_owned());
         }
-        if schema.properties.insert(field.name.to_owned(), property).is_some() {
+        if schema
+            .properties
+            .insert(field.name.to_owned(), property)
+            .is_some()
+        {
             ctx.problem(format!(
                 "two fields are called `{}` on the wire (check serde renames and flattened types)",
                 field.name
@@ -81,7 +91,11 @@ fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: 
     if flat.type_name() != "object" {
         ctx.problem(format!(
             "a flattened field must be a struct, a map or an enum, not a value of type {}",
-            if flat.type_name().is_empty() { "any" } else { flat.type_name() }
+            if flat.type_name().is_empty() {
+                "any"
+            } else {
+                flat.type_name()
+            }
         ));
         return;
     }
@@ -226,11 +240,15 @@ fn branch(ctx: &mut Context, tagging: &Tagging, variant: VariantDesc) -> Option<
                 }
                 object = payload;
             }
-            object.properties.insert((*tag).to_owned(), tag_schema(name));
+            object
+                .properties
+                .insert((*tag).to_owned(), tag_schema(name));
             object.required.insert(0, (*tag).to_owned());
         }
         (Tagging::Adjacent { tag, content }, payload) => {
-            object.properties.insert((*tag).to_owned(), tag_schema(name));
+            object
+                .properties
+                .insert((*tag).to_owned(), tag_schema(name));
             object.required.push((*tag).to_owned());
             if let Some(payload) = payload {
                 object.properties.insert((*content).to_owned(), payload);
@@ -323,7 +341,10 @@ mod tests {
             vec![unit("Red"), unit("Green")],
             &Constraints::default(),
         );
-        assert_eq!(schema.to_json(), json!({"type": "string", "enum": ["Red", "Green"]}));
+        assert_eq!(
+            schema.to_json(),
+            json!({"type": "string", "enum": ["Red", "Green"]})
+        );
     }
 
     #[test]

@@ -161,7 +161,11 @@ impl Constraints {
         let string = ty == "string" || is_int_or_string;
         let need = |ok: bool, key: &str, wants: &str, ctx: &mut Context| {
             if !ok {
-                let found = if ty.is_empty() { "untyped" } else { ty.as_str() };
+                let found = if ty.is_empty() {
+                    "untyped"
+                } else {
+                    ty.as_str()
+                };
                 ctx.problem(format!(
                     "`{key}` applies to {wants}, but this field's schema is of type {found}"
                 ));
@@ -323,7 +327,11 @@ mod tests {
         let problems = ctx.problems();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, ".replicas");
-        assert!(problems[0].message.contains("`max_length` applies to strings"));
+        assert!(
+            problems[0]
+                .message
+                .contains("`max_length` applies to strings")
+        );
     }
 
     #[test]

@@ -61,7 +61,11 @@ impl Context {
     /// recursive type cannot be described. Then the problem is recorded and
     /// an "any value" schema stands in, so generation finishes and the offline
     /// check refuses the CRD with the path.
-    pub fn enter(&mut self, type_name: &'static str, f: impl FnOnce(&mut Context) -> Schema) -> Schema {
+    pub fn enter(
+        &mut self,
+        type_name: &'static str,
+        f: impl FnOnce(&mut Context) -> Schema,
+    ) -> Schema {
         if self.types.contains(&type_name) {
             self.problem(format!(
                 "`{type_name}` contains itself; structural schemas cannot describe recursive types \
@@ -105,7 +109,9 @@ mod tests {
             ctx.enter("Tree", |ctx| {
                 let mut schema = Schema::typed("object");
                 let child = ctx.at("children", |ctx| ctx.items(tree));
-                schema.properties.insert("children".into(), Schema::array(child));
+                schema
+                    .properties
+                    .insert("children".into(), Schema::array(child));
                 schema
             })
         }

@@ -46,7 +46,11 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
     if let Some(values) = &node.additional_properties {
         check_node(values, &format!("{path}[*]"), in_junction, push);
     }
-    for (keyword, list) in [("allOf", &node.all_of), ("anyOf", &node.any_of), ("oneOf", &node.one_of)] {
+    for (keyword, list) in [
+        ("allOf", &node.all_of),
+        ("anyOf", &node.any_of),
+        ("oneOf", &node.one_of),
+    ] {
         for (i, branch) in list.iter().enumerate() {
             check_node(branch, &format!("{path}.{keyword}[{i}]"), true, push);
         }
@@ -60,7 +64,10 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
 /// int-or-string or preserves unknown fields.
 fn has_a_type(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
     if node.type_.is_none() && !node.int_or_string && !node.preserve_unknown_fields {
-        push(path, "type must be specified (structural schemas need a type on every node)".into());
+        push(
+            path,
+            "type must be specified (structural schemas need a type on every node)".into(),
+        );
     }
     if let Some(t) = &node.type_
         && !["object", "array", "string", "integer", "number", "boolean"].contains(&t.as_str())
@@ -79,7 +86,10 @@ fn junction_keywords(node: &Schema, path: &str, push: &mut dyn FnMut(&str, Strin
         ("default", node.default.is_some()),
         ("nullable", node.nullable),
         ("additionalProperties", node.additional_properties.is_some()),
-        ("x-kubernetes-preserve-unknown-fields", node.preserve_unknown_fields),
+        (
+            "x-kubernetes-preserve-unknown-fields",
+            node.preserve_unknown_fields,
+        ),
         ("x-kubernetes-embedded-resource", node.embedded_resource),
         ("x-kubernetes-int-or-string", node.int_or_string),
         ("x-kubernetes-list-type", node.list_type.is_some()),
@@ -89,7 +99,10 @@ fn junction_keywords(node: &Schema, path: &str, push: &mut dyn FnMut(&str, Strin
     ];
     for (keyword, present) in forbidden {
         if present {
-            push(path, format!("`{keyword}` is forbidden inside allOf/anyOf/oneOf/not"));
+            push(
+                path,
+                format!("`{keyword}` is forbidden inside allOf/anyOf/oneOf/not"),
+            );
         }
     }
 }
@@ -102,12 +115,20 @@ fn junction_keywords(node: &Schema, path: &str, push: &mut dyn FnMut(&str, Strin
 /// Rule: `properties` and `additionalProperties` are mutually exclusive.
 fn properties_or_additional(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
     if !node.properties.is_empty() && node.additional_properties.is_some() {
-        push(path, "properties and additionalProperties cannot both be set".into());
+        push(
+            path,
+            "properties and additionalProperties cannot both be set".into(),
+        );
     }
 }
 
 /// Rule: arrays specify `items`.
-fn arrays_have_items(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut(&str, String)) {
+fn arrays_have_items(
+    node: &Schema,
+    path: &str,
+    in_junction: bool,
+    push: &mut dyn FnMut(&str, String),
+) {
     if !in_junction && node.type_.as_deref() == Some("array") && node.items.is_none() {
         push(path, "an array must specify items".into());
     }
@@ -116,7 +137,10 @@ fn arrays_have_items(node: &Schema, path: &str, in_junction: bool, push: &mut dy
 /// Rule: `uniqueItems: true` is forbidden; use `x-kubernetes-list-type: set`.
 fn unique_items_forbidden(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
     if node.unique_items {
-        push(path, "uniqueItems cannot be true; use x-kubernetes-list-type: set".into());
+        push(
+            path,
+            "uniqueItems cannot be true; use x-kubernetes-list-type: set".into(),
+        );
     }
 }
 
@@ -127,7 +151,10 @@ fn embedded_resource_shape(node: &Schema, path: &str, push: &mut dyn FnMut(&str,
         return;
     }
     if node.type_.as_deref() != Some("object") {
-        push(path, "x-kubernetes-embedded-resource needs type: object".into());
+        push(
+            path,
+            "x-kubernetes-embedded-resource needs type: object".into(),
+        );
     }
     if node.properties.is_empty() && !node.preserve_unknown_fields {
         push(
@@ -144,7 +171,10 @@ fn embedded_resource_shape(node: &Schema, path: &str, push: &mut dyn FnMut(&str,
 fn list_types(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
     let Some(list_type) = node.list_type.as_deref() else {
         if !node.list_map_keys.is_empty() {
-            push(path, "x-kubernetes-list-map-keys needs x-kubernetes-list-type: map".into());
+            push(
+                path,
+                "x-kubernetes-list-map-keys needs x-kubernetes-list-type: map".into(),
+            );
         }
         return;
     };
@@ -160,7 +190,10 @@ fn list_types(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
                 && matches!(items.type_.as_deref(), Some("object" | "array"))
                 && items.map_type.as_deref() != Some("atomic")
             {
-                push(path, "a list of type set must hold scalars (or atomic values)".into());
+                push(
+                    path,
+                    "a list of type set must hold scalars (or atomic values)".into(),
+                );
             }
         }
         "map" => {
@@ -169,17 +202,29 @@ fn list_types(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
                 return;
             };
             if node.list_map_keys.is_empty() {
-                push(path, "a list of type map needs x-kubernetes-list-map-keys".into());
+                push(
+                    path,
+                    "a list of type map needs x-kubernetes-list-map-keys".into(),
+                );
             }
             for key in &node.list_map_keys {
                 match items.properties.get(key) {
-                    None => push(path, format!("list map key `{key}` is not a property of the items")),
+                    None => push(
+                        path,
+                        format!("list map key `{key}` is not a property of the items"),
+                    ),
                     Some(p) => {
-                        if !matches!(p.type_.as_deref(), Some("string" | "integer" | "number" | "boolean")) {
+                        if !matches!(
+                            p.type_.as_deref(),
+                            Some("string" | "integer" | "number" | "boolean")
+                        ) {
                             push(path, format!("list map key `{key}` must be a scalar"));
                         }
                         if !items.required.contains(key) && p.default.is_none() {
-                            push(path, format!("list map key `{key}` must be required or have a default"));
+                            push(
+                                path,
+                                format!("list map key `{key}` must be required or have a default"),
+                            );
                         }
                     }
                 }
@@ -206,21 +251,35 @@ fn patterns_compile(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String
 fn cel_rules_are_well_formed(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
     for rule in &node.validations {
         if let Err(message) = balanced(&rule.rule) {
-            push(path, format!("CEL rule `{}` does not compile: {message}", rule.rule));
+            push(
+                path,
+                format!("CEL rule `{}` does not compile: {message}", rule.rule),
+            );
         }
         if let Some(expr) = &rule.message_expression
             && let Err(message) = balanced(expr)
         {
-            push(path, format!("CEL messageExpression `{expr}` does not compile: {message}"));
+            push(
+                path,
+                format!("CEL messageExpression `{expr}` does not compile: {message}"),
+            );
         }
         if let Some(reason) = &rule.reason
-            && !["FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]
-                .contains(&reason.as_str())
+            && ![
+                "FieldValueInvalid",
+                "FieldValueForbidden",
+                "FieldValueRequired",
+                "FieldValueDuplicate",
+            ]
+            .contains(&reason.as_str())
         {
             push(path, format!("unknown CEL reason `{reason}`"));
         }
         if rule.optional_old_self == Some(true) && !rule.rule.contains("oldSelf") {
-            push(path, "optionalOldSelf is only allowed on transition rules (rules using oldSelf)".into());
+            push(
+                path,
+                "optionalOldSelf is only allowed on transition rules (rules using oldSelf)".into(),
+            );
         }
     }
 }
@@ -322,7 +381,10 @@ pub fn version_paths(version: &Version, root: &Schema) -> Vec<Problem> {
     let exists = |p: &str| p.starts_with(".metadata") || lookup(root, p).is_some();
     for column in &version.printer_columns {
         if !exists(&column.json_path) {
-            push(&column.json_path, format!("printer column `{}` names no field", column.name));
+            push(
+                &column.json_path,
+                format!("printer column `{}` names no field", column.name),
+            );
         }
     }
     for field in &version.selectable_fields {
@@ -330,8 +392,16 @@ pub fn version_paths(version: &Version, root: &Schema) -> Vec<Problem> {
             None if !field.starts_with(".metadata") => {
                 push(field, "selectable field names no field".into())
             }
-            Some(node) if !matches!(node.type_.as_deref(), Some("string" | "integer" | "boolean")) => {
-                push(field, "a selectable field must be a string, integer or boolean".into())
+            Some(node)
+                if !matches!(
+                    node.type_.as_deref(),
+                    Some("string" | "integer" | "boolean")
+                ) =>
+            {
+                push(
+                    field,
+                    "a selectable field must be a string, integer or boolean".into(),
+                )
             }
             _ => {}
         }
@@ -386,7 +456,10 @@ mod tests {
             properties: [("a".to_owned(), Schema::typed("string"))].into(),
             ..Schema::default()
         }];
-        assert_eq!(messages(&root), [".oneOf[0].a: `type` is forbidden inside allOf/anyOf/oneOf/not"]);
+        assert_eq!(
+            messages(&root),
+            [".oneOf[0].a: `type` is forbidden inside allOf/anyOf/oneOf/not"]
+        );
     }
 
     #[test]
@@ -409,14 +482,19 @@ mod tests {
         );
         let found = messages(&root);
         assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found.iter().any(|m| m.starts_with(".metadata: defaults are not allowed")));
+        assert!(
+            found
+                .iter()
+                .any(|m| m.starts_with(".metadata: defaults are not allowed"))
+        );
         assert!(found.iter().any(|m| m.contains("the default 0 is invalid")));
     }
 
     #[test]
     fn map_lists_need_required_scalar_keys() {
         let mut item = Schema::typed("object");
-        item.properties.insert("name".into(), Schema::typed("string"));
+        item.properties
+            .insert("name".into(), Schema::typed("string"));
         let mut root = Schema::typed("object");
         root.properties.insert(
             "ports".into(),
@@ -426,7 +504,10 @@ mod tests {
                 ..Schema::array(item)
             },
         );
-        assert_eq!(messages(&root), [".ports: list map key `name` must be required or have a default"]);
+        assert_eq!(
+            messages(&root),
+            [".ports: list map key `name` must be required or have a default"]
+        );
     }
 
     #[test]

@@ -20,7 +20,11 @@ pub fn admit(schema: &Schema, value: &Value) -> Result<Value, Vec<String>> {
     let mut value = value.clone();
     apply_defaults(schema, &mut value);
     let errors = validate_value(schema, &value);
-    if errors.is_empty() { Ok(value) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Fills absent (or pruned-null) properties that have a default, at every
@@ -81,7 +85,8 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
     let here = if path.is_empty() { "<root>" } else { path };
     let mut fail = |message: String| errors.push(format!("{here}: {message}"));
     if value.is_null() {
-        if !schema.nullable && !(schema.type_.is_none() && schema.preserve_unknown_fields) {
+        let any = schema.type_.is_none() && schema.preserve_unknown_fields;
+        if !(schema.nullable || any) {
             fail("must not be null".into());
         }
         return;
@@ -193,7 +198,11 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
         Value::Object(map) => {
             if schema.embedded_resource {
                 for name in ["apiVersion", "kind"] {
-                    if !map.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+                    if map
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
                         fail(format!("an embedded resource needs {name}"));
                     }
                 }
@@ -215,7 +224,7 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
                 item.is_null() && schema.properties.get(name).is_some_and(|p| !p.nullable)
             };
             for name in &schema.required {
-                if !map.get(name).is_some_and(|item| !pruned(name, item)) {
+                if map.get(name).is_none_or(|item| pruned(name, item)) {
                     fail(format!("{name} is required"));
                 }
             }
@@ -248,7 +257,9 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             .filter(|b| validate_value(&permissive(b), value).is_empty())
             .count();
         if matching != 1 {
-            errors.push(format!("{here}: must match exactly one alternative, matches {matching}"));
+            errors.push(format!(
+                "{here}: must match exactly one alternative, matches {matching}"
+            ));
         }
     }
     if !schema.any_of.is_empty()
@@ -319,7 +330,10 @@ mod tests {
     #[test]
     fn numbers_are_checked_against_bounds() {
         assert!(validate_value(&port(), &json!(80)).is_empty());
-        assert_eq!(validate_value(&port(), &json!(0)), ["<root>: 0 must be >= 1"]);
+        assert_eq!(
+            validate_value(&port(), &json!(0)),
+            ["<root>: 0 must be >= 1"]
+        );
         let exclusive = Schema {
             exclusive_minimum: true,
             ..port()
@@ -374,13 +388,17 @@ mod tests {
         };
         assert_eq!(validate_value(&set, &json!(["a", "a"])).len(), 1);
         let mut item = Schema::typed("object");
-        item.properties.insert("name".into(), Schema::typed("string"));
+        item.properties
+            .insert("name".into(), Schema::typed("string"));
         let map = Schema {
             list_type: Some("map".into()),
             list_map_keys: vec!["name".into()],
             ..Schema::array(item)
         };
         assert!(validate_value(&map, &json!([{"name": "a"}, {"name": "b"}])).is_empty());
-        assert_eq!(validate_value(&map, &json!([{"name": "a"}, {"name": "a"}])).len(), 1);
+        assert_eq!(
+            validate_value(&map, &json!([{"name": "a"}, {"name": "a"}])).len(),
+            1
+        );
     }
 }

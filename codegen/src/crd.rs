@@ -256,9 +256,7 @@ pub fn merge(definitions: Vec<Definition>) -> Result<Definition, Error> {
     }
     // The apiserver lists versions by priority, but stores them as given;
     // sorting keeps the output independent of registration order.
-    merged
-        .versions
-        .sort_by(|a, b| version_priority(&a.name).cmp(&version_priority(&b.name)));
+    merged.versions.sort_by_key(|v| version_priority(&v.name));
     Ok(merged)
 }
 

@@ -372,8 +372,8 @@ mod tests {
             schema::<Option<Vec<BTreeMap<String, bool>>>>(),
             json!({"type": "array", "items": {"type": "object", "additionalProperties": {"type": "boolean"}}})
         );
-        assert!(<Option<String> as KubeSchema>::OPTIONAL);
-        assert!(!<Vec<String> as KubeSchema>::OPTIONAL);
+        const { assert!(<Option<String> as KubeSchema>::OPTIONAL) };
+        const { assert!(!<Vec<String> as KubeSchema>::OPTIONAL) };
         assert_eq!(
             schema::<BTreeSet<String>>()["x-kubernetes-list-type"],
             "set"

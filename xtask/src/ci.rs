@@ -12,7 +12,12 @@ use crate::workspace_root;
 
 /// Packages with end-to-end tests, each behind its own `e2e` feature, so that
 /// a plain `cargo test` never needs a control plane.
-const E2E_PACKAGES: &[&str] = &["crdforge-envtest", "crdforge", "user-controller"];
+const E2E_PACKAGES: &[&str] = &[
+    "crdforge-envtest",
+    "crdforge",
+    "crdforge-fixtures",
+    "user-controller",
+];
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -38,6 +43,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             "warnings",
         ])
     })?;
+    step(&mut timings, "gen --check", crate::r#gen::check)?;
     step(&mut timings, "unit tests", || {
         cargo(&["test", "--workspace"])
     })?;

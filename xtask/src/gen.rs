@@ -34,6 +34,14 @@ enum Outcome {
     Stale(String),
 }
 
+/// `gen --check` for `cargo xtask ci`: an error when anything is stale.
+pub(crate) fn check() -> Result<()> {
+    if run(Args { check: true })? != ExitCode::SUCCESS {
+        bail!("generated/ is stale; run `cargo xtask gen`");
+    }
+    Ok(())
+}
+
 /// Every generated file: the CRDs of every registered API, and the
 /// manifests of the User controller. The one registry `gen`, `gen --check`
 /// and the `generated_is_fresh` test share.

@@ -78,11 +78,11 @@ fn home(key: &str) -> &'static str {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GroupKind {
     /// Exactly one field of the group is set.
-    ExactlyOne,
+    Exactly,
     /// At most one.
-    AtMostOne,
+    AtMost,
     /// At least one.
-    AtLeastOne,
+    AtLeast,
 }
 
 /// Everything one place's attributes said, with the span of each key for
@@ -350,15 +350,15 @@ fn key(
         // #[crd(exactly_one_of(tcp, http))]
         EXACTLY_ONE_OF => out
             .groups
-            .push((GroupKind::ExactlyOne, values::idents(meta)?, span)),
+            .push((GroupKind::Exactly, values::idents(meta)?, span)),
         // #[crd(at_most_one_of(tcp, http))]
         AT_MOST_ONE_OF => out
             .groups
-            .push((GroupKind::AtMostOne, values::idents(meta)?, span)),
+            .push((GroupKind::AtMost, values::idents(meta)?, span)),
         // #[crd(at_least_one_of(tcp, http))]
         AT_LEAST_ONE_OF => out
             .groups
-            .push((GroupKind::AtLeastOne, values::idents(meta)?, span)),
+            .push((GroupKind::AtLeast, values::idents(meta)?, span)),
         // #[crd(minimum = 1)]
         MINIMUM => c.minimum = Some(values::number(meta, key)?),
         // #[crd(maximum = 65535)]

@@ -9,6 +9,8 @@ mod keys;
 mod plural;
 mod resource;
 mod serde_attr;
+#[cfg(test)]
+mod tests;
 mod values;
 
 pub(crate) use check::option_inner;
@@ -455,15 +457,15 @@ fn group_rule(kind: GroupKind, wire_names: &[String]) -> Rule {
     let list = format!("[{}]", has.join(", "));
     let names = wire_names.join(", ");
     let (rule, message) = match kind {
-        GroupKind::ExactlyOne => (
+        GroupKind::Exactly => (
             format!("{list}.exists_one(x, x)"),
             format!("exactly one of {names} must be set"),
         ),
-        GroupKind::AtMostOne => (
+        GroupKind::AtMost => (
             format!("{list}.filter(x, x).size() <= 1"),
             format!("at most one of {names} may be set"),
         ),
-        GroupKind::AtLeastOne => (
+        GroupKind::AtLeast => (
             format!("{list}.exists(x, x)"),
             format!("at least one of {names} must be set"),
         ),

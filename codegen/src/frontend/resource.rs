@@ -119,10 +119,24 @@ pub(super) fn resource(
         check_path(&s.value(), s.span(), "selectable", errors);
     }
     if let Some((scale, span)) = &r.scale {
-        if !scale.spec_replicas_path.starts_with(".spec.") {
+        if scale.spec_replicas_path.starts_with(".spec.") {
+            check_path(
+                &scale.spec_replicas_path,
+                *span,
+                "scale spec_replicas_path",
+                errors,
+            );
+        } else {
             errors.at(*span, "scale `spec_replicas_path` must point into .spec");
         }
-        if !scale.status_replicas_path.starts_with(".status.") {
+        if scale.status_replicas_path.starts_with(".status.") {
+            check_path(
+                &scale.status_replicas_path,
+                *span,
+                "scale status_replicas_path",
+                errors,
+            );
+        } else {
             errors.at(
                 *span,
                 "scale `status_replicas_path` must point into .status",
@@ -136,18 +150,6 @@ pub(super) fn resource(
                 "scale `label_selector_path` must point into .spec or .status",
             );
         }
-        check_path(
-            &scale.spec_replicas_path,
-            *span,
-            "scale spec_replicas_path",
-            errors,
-        );
-        check_path(
-            &scale.status_replicas_path,
-            *span,
-            "scale status_replicas_path",
-            errors,
-        );
     }
     let served = r.served.unwrap_or(true);
     let storage = r.storage.unwrap_or(true);
@@ -202,6 +204,9 @@ fn spec_path(
     status: bool,
     errors: &mut Errors,
 ) {
+    if path.is_empty() {
+        return; // Already reported as missing.
+    }
     let mut segments = path.trim_start_matches('.').split(['.', '[']);
     match segments.next() {
         Some("spec") => {
@@ -233,8 +238,7 @@ fn spec_path(
 /// refuses CRDs in dot-less groups, which are reserved for built-ins).
 fn check_group(group: &LitStr, errors: &mut Errors) {
     let value = group.value();
-    let ok =
-        value.contains('.') && value.len() <= 253 && value.split('.').all(|part| is_label(part));
+    let ok = value.contains('.') && value.len() <= 253 && value.split('.').all(is_label);
     if !ok {
         errors.at(
             group.span(),

@@ -37,6 +37,12 @@ fn restrict(resource: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
             });
         }
     }
+    if metadata.default.is_some() {
+        problems.push(Problem {
+            path: format!("{path}.metadata"),
+            message: "defaults are not allowed in metadata".into(),
+        });
+    }
     if !metadata.validations.is_empty() {
         problems.push(Problem {
             path: format!("{path}.metadata"),

@@ -33,7 +33,6 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
     properties_or_additional(node, path, push);
     arrays_have_items(node, path, in_junction, push);
     unique_items_forbidden(node, path, push);
-    int_or_string_untyped(node, path, push);
     embedded_resource_shape(node, path, push);
     list_types(node, path, push);
     patterns_compile(node, path, push);
@@ -53,13 +52,10 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
         ("oneOf", &node.one_of),
     ] {
         for (i, branch) in list.iter().enumerate() {
-            let branch_path = format!("{path}.{keyword}[{i}]");
-            junction_mentions_only_known_fields(node, branch, &branch_path, push);
-            check_node(branch, &branch_path, true, push);
+            check_node(branch, &format!("{path}.{keyword}[{i}]"), true, push);
         }
     }
     if let Some(not) = &node.not {
-        junction_mentions_only_known_fields(node, not, &format!("{path}.not"), push);
         check_node(not, &format!("{path}.not"), true, push);
     }
 }
@@ -111,26 +107,10 @@ fn junction_keywords(node: &Schema, path: &str, push: &mut dyn FnMut(&str, Strin
     }
 }
 
-/// Rule: a property or items schema mentioned inside a junction must also
-/// be specified outside it, so the structural skeleton is complete.
-fn junction_mentions_only_known_fields(
-    outer: &Schema,
-    branch: &Schema,
-    path: &str,
-    push: &mut dyn FnMut(&str, String),
-) {
-    for name in branch.properties.keys() {
-        if !outer.properties.contains_key(name) {
-            push(
-                path,
-                format!("property `{name}` is not specified outside the junction"),
-            );
-        }
-    }
-    if branch.items.is_some() && outer.items.is_none() {
-        push(path, "items are not specified outside the junction".into());
-    }
-}
+// Not a rule: kube-apiserver v1.36 accepts a junction that names a property
+// not specified outside it, and `x-kubernetes-int-or-string` next to a
+// `type` (the corpus in crdforge-fixtures shows both), so this check does
+// too; pruning removes such properties from stored objects.
 
 /// Rule: `properties` and `additionalProperties` are mutually exclusive.
 fn properties_or_additional(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
@@ -160,16 +140,6 @@ fn unique_items_forbidden(node: &Schema, path: &str, push: &mut dyn FnMut(&str, 
         push(
             path,
             "uniqueItems cannot be true; use x-kubernetes-list-type: set".into(),
-        );
-    }
-}
-
-/// Rule: `x-kubernetes-int-or-string` nodes have no type.
-fn int_or_string_untyped(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
-    if node.int_or_string && node.type_.is_some() {
-        push(
-            path,
-            "x-kubernetes-int-or-string cannot be combined with a type".into(),
         );
     }
 }
@@ -542,20 +512,6 @@ mod tests {
         assert_eq!(
             messages(&root),
             [".oneOf[0].a: `type` is forbidden inside allOf/anyOf/oneOf/not"]
-        );
-    }
-
-    #[test]
-    fn junctions_may_not_mention_unknown_fields() {
-        let mut root = Schema::typed("object");
-        root.any_of = vec![Schema {
-            required: vec!["x".into()],
-            properties: [("x".to_owned(), Schema::default())].into(),
-            ..Schema::default()
-        }];
-        assert_eq!(
-            messages(&root),
-            [".anyOf[0]: property `x` is not specified outside the junction"]
         );
     }
 

@@ -85,7 +85,8 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
     let here = if path.is_empty() { "<root>" } else { path };
     let mut fail = |message: String| errors.push(format!("{here}: {message}"));
     if value.is_null() {
-        if !schema.nullable && !(schema.type_.is_none() && schema.preserve_unknown_fields) {
+        let any = schema.type_.is_none() && schema.preserve_unknown_fields;
+        if !(schema.nullable || any) {
             fail("must not be null".into());
         }
         return;
@@ -197,10 +198,10 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
         Value::Object(map) => {
             if schema.embedded_resource {
                 for name in ["apiVersion", "kind"] {
-                    if !map
+                    if map
                         .get(name)
                         .and_then(Value::as_str)
-                        .is_some_and(|s| !s.is_empty())
+                        .is_none_or(str::is_empty)
                     {
                         fail(format!("an embedded resource needs {name}"));
                     }
@@ -223,7 +224,7 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
                 item.is_null() && schema.properties.get(name).is_some_and(|p| !p.nullable)
             };
             for name in &schema.required {
-                if !map.get(name).is_some_and(|item| !pruned(name, item)) {
+                if map.get(name).is_none_or(|item| pruned(name, item)) {
                     fail(format!("{name} is required"));
                 }
             }

@@ -1,5 +1,6 @@
 //! controller-runtime's `workqueue_*` metrics, on a `prometheus-client` registry.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -34,7 +35,8 @@ const LONGEST_RUNNING_HELP: &str =
 /// Register them once with [`WorkQueueMetrics::register`], then build each queue with
 /// [`WorkQueue::with_metrics`](super::WorkQueue::with_metrics) (or
 /// [`RateLimitingQueue::with_metrics`](super::RateLimitingQueue::with_metrics)) and a
-/// distinct name. Every series carries the label `name="<queue name>"`:
+/// name; queues given the same name add up in the same series. Every series carries
+/// the label `name="<queue name>"`:
 ///
 /// | metric | type |
 /// |---|---|
@@ -80,7 +82,8 @@ impl WorkQueueMetrics {
     }
 
     /// Registers every family in `registry`. `prometheus-client` appends `_total` to
-    /// counter names, which gives controller-runtime's exact names.
+    /// counter names, which gives controller-runtime's exact names, and a full stop to
+    /// help texts, so these have none.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "workqueue_depth",
@@ -99,7 +102,7 @@ impl WorkQueueMetrics {
         );
         registry.register(
             "workqueue_work_duration_seconds",
-            "How long in seconds processing an item from workqueue takes.",
+            "How long in seconds processing an item from workqueue takes",
             self.work_duration.clone(),
         );
         registry.register(
@@ -206,26 +209,30 @@ impl fmt::Debug for InFlightCollector {
 
 impl Collector for InFlightCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
-        // Snapshot the live queues first so no queue lock is taken under ours.
+        // Upgrade the live queues first so that no queue lock is taken under ours.
         let queues: Vec<Arc<dyn InFlight>> = self.lock().iter().filter_map(Weak::upgrade).collect();
         let now = Instant::now();
-        let samples: Vec<(NameLabel, f64, f64)> = queues
-            .iter()
-            .map(|q| {
-                let (total, longest) = q.in_flight_seconds(now);
-                ([("name", q.name().to_owned())], total, longest)
-            })
-            .collect();
-        for (metric, help, pick) in [
-            (UNFINISHED_WORK, UNFINISHED_WORK_HELP, 0),
-            (LONGEST_RUNNING, LONGEST_RUNNING_HELP, 1),
-        ] {
-            let metric_type = ConstGauge::new(0.0f64).metric_type();
-            let mut family = encoder.encode_descriptor(metric, help, None, metric_type)?;
-            for (label, total, longest) in &samples {
-                let value = if pick == 0 { *total } else { *longest };
-                ConstGauge::new(value).encode(family.encode_family(label)?)?;
-            }
+        // Queues that share a name share their series, like the other families; an
+        // exposition must not repeat a label set, so they are summed here.
+        let mut by_name: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+        for queue in &queues {
+            let (total, longest) = queue.in_flight_seconds(now);
+            let sample = by_name.entry(queue.name()).or_default();
+            sample.0 += total;
+            sample.1 = sample.1.max(longest);
+        }
+        let gauge = ConstGauge::new(0.0f64).metric_type();
+        let mut unfinished =
+            encoder.encode_descriptor(UNFINISHED_WORK, UNFINISHED_WORK_HELP, None, gauge)?;
+        for (name, (total, _)) in &by_name {
+            let label = [("name", *name)];
+            ConstGauge::new(*total).encode(unfinished.encode_family(&label)?)?;
+        }
+        let mut longest_running =
+            encoder.encode_descriptor(LONGEST_RUNNING, LONGEST_RUNNING_HELP, None, gauge)?;
+        for (name, (_, longest)) in &by_name {
+            let label = [("name", *name)];
+            ConstGauge::new(*longest).encode(longest_running.encode_family(&label)?)?;
         }
         Ok(())
     }

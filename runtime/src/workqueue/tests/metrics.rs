@@ -56,6 +56,10 @@ async fn metrics_use_controller_runtime_names_labelled_by_queue() {
             "{name} missing from:\n{text}"
         );
     }
+    assert!(
+        !text.contains(".."),
+        "a help text ends in two full stops:\n{text}"
+    );
     let l = r#"{name="widgets"}"#;
     assert_eq!(sample(&text, &format!("workqueue_adds_total{l}")), 2.0);
     assert_eq!(sample(&text, &format!("workqueue_depth{l}")), 1.0);
@@ -208,4 +212,31 @@ fn openmetrics_exposition_has_the_same_names() {
         "{text}"
     );
     assert!(text.ends_with("# EOF\n"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn queues_sharing_a_name_share_their_series() {
+    let mut registry = Registry::default();
+    let metrics = WorkQueueMetrics::new();
+    metrics.register(&mut registry);
+    let one = WorkQueue::with_metrics("shared", &metrics);
+    let two = WorkQueue::with_metrics("shared", &metrics);
+    one.add(1);
+    two.add(1);
+    let _a = soon(one.get()).await;
+    advance(Duration::from_secs(1)).await;
+    let _b = soon(two.get()).await;
+    advance(Duration::from_secs(1)).await;
+    let text = scrape(&registry);
+    let series = r#"workqueue_unfinished_work_seconds{name="shared"}"#;
+    assert_eq!(text.matches(series).count(), 1, "repeated series:\n{text}");
+    assert_eq!(sample(&text, series), 3.0);
+    assert_eq!(
+        sample(
+            &text,
+            r#"workqueue_longest_running_processor_seconds{name="shared"}"#
+        ),
+        2.0
+    );
+    assert_eq!(sample(&text, r#"workqueue_adds_total{name="shared"}"#), 2.0);
 }

@@ -1,0 +1,78 @@
+//! The generated code names everything by absolute path: it compiles in a
+//! module that shadows the prelude's `Result`, `Option`, `String`, `Vec`,
+//! `Box`, `Some`, `None`, `Ok`, `Err` and `Default`, and in one without the
+//! implicit prelude at all.
+
+#![allow(dead_code, non_camel_case_types, unreachable_pub)]
+
+mod shadowed {
+    pub struct Result;
+    pub struct Option;
+    pub struct String;
+    pub struct Vec;
+    pub struct Box;
+    pub struct Some;
+    pub struct None;
+    pub struct Ok;
+    pub struct Err;
+    pub trait Default {}
+    pub struct Context;
+    pub struct Schema;
+    pub mod serde {}
+    pub mod core {}
+    pub mod std {}
+
+    #[derive(crdforge::CustomResource, ::serde::Serialize, ::serde::Deserialize, Clone, Debug)]
+    #[kube(
+        group = "hygiene.crdforge.dev",
+        version = "v1",
+        kind = "Clean",
+        status = "CleanStatus"
+    )]
+    pub struct CleanSpec {
+        #[crd(max_length = 10, default = "x")]
+        pub name: ::std::string::String,
+        pub size: ::std::option::Option<i32>,
+        pub inner: Inner,
+    }
+
+    #[derive(crdforge::KubeSchema, ::serde::Serialize, ::serde::Deserialize, Clone, Debug)]
+    #[serde(tag = "kind")]
+    pub enum Inner {
+        A { x: i32 },
+        B,
+    }
+
+    #[derive(crdforge::KubeSchema, ::serde::Serialize, ::serde::Deserialize, Clone, Debug)]
+    pub struct CleanStatus {
+        pub ok: bool,
+    }
+}
+
+mod bare {
+    #![no_implicit_prelude]
+
+    #[derive(::crdforge::KubeSchema)]
+    pub struct Bare<T> {
+        #[crd(minimum = 1)]
+        pub n: i32,
+        pub items: ::std::vec::Vec<T>,
+    }
+}
+
+#[test]
+fn shadowing_names_does_not_break_the_generated_code() {
+    use crdforge::CustomResource as _;
+    let crd = shadowed::Clean::checked_crd().expect("a valid CRD");
+    assert_eq!(crd.spec.names.plural, "cleans");
+    let mut ctx = crdforge::schema::Context::new();
+    let schema = <bare::Bare<bool> as crdforge::KubeSchema>::kube_schema(&mut ctx);
+    assert_eq!(
+        schema.properties["items"]
+            .items
+            .as_ref()
+            .unwrap()
+            .type_name(),
+        "boolean"
+    );
+}

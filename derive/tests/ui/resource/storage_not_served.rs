@@ -1,0 +1,9 @@
+use crdforge::CustomResource;
+
+#[derive(CustomResource, serde::Serialize, serde::Deserialize, Clone, Debug)]
+#[kube(group = "example.com", version = "v1", kind = "User", served = false)]
+pub struct UserSpec {
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use crdforge::KubeSchema;
+
+#[derive(KubeSchema)]
+pub struct Spec {
+    pub ratio: Option<f64>,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use crdforge::KubeSchema;
+
+#[derive(KubeSchema)]
+pub struct Pair(pub String, pub i32);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use crdforge::KubeSchema;
+
+#[derive(KubeSchema)]
+pub struct Nothing;
+
+fn main() {}

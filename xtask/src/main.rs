@@ -2,6 +2,7 @@
 //! each subcommand lives in a module named for it.
 
 mod ci;
+mod demo;
 mod envtest;
 mod r#gen;
 
@@ -30,6 +31,9 @@ enum Cmd {
     /// Write every generated file (CRDs into generated/crds); `--check`
     /// only reports stale files, with a diff.
     Gen(r#gen::Args),
+    /// The whole idea in one command: a control plane, the generated CRD and
+    /// RBAC, the User controller, Users provisioned and one cleaned up.
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Cmd::Envtest { command } => envtest::run(command),
         Cmd::Ci(args) => ci::run(args),
         Cmd::Gen(args) => r#gen::run(args),
+        Cmd::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,

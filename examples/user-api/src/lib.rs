@@ -22,6 +22,9 @@ pub fn definitions() -> Vec<Definition> {
 
 /// A developer on the cluster, who gets a namespace of the same name with
 /// access to it.
+// Clippy's `duplicated_attributes` reads two printer columns that share a
+// `type_` inside one helper attribute as a repeated attribute; they are not.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[crd(
     group = "example.com",

@@ -1,0 +1,353 @@
+//! `cargo xtask demo`: the whole idea in one command. Starts a control plane,
+//! applies the generated CRD and RBAC, runs the User controller under its
+//! generated ServiceAccount, creates a few Users, shows what was provisioned,
+//! deletes one and shows the cleanup.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crdforge_envtest::Instance;
+
+use crate::envtest::{StopOnDrop, report_start};
+use crate::workspace_root;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Leave the control plane and the controller running at the end.
+    #[arg(long)]
+    keep: bool,
+}
+
+const USERS: &str = r#"
+apiVersion: example.com/v1
+kind: User
+metadata: {name: alice}
+spec:
+  displayName: Alice Liddell
+  email: alice@example.com
+  quota: {pods: "10", requests.cpu: "2"}
+---
+apiVersion: example.com/v1
+kind: User
+metadata: {name: bob}
+spec:
+  displayName: Bob Builder
+  email: bob@example.com
+  role: view
+  groups: [builders]
+---
+apiVersion: example.com/v1
+kind: User
+metadata: {name: kube-public}
+spec:
+  displayName: Someone whose name is taken
+  email: taken@example.com
+---
+apiVersion: example.com/v1
+kind: User
+metadata: {name: carol.smith}
+spec:
+  displayName: Carol Smith
+  email: carol@example.com
+"#;
+
+struct Kubectl {
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    fn run(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(&self.binary)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .context("running kubectl")?;
+        if !out.status.success() {
+            bail!(
+                "kubectl {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn apply_stdin(&self, yaml: &str) -> Result<String> {
+        let mut child = Command::new(&self.binary)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .context("kubectl stdin")?
+            .write_all(yaml.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "kubectl apply failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn show(&self, title: &str, args: &[&str]) -> Result<()> {
+        println!("\n$ kubectl {}    # {title}", args.join(" "));
+        print!("{}", self.run(args)?);
+        Ok(())
+    }
+}
+
+fn wait(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        if Instant::now() > deadline {
+            bail!("timed out after {} s waiting for {what}", limit.as_secs());
+        }
+        sleep(Duration::from_millis(300));
+    }
+    Ok(())
+}
+
+/// The controller process; killed when dropped.
+struct Controller(Child);
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let root = workspace_root();
+    println!("==> building the User controller");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--package", "user-controller"])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("building the controller failed");
+    }
+    let binary = target_dir(&root).join("debug/user-controller");
+
+    println!("==> starting a control plane (etcd, kube-apiserver, kube-controller-manager)");
+    let instance = Instance::named("demo");
+    instance.stop()?;
+    let started = instance.start()?;
+    report_start(&instance, &started);
+    let guard = (!args.keep).then(|| StopOnDrop(instance.clone()));
+    let state = instance
+        .state()?
+        .context("the demo instance has no state")?;
+    let admin = Kubectl {
+        binary: state.binaries.join("kubectl"),
+        kubeconfig: instance.kubeconfig(),
+    };
+
+    println!("\n==> applying the generated CRD and least-privilege RBAC");
+    let crd = root.join("generated/crds/users.example.com.yaml");
+    let rbac = root.join("generated/deploy/user-controller/rbac.yaml");
+    for file in [&crd, &rbac] {
+        print!(
+            "{}",
+            admin.run(&["apply", "--server-side", "-f", path(file)])?
+        );
+    }
+    admin.run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/users.example.com",
+        "--timeout=60s",
+    ])?;
+
+    println!("\n==> running the controller as its generated ServiceAccount (not as an admin)");
+    let token = admin.run(&[
+        "create",
+        "token",
+        "user-controller",
+        "--namespace",
+        "user-controller-system",
+        "--duration=2h",
+    ])?;
+    let sa_kubeconfig = instance.dir().join("user-controller.kubeconfig");
+    std::fs::write(
+        &sa_kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: demo\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority: {:?}\nusers:\n- name: user-controller\n  user:\n    token: {}\ncontexts:\n- name: demo\n  context: {{cluster: demo, user: user-controller}}\ncurrent-context: demo\n",
+            state.ports.apiserver,
+            instance.dir().join("pki/ca.crt").display().to_string(),
+            token.trim()
+        ),
+    )?;
+    let directory = instance.dir().join("account-directory");
+    let log = instance.dir().join("user-controller.log");
+    let out = std::fs::File::create(&log)?;
+    let controller = Controller(
+        Command::new(&binary)
+            .args([
+                "--leader-elect",
+                "--lease-namespace",
+                "user-controller-system",
+            ])
+            .arg("--directory")
+            .arg(&directory)
+            .args(["--metrics-addr", "127.0.0.1:0"])
+            .env("KUBECONFIG", &sa_kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .context("starting the controller")?,
+    );
+    println!("    logs: {}", log.display());
+
+    println!(
+        "\n==> creating four Users: two ordinary, one whose namespace already exists, one whose name cannot name a namespace"
+    );
+    print!("{}", admin.apply_stdin(USERS)?);
+    wait(
+        "every User to get a Ready condition",
+        Duration::from_secs(60),
+        || {
+            admin
+                .run(&[
+                    "get",
+                    "users",
+                    "-o",
+                    "jsonpath={range .items[*]}{.status.conditions[0].status}{\"\\n\"}{end}",
+                ])
+                .map(|s| s.lines().filter(|l| !l.is_empty()).count() == 4)
+                .unwrap_or(false)
+        },
+    )?;
+
+    admin.show(
+        "the printer columns come from the Rust types",
+        &["get", "users"],
+    )?;
+    admin.show(
+        "why a User is not ready",
+        &["get", "users", "-o", "custom-columns=NAME:.metadata.name,REASON:.status.conditions[0].reason,MESSAGE:.status.conditions[0].message"],
+    )?;
+    admin.show(
+        "namespaces the controller made",
+        &[
+            "get",
+            "namespaces",
+            "-l",
+            "app.kubernetes.io/managed-by=user-controller",
+            "--show-labels",
+        ],
+    )?;
+    admin.show(
+        "access in each",
+        &[
+            "get",
+            "rolebindings",
+            "-A",
+            "-l",
+            "app.kubernetes.io/managed-by=user-controller",
+            "-o",
+            "wide",
+        ],
+    )?;
+    admin.show("alice's quota", &["get", "resourcequota", "-n", "alice"])?;
+    admin.show(
+        "events",
+        &[
+            "get",
+            "events",
+            "-n",
+            "default",
+            "--field-selector",
+            "involvedObject.kind=User",
+            "-o",
+            "custom-columns=USER:.involvedObject.name,TYPE:.type,REASON:.reason,MESSAGE:.message",
+        ],
+    )?;
+    print_journal(&directory)?;
+
+    println!(
+        "\n==> deleting alice: the finalizer removes her account, the garbage collector her namespace"
+    );
+    admin.run(&["delete", "user", "alice", "--wait=true", "--timeout=60s"])?;
+    print_journal(&directory)?;
+    let started = Instant::now();
+    wait(
+        "namespace alice to be removed",
+        Duration::from_secs(120),
+        || {
+            admin
+                .run(&[
+                    "get",
+                    "namespace",
+                    "alice",
+                    "--ignore-not-found",
+                    "-o",
+                    "name",
+                ])
+                .map(|s| s.trim().is_empty())
+                .unwrap_or(false)
+        },
+    )?;
+    println!(
+        "    namespace alice removed {:.0} s after the User",
+        started.elapsed().as_secs_f64()
+    );
+    admin.show(
+        "what is left",
+        &[
+            "get",
+            "namespaces",
+            "-l",
+            "app.kubernetes.io/managed-by=user-controller",
+        ],
+    )?;
+
+    if args.keep {
+        std::mem::forget(controller);
+        println!(
+            "\nThe control plane and the controller keep running:\n  export KUBECONFIG={}\n  cargo xtask envtest down --name demo",
+            instance.kubeconfig().display()
+        );
+    } else {
+        drop(controller);
+        drop(guard);
+        println!("\n==> stopped the controller and the control plane");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_journal(directory: &Path) -> Result<()> {
+    let journal = std::fs::read_to_string(directory.join("journal.log")).unwrap_or_default();
+    println!(
+        "\n$ cat account-directory/journal.log    # the external system the finalizer keeps in step"
+    );
+    print!("{journal}");
+    Ok(())
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+/// Where cargo puts build output for this workspace.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => root.join("target"),
+    }
+}

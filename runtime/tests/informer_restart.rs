@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crdforge::cache::{OWNER_UID_INDEX, label_index};
 use crdforge::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
-use crdforge_envtest::{Component, Instance, proxy::Proxy};
+use crdforge_envtest::{Component, Instance};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -53,17 +53,11 @@ async fn caches_and_indexes_match_the_server_after_an_apiserver_crash_and_tombst
     }
 
     // The informer reaches the apiserver only through a proxy we can cut.
-    let state = Instance::from_env()
-        .state()
-        .unwrap()
-        .expect("a running instance");
-    let proxy = Proxy::start(([127, 0, 0, 1], state.ports.apiserver).into())
+    let (proxy, via_proxy) = crdforge_envtest::proxied_client()
         .await
-        .unwrap();
-    let mut config = crdforge_envtest::config().await.unwrap();
-    config.cluster_url = format!("https://{}", proxy.addr()).parse().unwrap();
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let factory = SharedInformerFactory::new(
-        kube::Client::try_from(config).unwrap(),
+        via_proxy,
         InformerOptions {
             namespace: Some(NS.into()),
             ..Default::default()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crdforge::leader::{LeaderElector, LeaderError, LeaseConfig};
-use crdforge_envtest::{Instance, proxy::Proxy};
+
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -111,16 +111,9 @@ async fn a_standby_takes_over_within_the_lease_duration_when_the_leader_dies() {
 #[tokio::test]
 async fn a_deposed_leader_stops_before_anyone_else_leads() {
     let direct = client().await;
-    let state = Instance::from_env()
-        .state()
-        .unwrap()
-        .expect("a running instance");
-    let proxy = Proxy::start(([127, 0, 0, 1], state.ports.apiserver).into())
+    let (proxy, via_proxy) = crdforge_envtest::proxied_client()
         .await
-        .unwrap();
-    let mut config_a = crdforge_envtest::config().await.unwrap();
-    config_a.cluster_url = format!("https://{}", proxy.addr()).parse().unwrap();
-    let via_proxy = kube::Client::try_from(config_a).unwrap();
+        .unwrap_or_else(|e| panic!("{e:#}"));
 
     let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
     let (a_leads_tx, a_leads) = tokio::sync::oneshot::channel();

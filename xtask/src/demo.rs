@@ -183,15 +183,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         "--duration=2h",
     ])?;
     let sa_kubeconfig = instance.dir().join("user-controller.kubeconfig");
-    std::fs::write(
-        &sa_kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: demo\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority: {:?}\nusers:\n- name: user-controller\n  user:\n    token: {}\ncontexts:\n- name: demo\n  context: {{cluster: demo, user: user-controller}}\ncurrent-context: demo\n",
-            state.ports.apiserver,
-            instance.dir().join("pki/ca.crt").display().to_string(),
-            token.trim()
-        ),
-    )?;
+    instance.write_token_kubeconfig(&sa_kubeconfig, "user-controller", &token)?;
     let directory = instance.dir().join("account-directory");
     let log = instance.dir().join("user-controller.log");
     let out = std::fs::File::create(&log)?;

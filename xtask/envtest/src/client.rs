@@ -33,3 +33,18 @@ pub async fn config() -> Result<kube::Config> {
         .await
         .context("loading the envtest kubeconfig")
 }
+
+/// A client that reaches the instance only through a [`crate::proxy::Proxy`],
+/// which the test can cut to put the client out of touch with the apiserver.
+pub async fn proxied_client() -> Result<(crate::proxy::Proxy, kube::Client)> {
+    let state = Instance::from_env()
+        .state()?
+        .context("no envtest instance has been started")?;
+    let proxy = crate::proxy::Proxy::start(([127, 0, 0, 1], state.ports.apiserver).into()).await?;
+    let mut config = config().await?;
+    config.cluster_url = format!("https://{}", proxy.addr())
+        .parse()
+        .context("the proxy's address as a URL")?;
+    let client = kube::Client::try_from(config).context("building the proxied client")?;
+    Ok((proxy, client))
+}

@@ -155,6 +155,30 @@ impl Instance {
         self.dir.join("admin.kubeconfig")
     }
 
+    /// Writes a kubeconfig at `path` that authenticates with a bearer token
+    /// (a ServiceAccount's, say) instead of the admin certificate, so a
+    /// process can run with exactly that account's permissions.
+    pub fn write_token_kubeconfig(&self, path: &Path, user: &str, token: &str) -> Result<()> {
+        let state = self
+            .state()?
+            .with_context(|| format!("no envtest instance in {}", self.dir.display()))?;
+        let text = format!(
+            "apiVersion: v1\n\
+             kind: Config\n\
+             clusters:\n\
+             - name: envtest\n  cluster:\n    server: https://127.0.0.1:{port}\n    certificate-authority: {ca:?}\n\
+             users:\n\
+             - name: {user:?}\n  user:\n    token: {token:?}\n\
+             contexts:\n\
+             - name: envtest\n  context:\n    cluster: envtest\n    user: {user:?}\n\
+             current-context: envtest\n",
+            port = state.ports.apiserver,
+            ca = Pki::at(&self.dir.join("pki")).ca_cert.display().to_string(),
+            token = token.trim(),
+        );
+        fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
     /// The log file of a component.
     pub fn log(&self, component: Component) -> PathBuf {
         self.dir.join(format!("{}.log", component.name()))

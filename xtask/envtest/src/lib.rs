@@ -29,5 +29,5 @@ pub mod process;
 pub mod proxy;
 
 #[cfg(feature = "client")]
-pub use client::{client, config};
+pub use client::{client, config, proxied_client};
 pub use instance::{Component, Instance, Started};

@@ -99,19 +99,11 @@ async fn the_controller_works_under_exactly_its_generated_rbac() {
         .status
         .and_then(|s| s.token)
         .expect("the token request returns a token");
-    let instance = crdforge_envtest::Instance::from_env();
-    let state = instance.state().unwrap().unwrap();
     let dir = test_dir("rbac");
     let kubeconfig = dir.join("sa.kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority: {:?}\nusers:\n- name: sa\n  user:\n    token: {token}\ncontexts:\n- name: e\n  context: {{cluster: e, user: sa}}\ncurrent-context: e\n",
-            state.ports.apiserver,
-            instance.dir().join("pki/ca.crt").display().to_string()
-        ),
-    )
-    .unwrap();
+    crdforge_envtest::Instance::from_env()
+        .write_token_kubeconfig(&kubeconfig, "user-controller", &token)
+        .unwrap();
     // The role is least privilege: it cannot touch what it does not need.
     for (verb, resource) in [
         ("delete", "namespaces"),

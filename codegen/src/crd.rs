@@ -260,6 +260,60 @@ pub fn merge(definitions: Vec<Definition>) -> Result<Definition, Error> {
     Ok(merged)
 }
 
+/// kube's `merge_crds` for finished CRDs, as a kube-derive user calls it:
+/// one CRD per version of the same kind in, one CRD with all versions out,
+/// and `stored_apiversion` (a version name) the only storage version.
+pub fn merge_crds(
+    crds: Vec<api::CustomResourceDefinition>,
+    stored_apiversion: &str,
+) -> Result<api::CustomResourceDefinition, Error> {
+    let mut iter = crds.into_iter();
+    let Some(mut merged) = iter.next() else {
+        return Err(Error::Merge {
+            crd: String::new(),
+            message: "no CRDs to merge".into(),
+        });
+    };
+    let name = merged.metadata.name.clone().unwrap_or_default();
+    for crd in iter {
+        let (a, b) = (&merged.spec, &crd.spec);
+        if a.group != b.group || a.names.kind != b.names.kind || a.scope != b.scope {
+            return Err(Error::Merge {
+                crd: name,
+                message: "CRDs of different kinds, groups or scopes cannot be merged".into(),
+            });
+        }
+        for version in crd.spec.versions {
+            if merged.spec.versions.iter().any(|v| v.name == version.name) {
+                return Err(Error::Merge {
+                    crd: name,
+                    message: format!("version {} is defined twice", version.name),
+                });
+            }
+            merged.spec.versions.push(version);
+        }
+    }
+    if !merged
+        .spec
+        .versions
+        .iter()
+        .any(|v| v.name == stored_apiversion)
+    {
+        return Err(Error::Merge {
+            crd: name,
+            message: format!("the stored version {stored_apiversion} is not among the versions"),
+        });
+    }
+    for version in &mut merged.spec.versions {
+        version.storage = version.name == stored_apiversion;
+    }
+    merged
+        .spec
+        .versions
+        .sort_by_key(|v| version_priority(&v.name));
+    Ok(merged)
+}
+
 /// Kubernetes' version order: GA before beta before alpha, higher numbers
 /// first, then anything else alphabetically.
 fn version_priority(name: &str) -> (u8, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, String) {
@@ -543,6 +597,22 @@ mod tests {
     fn two_storage_versions_are_an_error_naming_them() {
         let err = merge(vec![definition("v1", true), definition("v2", true)]).unwrap_err();
         assert!(err.to_string().contains("found 2 (v1, v2)"), "{err}");
+    }
+
+    #[test]
+    fn finished_crds_merge_like_kubes_merge_crds() {
+        let v1 = build_lossy(&definition("v1", true));
+        let v2 = build_lossy(&definition("v2", true));
+        let merged = merge_crds(vec![v1.clone(), v2.clone()], "v2").unwrap();
+        let storage: Vec<_> = merged
+            .spec
+            .versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.storage))
+            .collect();
+        assert_eq!(storage, [("v2", true), ("v1", false)]);
+        assert!(merge_crds(vec![v1, v2], "v3").is_err());
+        assert!(merge_crds(vec![], "v1").is_err());
     }
 
     #[test]

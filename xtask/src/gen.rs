@@ -13,6 +13,9 @@ use crdforge_codegen::generate::{self, GeneratedFile};
 
 use crate::workspace_root;
 
+#[path = "gen_bench.rs"]
+mod bench;
+
 /// The directory whose every file `gen` owns.
 const CRD_DIR: &str = "generated/crds";
 
@@ -21,6 +24,11 @@ pub(crate) struct Args {
     /// Change nothing; exit non-zero with a diff if `generated/` is stale.
     #[arg(long)]
     check: bool,
+    /// Instead of generating: time generation, and the compile time of 100
+    /// resource types with crdforge's derive versus kube-derive; writes
+    /// docs/gen-benchmark.md.
+    #[arg(long, conflicts_with = "check")]
+    bench: bool,
 }
 
 /// What happened to one file.
@@ -35,13 +43,21 @@ enum Outcome {
 
 /// `gen --check` for `cargo xtask ci`: an error when anything is stale.
 pub(crate) fn check() -> Result<()> {
-    if run(Args { check: true })? != ExitCode::SUCCESS {
+    if run(Args {
+        check: true,
+        bench: false,
+    })? != ExitCode::SUCCESS
+    {
         bail!("generated/ is stale; run `cargo xtask gen`");
     }
     Ok(())
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    if args.bench {
+        bench::run()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let root = workspace_root();
     let files = match generate::crd_files(crdforge_fixtures::definitions()) {
         Ok(files) => files,

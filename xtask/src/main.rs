@@ -1,6 +1,7 @@
 //! `cargo xtask`: crdforge's developer commands. One binary, one `match`;
 //! each subcommand lives in a module named for it.
 
+mod bench;
 mod ci;
 mod envtest;
 mod r#gen;
@@ -30,6 +31,9 @@ enum Cmd {
     /// Write every generated file (CRDs into generated/crds); `--check`
     /// only reports stale files, with a diff.
     Gen(r#gen::Args),
+    /// Benchmarks against client-go and kube-runtime, run side by side;
+    /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Cmd::Envtest { command } => envtest::run(command),
         Cmd::Ci(args) => ci::run(args),
         Cmd::Gen(args) => r#gen::run(args),
+        Cmd::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -53,8 +53,7 @@ pub(crate) fn run() -> Result<()> {
             times.push(took);
         }
     }
-    let (ours_median, theirs_median) = (median(ours_times), median(theirs_times));
-    let report = report(generation, ours_median, theirs_median);
+    let report = report(generation, &ours_times, &theirs_times);
     print!("{report}");
     let path = root.join("docs/gen-benchmark.md");
     std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
@@ -199,8 +198,16 @@ fn build(krate: &Path, target: &Path) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-fn report(generation: Duration, ours: Duration, theirs: Duration) -> String {
+fn report(generation: Duration, ours_times: &[Duration], theirs_times: &[Duration]) -> String {
+    let (ours, theirs) = (median(ours_times.to_vec()), median(theirs_times.to_vec()));
     let ratio = ours.as_secs_f64() / theirs.as_secs_f64().max(f64::EPSILON);
+    let rounds = |times: &[Duration]| {
+        times
+            .iter()
+            .map(|t| format!("{:.1}", t.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!(
         "# Generator benchmark\n\n\
          Written by `cargo xtask gen --bench` (one run on this machine; medians).\n\n\
@@ -209,11 +216,15 @@ fn report(generation: Duration, ours: Duration, theirs: Duration) -> String {
          | compile {TYPES} resource types, crdforge derive | {:.2} s |\n\
          | compile {TYPES} resource types, kube-derive 5 + schemars | {:.2} s |\n\
          | crdforge / kube-derive compile time | {ratio:.2} |\n\n\
+         Rounds (s): crdforge {}; kube-derive {}. The machine is shared with other builds, so\n\
+         single rounds are noisy; the medians are what to compare.\n\n\
          Each type: a spec with a validated string and integer, a list, a map, a unit enum, an\n\
          optional nested struct, and a status. Dependencies are built before timing; each of\n\
          {ROUNDS} interleaved rounds rebuilds only the crate of {TYPES} types (debug profile).\n",
         ms(generation),
         ours.as_secs_f64(),
         theirs.as_secs_f64(),
+        rounds(ours_times),
+        rounds(theirs_times),
     )
 }

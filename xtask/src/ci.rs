@@ -47,6 +47,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     step(&mut timings, "unit tests", || {
         cargo(&["test", "--workspace"])
     })?;
+    // Reuses the debug build the tests left; proves the benchmark harness
+    // (Rust and Go contenders, report) still runs end to end.
+    step(&mut timings, "bench --quick", crate::bench::quick)?;
     if !args.no_e2e {
         let e2e = e2e_test_args();
         // Compile first, so the control plane is not kept waiting on rustc.

@@ -13,6 +13,9 @@ use crdforge_codegen::generate::{self, GeneratedFile};
 
 use crate::workspace_root;
 
+#[path = "gen_bench.rs"]
+mod bench;
+
 /// The directories whose every file `gen` owns: a file there that is no
 /// longer generated is removed (or, with `--check`, reported).
 const OWNED_DIRS: &[&str] = &["generated/crds", "generated/deploy/user-controller"];
@@ -22,6 +25,11 @@ pub(crate) struct Args {
     /// Change nothing; exit non-zero with a diff if `generated/` is stale.
     #[arg(long)]
     check: bool,
+    /// Instead of generating: time generation (the example API and a
+    /// synthetic 100-kind API) and the derive's compile time against
+    /// kube-derive's, as ratios in one run; writes docs/gen-benchmark.md.
+    #[arg(long, conflicts_with = "check")]
+    bench: bool,
 }
 
 /// What happened to one file.
@@ -36,7 +44,11 @@ enum Outcome {
 
 /// `gen --check` for `cargo xtask ci`: an error when anything is stale.
 pub(crate) fn check() -> Result<()> {
-    if run(Args { check: true })? != ExitCode::SUCCESS {
+    if run(Args {
+        check: true,
+        bench: false,
+    })? != ExitCode::SUCCESS
+    {
         bail!("generated/ is stale; run `cargo xtask gen`");
     }
     Ok(())
@@ -67,6 +79,10 @@ fn generated_files() -> Result<Vec<GeneratedFile>> {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    if args.bench {
+        bench::run()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let root = workspace_root();
     let files = generated_files()?;
     let mut stale = 0;

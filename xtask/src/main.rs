@@ -1,6 +1,7 @@
 //! `cargo xtask`: crdforge's developer commands. One binary, one `match`;
 //! each subcommand lives in a module named for it.
 
+mod bench;
 mod ci;
 mod demo;
 mod envtest;
@@ -34,6 +35,9 @@ enum Cmd {
     /// The whole idea in one command: a control plane, the generated CRD and
     /// RBAC, the User controller, Users provisioned and one cleaned up.
     Demo(demo::Args),
+    /// Benchmarks against client-go and kube-runtime, run side by side;
+    /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Cmd::Ci(args) => ci::run(args),
         Cmd::Gen(args) => r#gen::run(args),
         Cmd::Demo(args) => demo::run(args),
+        Cmd::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,9 @@ mod resource;
 mod schema;
 mod values;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 

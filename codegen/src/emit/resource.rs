@@ -107,11 +107,11 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let root_rules = r.rules.iter().map(|x| rule(x, krate));
-    let strings = |v: &[String]| quote!(::std::vec![#(::std::string::String::from(#v)),*]);
+    let strings = |v: &[String]| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#v)),*]));
     let pairs = |v: &[(String, String)]| {
         let (k, val): (Vec<_>, Vec<_>) = v.iter().cloned().unzip();
         quote!(
-            ::std::vec![#((::std::string::String::from(#k), ::std::string::String::from(#val))),*]
+            <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#((::std::string::String::from(#k), ::std::string::String::from(#val))),*])
         )
     };
     let (short_names, categories) = (strings(&r.shortnames), strings(&r.categories));
@@ -291,7 +291,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                         spec,
                         status,
                         #description,
-                        ::std::vec![#(#root_rules),*],
+                        <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#root_rules),*]),
                     );
                     #krate::crd::Definition {
                         group: ::std::string::String::from(#group),
@@ -303,7 +303,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                         categories: #categories,
                         labels: #labels,
                         annotations: #annotations,
-                        versions: ::std::vec![#krate::crd::Version {
+                        versions: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#krate::crd::Version {
                             name: ::std::string::String::from(#version),
                             served: #served,
                             storage: #storage,
@@ -313,10 +313,10 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                             problems: context.take_problems(),
                             status: #has_status,
                             scale: #scale,
-                            printer_columns: ::std::vec![#(#columns),*],
+                            printer_columns: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#columns),*]),
                             selectable_fields: #selectable,
                             max_description_length: #max_description_length,
-                        }],
+                        }]),
                     }
                 }
             }

@@ -37,7 +37,7 @@ fn body(input: &Input) -> TokenStream {
         Body::Struct(fields) => {
             let fields = fields.iter().map(|f| field_desc(f, krate));
             quote! {
-                let fields = ::std::vec![#(#fields),*];
+                let fields = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]);
                 #krate::schema::struct_schema(ctx, fields, &#type_constraints)
             }
         }
@@ -73,7 +73,7 @@ fn body(input: &Input) -> TokenStream {
                     VariantShape::Struct(fields) => {
                         let fields = fields.iter().map(|f| field_desc(f, krate));
                         quote!(#krate::schema::Payload::Struct(ctx.at(#name, |ctx| {
-                            let fields = ::std::vec![#(#fields),*];
+                            let fields = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]);
                             #krate::schema::struct_schema(
                                 ctx,
                                 fields,
@@ -89,7 +89,7 @@ fn body(input: &Input) -> TokenStream {
                 })
             });
             quote! {
-                let variants = ::std::vec![#(#variants),*];
+                let variants = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#variants),*]);
                 #krate::schema::enum_schema(ctx, #tagging, variants, &#type_constraints)
             }
         }

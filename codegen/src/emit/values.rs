@@ -29,7 +29,7 @@ pub(crate) fn json(value: &Value, krate: &Path) -> TokenStream {
         Value::String(s) => quote!(#v::String(::std::string::String::from(#s))),
         Value::Array(items) => {
             let items = items.iter().map(|i| json(i, krate));
-            quote!(#v::Array(::std::vec![#(#items),*]))
+            quote!(#v::Array(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#items),*])))
         }
         Value::Object(map) => {
             let keys = map.keys();
@@ -146,7 +146,7 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
         min_length: #min_length,
         max_length: #max_length,
         pattern: #pattern,
-        enum_: ::std::vec![#(#enum_),*],
+        enum_: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#enum_),*]),
         min_items: #min_items,
         max_items: #max_items,
         unique_items: #unique_items,
@@ -161,9 +161,9 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
         embedded_resource: #embedded,
         int_or_string: #int_or_string,
         list_type: #list_type,
-        list_map_keys: ::std::vec![#(::std::string::String::from(#list_map_keys)),*],
+        list_map_keys: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#list_map_keys)),*]),
         map_type: #map_type,
         struct_type: #struct_type,
-        validations: ::std::vec![#(#validations),*],
+        validations: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#validations),*]),
     })
 }

@@ -6,6 +6,7 @@ mod attr;
 mod check;
 pub mod ctxt;
 mod keys;
+mod nested;
 mod plural;
 mod resource;
 mod serde_attr;

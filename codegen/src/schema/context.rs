@@ -79,13 +79,15 @@ impl Context {
         schema
     }
 
-    /// Records a problem at the current path.
+    /// Records a problem at the current path, naming the Rust type being
+    /// described so the user knows which type to change.
     pub fn problem(&mut self, message: impl Into<String>) {
         let path = self.path.concat();
-        self.problems.push(Problem {
-            path,
-            message: message.into(),
-        });
+        let mut message = message.into();
+        if let Some(type_name) = self.types.last() {
+            message = format!("{message} (in `{type_name}`)");
+        }
+        self.problems.push(Problem { path, message });
     }
 
     /// The problems found so far.
@@ -121,5 +123,9 @@ mod tests {
         assert_eq!(ctx.problems().len(), 1);
         assert_eq!(ctx.problems()[0].path, ".children[*]");
         assert!(ctx.problems()[0].message.contains("contains itself"));
+        assert!(
+            ctx.problems()[0].message.ends_with("(in `Tree`)"),
+            "names the type"
+        );
     }
 }

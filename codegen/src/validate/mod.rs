@@ -8,6 +8,7 @@ mod value;
 use crate::crd::Version;
 use crate::schema::{Problem, Schema};
 
+pub use crate::crd::check_crd;
 pub use value::{admit, apply_defaults, validate_value};
 
 /// Every structural-schema violation in a version's root schema.

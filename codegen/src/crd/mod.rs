@@ -11,8 +11,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use crate::passes::{self, Options};
+
+mod merge;
+mod props;
+
 use crate::schema::{Problem, Rule, Schema};
 use crate::validate;
+pub use merge::{merge, merge_crds};
+pub use props::{check_crd, from_props, to_props};
 
 /// One kind and its versions, before conversion.
 #[derive(Clone, Debug, PartialEq)]
@@ -175,118 +181,6 @@ pub fn root_schema(
     root
 }
 
-/// Merges the definitions of one kind's versions (kube's `merge_crds`):
-/// everything but the versions must agree, version names must differ, and
-/// exactly one version must be the storage version.
-pub fn merge(definitions: Vec<Definition>) -> Result<Definition, Error> {
-    let mut iter = definitions.into_iter();
-    let Some(mut merged) = iter.next() else {
-        return Err(Error::Merge {
-            crd: String::new(),
-            message: "no definitions to merge".into(),
-        });
-    };
-    for other in iter {
-        let same = |a: &str, b: &str, what: &str| {
-            if a == b {
-                Ok(())
-            } else {
-                Err(Error::Merge {
-                    crd: merged.name(),
-                    message: format!("versions disagree on {what}: `{a}` and `{b}`"),
-                })
-            }
-        };
-        same(&merged.group, &other.group, "the group")?;
-        same(&merged.kind, &other.kind, "the kind")?;
-        same(&merged.plural, &other.plural, "the plural")?;
-        same(&merged.singular, &other.singular, "the singular")?;
-        if merged.namespaced != other.namespaced {
-            return Err(Error::Merge {
-                crd: merged.name(),
-                message: "versions disagree on the scope (namespaced or cluster)".into(),
-            });
-        }
-        for version in other.versions {
-            if merged.versions.iter().any(|v| v.name == version.name) {
-                return Err(Error::Merge {
-                    crd: merged.name(),
-                    message: format!("version {} is defined twice", version.name),
-                });
-            }
-            merged.versions.push(version);
-        }
-        for (list, extra) in [
-            (&mut merged.short_names, other.short_names),
-            (&mut merged.categories, other.categories),
-        ] {
-            for item in extra {
-                if !list.contains(&item) {
-                    list.push(item);
-                }
-            }
-        }
-        for (list, extra) in [
-            (&mut merged.labels, other.labels),
-            (&mut merged.annotations, other.annotations),
-        ] {
-            for item in extra {
-                if !list.contains(&item) {
-                    list.push(item);
-                }
-            }
-        }
-    }
-    let storage: Vec<&str> = merged
-        .versions
-        .iter()
-        .filter(|v| v.storage)
-        .map(|v| v.name.as_str())
-        .collect();
-    if storage.len() != 1 {
-        return Err(Error::Merge {
-            crd: merged.name(),
-            message: format!(
-                "exactly one version must be the storage version, found {} ({}); mark the others \
-                 #[kube(storage = false)]",
-                storage.len(),
-                storage.join(", ")
-            ),
-        });
-    }
-    // The apiserver lists versions by priority, but stores them as given;
-    // sorting keeps the output independent of registration order.
-    merged.versions.sort_by_key(|v| version_priority(&v.name));
-    Ok(merged)
-}
-
-/// Kubernetes' version order: GA before beta before alpha, higher numbers
-/// first, then anything else alphabetically.
-fn version_priority(name: &str) -> (u8, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, String) {
-    use std::cmp::Reverse;
-    let parse = || -> Option<(u8, u64, u64)> {
-        let rest = name.strip_prefix('v')?;
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        let major: u64 = digits.parse().ok()?;
-        let tail = &rest[digits.len()..];
-        if tail.is_empty() {
-            return Some((0, major, 0));
-        }
-        let (rank, n) = if let Some(n) = tail.strip_prefix("beta") {
-            (1, n)
-        } else if let Some(n) = tail.strip_prefix("alpha") {
-            (2, n)
-        } else {
-            return None;
-        };
-        Some((rank, major, n.parse().ok()?))
-    };
-    match parse() {
-        Some((rank, major, minor)) => (rank, Reverse(major), Reverse(minor), String::new()),
-        None => (3, Reverse(0), Reverse(0), name.to_owned()),
-    }
-}
-
 /// A version's root schema after the passes: the schema the apiserver
 /// will validate objects with, for tests that validate samples offline.
 pub fn final_schema(version: &Version) -> (Schema, Vec<Problem>) {
@@ -424,75 +318,6 @@ pub fn build_lossy(definition: &Definition) -> api::CustomResourceDefinition {
     convert(definition).0
 }
 
-/// Our schema as k8s-openapi's.
-pub fn to_props(s: &Schema) -> api::JSONSchemaProps {
-    let list = |l: &[Schema]| (!l.is_empty()).then(|| l.iter().map(to_props).collect());
-    let json = |v: &Option<Value>| v.clone().map(api::JSON);
-    let flag = |b: bool| b.then_some(true);
-    api::JSONSchemaProps {
-        type_: s.type_.clone(),
-        format: s.format.clone(),
-        title: s.title.clone(),
-        description: s.description.clone(),
-        nullable: flag(s.nullable),
-        default: json(&s.default),
-        example: json(&s.example),
-        enum_: (!s.enum_.is_empty()).then(|| s.enum_.iter().cloned().map(api::JSON).collect()),
-        minimum: s.minimum,
-        maximum: s.maximum,
-        exclusive_minimum: flag(s.exclusive_minimum),
-        exclusive_maximum: flag(s.exclusive_maximum),
-        multiple_of: s.multiple_of,
-        min_length: s.min_length,
-        max_length: s.max_length,
-        pattern: s.pattern.clone(),
-        min_items: s.min_items,
-        max_items: s.max_items,
-        unique_items: flag(s.unique_items),
-        min_properties: s.min_properties,
-        max_properties: s.max_properties,
-        properties: (!s.properties.is_empty()).then(|| {
-            s.properties
-                .iter()
-                .map(|(k, v)| (k.clone(), to_props(v)))
-                .collect()
-        }),
-        required: (!s.required.is_empty()).then(|| s.required.clone()),
-        additional_properties: s
-            .additional_properties
-            .as_deref()
-            .map(|v| api::JSONSchemaPropsOrBool::Schema(Box::new(to_props(v)))),
-        items: s
-            .items
-            .as_deref()
-            .map(|v| api::JSONSchemaPropsOrArray::Schema(Box::new(to_props(v)))),
-        all_of: list(&s.all_of),
-        any_of: list(&s.any_of),
-        one_of: list(&s.one_of),
-        not: s.not.as_deref().map(|n| Box::new(to_props(n))),
-        x_kubernetes_preserve_unknown_fields: flag(s.preserve_unknown_fields),
-        x_kubernetes_embedded_resource: flag(s.embedded_resource),
-        x_kubernetes_int_or_string: flag(s.int_or_string),
-        x_kubernetes_list_type: s.list_type.clone(),
-        x_kubernetes_list_map_keys: (!s.list_map_keys.is_empty()).then(|| s.list_map_keys.clone()),
-        x_kubernetes_map_type: s.map_type.clone(),
-        x_kubernetes_validations: (!s.validations.is_empty()).then(|| {
-            s.validations
-                .iter()
-                .map(|r| api::ValidationRule {
-                    rule: r.rule.clone(),
-                    message: r.message.clone(),
-                    message_expression: r.message_expression.clone(),
-                    reason: r.reason.clone(),
-                    field_path: r.field_path.clone(),
-                    optional_old_self: r.optional_old_self,
-                })
-                .collect()
-        }),
-        ..api::JSONSchemaProps::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,6 +368,22 @@ mod tests {
     fn two_storage_versions_are_an_error_naming_them() {
         let err = merge(vec![definition("v1", true), definition("v2", true)]).unwrap_err();
         assert!(err.to_string().contains("found 2 (v1, v2)"), "{err}");
+    }
+
+    #[test]
+    fn finished_crds_merge_like_kubes_merge_crds() {
+        let v1 = build_lossy(&definition("v1", true));
+        let v2 = build_lossy(&definition("v2", true));
+        let merged = merge_crds(vec![v1.clone(), v2.clone()], "v2").unwrap();
+        let storage: Vec<_> = merged
+            .spec
+            .versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.storage))
+            .collect();
+        assert_eq!(storage, [("v2", true), ("v1", false)]);
+        assert!(merge_crds(vec![v1, v2], "v3").is_err());
+        assert!(merge_crds(vec![], "v1").is_err());
     }
 
     #[test]

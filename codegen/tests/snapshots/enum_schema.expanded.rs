@@ -1,0 +1,67 @@
+const _: () = {
+    #[automatically_derived]
+    impl ::crdforge::KubeSchema for Source {
+        fn kube_schema(
+            ctx: &mut ::crdforge::schema::Context,
+        ) -> ::crdforge::schema::Schema {
+            ctx.enter(
+                ::core::any::type_name::<Self>(),
+                |ctx| {
+                    let variants = <::std::vec::Vec<
+                        _,
+                    > as ::core::convert::From<
+                        _,
+                    >>::from([
+                        ::crdforge::schema::VariantDesc {
+                            name: "git",
+                            payload: ::crdforge::schema::Payload::Struct(
+                                ctx
+                                    .at(
+                                        "git",
+                                        |ctx| {
+                                            let fields = <::std::vec::Vec<
+                                                _,
+                                            > as ::core::convert::From<
+                                                _,
+                                            >>::from([
+                                                ::crdforge::schema::FieldDesc {
+                                                    name: "url",
+                                                    schema: ctx
+                                                        .at(
+                                                            "url",
+                                                            |ctx| <String as ::crdforge::KubeSchema>::kube_schema(ctx),
+                                                        ),
+                                                    required: !<String as ::crdforge::KubeSchema>::OPTIONAL,
+                                                    flatten: false,
+                                                    constraints: <::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                                                },
+                                            ]);
+                                            ::crdforge::schema::struct_schema(
+                                                ctx,
+                                                fields,
+                                                &<::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                                            )
+                                        },
+                                    ),
+                            ),
+                            description: ::core::option::Option::Some("From git."),
+                        },
+                        ::crdforge::schema::VariantDesc {
+                            name: "empty",
+                            payload: ::crdforge::schema::Payload::Unit,
+                            description: ::core::option::Option::None,
+                        },
+                    ]);
+                    ::crdforge::schema::enum_schema(
+                        ctx,
+                        ::crdforge::schema::Tagging::Internal {
+                            tag: "type",
+                        },
+                        variants,
+                        &<::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                    )
+                },
+            )
+        }
+    }
+};

@@ -1,0 +1,586 @@
+//! `cargo xtask bench`: builds the Rust (`xtask/bench`) and Go
+//! (`xtask/bench/go`) contenders, runs them interleaved for several rounds,
+//! and writes the medians and ratios to `docs/benchmarks.md`.
+//!
+//! xtask only orchestrates: kube, tokio and the counting allocator live in
+//! the bench crate, so this binary stays quick to build.
+
+mod report;
+mod stats;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::Deserialize;
+
+use self::report::{Comparison, Report, Suite};
+use crate::workspace_root;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Debug build, tiny workloads, two rounds: checks that the harness runs
+    /// (CI runs it). Writes under target/ instead of docs/ unless `--out`.
+    #[arg(long)]
+    quick: bool,
+    /// Rounds of interleaved runs (default 7; 2 with --quick).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Where to write the report (default docs/benchmarks.md; with --quick
+    /// <target>/bench/benchmarks-quick.md).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The quick mode, as `cargo xtask ci` runs it.
+pub(crate) fn quick() -> Result<()> {
+    run(Args {
+        quick: true,
+        rounds: None,
+        out: None,
+    })
+    .map(drop)
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let root = workspace_root();
+    let target = target_dir(&root);
+    let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 7 });
+    ensure!(rounds > 0, "--rounds must be positive");
+    let out = args.out.clone().unwrap_or_else(|| {
+        if args.quick {
+            target.join("bench/benchmarks-quick.md")
+        } else {
+            root.join("docs/benchmarks.md")
+        }
+    });
+    let date = utc_now();
+    let load_before = load_average();
+
+    let rust = build_rust(&root, &target, args.quick)?;
+    let go = build_go(&root, &target)?;
+    let plan = plan(&rust, &go, args.quick);
+
+    let started = Instant::now();
+    let mut comparisons = Vec::new();
+    for bench in &plan {
+        comparisons.push(run_interleaved(bench, rounds)?);
+    }
+    eprintln!(
+        "bench: all runs took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut machine = machine();
+    machine.push((
+        "load average (1, 5, 15 min) before / after".into(),
+        format!("{load_before} / {}", load_average()),
+    ));
+    let report = Report {
+        quick: args.quick,
+        date,
+        machine,
+        versions: versions(&root)?,
+        rounds,
+        comparisons,
+        workloads: plan
+            .iter()
+            .map(|b| (b.suite, b.workload.to_string(), b.description.to_string()))
+            .collect(),
+    };
+    let markdown = report::render(&report);
+    if let Some(dir) = out.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    fs::write(&out, &markdown).with_context(|| format!("writing {}", out.display()))?;
+    println!("{markdown}");
+    eprintln!("bench: wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One workload and the command line of each contender; the first is ours.
+struct Bench {
+    suite: Suite,
+    workload: &'static str,
+    description: String,
+    contenders: Vec<Contender>,
+}
+
+struct Contender {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+/// Built programs of one side.
+struct RustBins {
+    workqueue: PathBuf,
+}
+
+fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
+    let ops: u64 = if quick { 20_000 } else { 2_000_000 };
+    let n = report::group_thousands(ops);
+    let mut benches = Vec::new();
+    // (workload, its flags beyond --workload and --ops, what it does)
+    type QueueWorkload = (&'static str, Vec<(&'static str, u64)>, String);
+    let queue_workloads: [QueueWorkload; 3] = [
+        (
+            "single",
+            vec![("keyspace", 10_000)],
+            format!(
+                "one thread adds a key, gets it and marks it done, {n} times \
+                 (keys drawn from 10,000)"
+            ),
+        ),
+        (
+            "batch",
+            vec![("keyspace", 500), ("batch", 1_000)],
+            format!(
+                "one thread adds 1,000 keys drawn from 500 (so about half are \
+                 duplicates that the queue must fold), then gets and finishes \
+                 everything queued; {n} adds in all"
+            ),
+        ),
+        (
+            "concurrent",
+            vec![
+                ("keyspace", 10_000),
+                ("producers", 2),
+                ("workers", 4),
+                ("burst", 100),
+            ],
+            format!(
+                "2 producers add {n} keys drawn from 10,000, yielding every 100 adds, \
+                 while 4 workers get and finish keys; then shut down with drain. Rust: \
+                 tokio multi-thread runtime with one thread per core; Go: GOMAXPROCS = \
+                 cores. Throughput counts adds; the gets made vary with how many \
+                 duplicates were folded"
+            ),
+        ),
+    ];
+    for (workload, params, description) in queue_workloads {
+        let mut common = vec![
+            "--workload".to_string(),
+            workload.to_string(),
+            "--ops".into(),
+            ops.to_string(),
+        ];
+        for (flag, value) in params {
+            common.push(format!("--{flag}"));
+            common.push(value.to_string());
+        }
+        let go_args = std::iter::once("workqueue".to_string())
+            .chain(common.iter().cloned())
+            .collect();
+        benches.push(Bench {
+            suite: Suite::Workqueue,
+            workload,
+            description: format!(
+                "{description}. Both queues without metrics; keys are \
+                 `namespace/name` strings (`Arc<str>` in Rust)."
+            ),
+            contenders: vec![
+                Contender {
+                    name: "crdforge",
+                    program: rust.workqueue.clone(),
+                    args: common,
+                },
+                Contender {
+                    name: "client-go",
+                    program: go.to_path_buf(),
+                    args: go_args,
+                },
+            ],
+        });
+    }
+    benches
+}
+
+/// Runs every contender once per round, rotating who goes first, and
+/// collects each one's metric in round order.
+fn run_interleaved(bench: &Bench, rounds: usize) -> Result<Comparison> {
+    let n = bench.contenders.len();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut gets: Vec<Vec<u64>> = vec![Vec::new(); n];
+    for round in 0..rounds {
+        for i in 0..n {
+            let idx = (round + i) % n;
+            let c = &bench.contenders[idx];
+            eprintln!(
+                "bench: round {}/{rounds} {} {} {}",
+                round + 1,
+                bench.suite.id(),
+                bench.workload,
+                c.name
+            );
+            for line in run_contender(c)? {
+                ensure!(
+                    line.suite == bench.suite.id()
+                        && line.implementation == c.name
+                        && line.workload == bench.workload,
+                    "{} printed a result for {}/{}/{}, expected {}/{}/{}",
+                    c.program.display(),
+                    line.suite,
+                    line.implementation,
+                    line.workload,
+                    bench.suite.id(),
+                    c.name,
+                    bench.workload
+                );
+                let value = match bench.suite {
+                    Suite::Workqueue => line.ops_per_sec,
+                    Suite::CacheMemory => line.bytes_per_object,
+                }
+                .with_context(|| format!("{} printed no metric", c.program.display()))?;
+                samples[idx].push(value);
+                gets[idx].extend(line.gets);
+            }
+        }
+    }
+    if DETERMINISTIC_WORKLOADS.contains(&bench.workload) {
+        check_same_work(bench.workload, &gets)?;
+    }
+    Ok(Comparison {
+        suite: bench.suite,
+        workload: bench.workload.to_string(),
+        contenders: bench
+            .contenders
+            .iter()
+            .zip(samples)
+            .map(|(c, s)| (c.name.to_string(), s))
+            .collect(),
+    })
+}
+
+/// Queue workloads run on one thread: both queues must hand out exactly the
+/// same keys, so the same number of them.
+const DETERMINISTIC_WORKLOADS: &[&str] = &["single", "batch"];
+
+/// Fails unless every run handed out the same number of keys: otherwise the
+/// contenders did not do the same work and the comparison would be void.
+fn check_same_work(workload: &str, gets: &[Vec<u64>]) -> Result<()> {
+    let mut all = gets.iter().flatten();
+    if let Some(first) = all.next() {
+        ensure!(
+            all.all(|g| g == first),
+            "workload `{workload}`: the contenders handed out different numbers of keys \
+             ({gets:?}), so they did not do the same work"
+        );
+    }
+    Ok(())
+}
+
+/// One line of a contender's output.
+#[derive(Debug, Deserialize)]
+struct Line {
+    suite: String,
+    #[serde(rename = "impl")]
+    implementation: String,
+    workload: String,
+    ops_per_sec: Option<f64>,
+    gets: Option<u64>,
+    bytes_per_object: Option<f64>,
+}
+
+fn run_contender(c: &Contender) -> Result<Vec<Line>> {
+    let output = Command::new(&c.program)
+        .args(&c.args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", c.program.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`{} {}` failed ({})",
+            c.program.display(),
+            c.args.join(" "),
+            output.status
+        );
+    }
+    let stdout = String::from_utf8(output.stdout).context("output is not UTF-8")?;
+    let lines: Vec<Line> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).with_context(|| format!("parsing result line {l:?}")))
+        .collect::<Result<_>>()?;
+    ensure!(
+        !lines.is_empty(),
+        "`{} {}` printed no result",
+        c.program.display(),
+        c.args.join(" ")
+    );
+    Ok(lines)
+}
+
+/// Cargo's target directory, as cargo itself picks it for this workspace.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
+    // Quick mode reuses the debug build that `cargo test --workspace` left.
+    let (profile, dir) = if quick {
+        ("dev", "debug")
+    } else {
+        ("release", "release")
+    };
+    eprintln!("bench: building crdforge-bench ({profile})");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "-p",
+            "crdforge-bench",
+            "--bins",
+        ])
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
+    ensure!(
+        status.success(),
+        "building crdforge-bench failed ({status})"
+    );
+    let bin = |name: &str| {
+        target
+            .join(dir)
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    };
+    Ok(RustBins {
+        workqueue: bin("bench-workqueue"),
+    })
+}
+
+/// Builds the Go contenders into `<target>/bench/go/`, unless the binary is
+/// newer than every file of the module.
+fn build_go(root: &Path, target: &Path) -> Result<PathBuf> {
+    let module = root.join("xtask/bench/go");
+    let binary = target.join("bench/go/bench");
+    let newest_source = fs::read_dir(&module)
+        .with_context(|| format!("reading {}", module.display()))?
+        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let built = fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    if built.is_some_and(|b| b > newest_source) {
+        return Ok(binary);
+    }
+    eprintln!("bench: building the Go contenders (client-go from the Go module proxy)");
+    let status = Command::new("go")
+        .current_dir(&module)
+        // go.mod names the Go release client-go needs; an older local Go
+        // fetches that toolchain through the module proxy.
+        .env("GOTOOLCHAIN", "auto")
+        .env("GOFLAGS", "-mod=readonly")
+        .args(["build", "-trimpath", "-o"])
+        .arg(&binary)
+        .arg(".")
+        .status()
+        .context("running `go build` (is Go installed?)")?;
+    ensure!(
+        status.success(),
+        "building the Go contenders failed ({status})"
+    );
+    Ok(binary)
+}
+
+fn machine() -> Vec<(String, String)> {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    vec![
+        ("cores (nproc)".into(), cores.to_string()),
+        (
+            "CPU".into(),
+            proc_field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            "memory".into(),
+            proc_field(&meminfo, "MemTotal")
+                .and_then(|kb| kb.trim_end_matches(" kB").trim().parse::<u64>().ok())
+                .map_or_else(
+                    || "unknown".into(),
+                    |kb| format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0),
+                ),
+        ),
+        (
+            "OS".into(),
+            fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map_or_else(|_| "unknown".into(), |s| format!("Linux {}", s.trim())),
+        ),
+    ]
+}
+
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The value of the first `key : value` line (the format of /proc/cpuinfo
+/// and /proc/meminfo).
+fn proc_field(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
+}
+
+fn versions(root: &Path) -> Result<Vec<(String, String)>> {
+    let lock = fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let go_mod = fs::read_to_string(root.join("xtask/bench/go/go.mod"))
+        .context("reading xtask/bench/go/go.mod")?;
+    let mut v = vec![
+        ("rustc".into(), tool_version("rustc", &["-V"])),
+        ("go".into(), tool_version("go", &["version"])),
+    ];
+    for krate in ["kube", "k8s-openapi", "tokio"] {
+        v.push((
+            format!("{krate} (Cargo.lock)"),
+            lock_version(&lock, krate).unwrap_or_else(|| "not in Cargo.lock".into()),
+        ));
+    }
+    v.push((
+        "k8s.io/client-go (go.mod)".into(),
+        go_mod_version(&go_mod, "k8s.io/client-go").unwrap_or_else(|| "not in go.mod".into()),
+    ));
+    Ok(v)
+}
+
+fn tool_version(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        )
+}
+
+/// The version of a package in Cargo.lock; with several versions locked,
+/// all of them, comma-separated.
+fn lock_version(lock: &str, name: &str) -> Option<String> {
+    let wanted = format!("name = \"{name}\"");
+    let mut found = Vec::new();
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == wanted {
+            let version = lines.next()?.trim();
+            let version = version.strip_prefix("version = \"")?.strip_suffix('"')?;
+            found.push(version.to_string());
+        }
+    }
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+/// The version a go.mod requires a module at.
+fn go_mod_version(go_mod: &str, module: &str) -> Option<String> {
+    go_mod.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        let first = words.next()?;
+        let (m, v) = if first == "require" {
+            (words.next()?, words.next()?)
+        } else {
+            (first, words.next()?)
+        };
+        (m == module).then(|| v.to_string())
+    })
+}
+
+/// Now, as `YYYY-MM-DD HH:MM UTC`, from the system clock alone.
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// The proleptic Gregorian date of a count of days since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_work_means_the_same_number_of_gets_everywhere() {
+        assert!(check_same_work("batch", &[vec![5, 5], vec![5, 5]]).is_ok());
+        assert!(check_same_work("batch", &[vec![], vec![]]).is_ok());
+        let err = check_same_work("batch", &[vec![5, 5], vec![5, 4]]).unwrap_err();
+        assert!(
+            err.to_string().contains("did not do the same work"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn lock_versions_are_read_from_package_entries() {
+        let lock = "[[package]]\nname = \"kube\"\nversion = \"5.0.0\"\n\n\
+                    [[package]]\nname = \"kube-core\"\nversion = \"5.0.0\"\n\n\
+                    [[package]]\nname = \"hashbrown\"\nversion = \"0.14.5\"\n\n\
+                    [[package]]\nname = \"hashbrown\"\nversion = \"0.15.2\"\n";
+        assert_eq!(lock_version(lock, "kube").as_deref(), Some("5.0.0"));
+        assert_eq!(
+            lock_version(lock, "hashbrown").as_deref(),
+            Some("0.14.5, 0.15.2")
+        );
+        assert_eq!(lock_version(lock, "tokio"), None);
+    }
+
+    #[test]
+    fn go_mod_versions_are_read_from_block_and_single_line_requires() {
+        let go_mod = "module x\n\nrequire k8s.io/api v0.36.3\n\nrequire (\n\
+                      \tk8s.io/client-go v0.36.3\n\tk8s.io/utils v0.0.0-2026 // indirect\n)\n";
+        assert_eq!(
+            go_mod_version(go_mod, "k8s.io/client-go").as_deref(),
+            Some("v0.36.3")
+        );
+        assert_eq!(
+            go_mod_version(go_mod, "k8s.io/api").as_deref(),
+            Some("v0.36.3")
+        );
+        assert_eq!(go_mod_version(go_mod, "k8s.io/kubelet"), None);
+    }
+
+    #[test]
+    fn proc_fields_are_found_by_key() {
+        let cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t: fpu\n";
+        assert_eq!(
+            proc_field(cpuinfo, "model name").as_deref(),
+            Some("AMD EPYC")
+        );
+        assert_eq!(proc_field(cpuinfo, "cache size"), None);
+    }
+
+    #[test]
+    fn civil_dates_from_day_counts() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
+    }
+}

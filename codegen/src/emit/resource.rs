@@ -107,8 +107,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let root_rules = r.rules.iter().map(|x| rule(x, krate));
-    let strings =
-        |v: &[String]| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#v)),*]));
+    let strings = |v: &[String]| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#v)),*]));
     let pairs = |v: &[(String, String)]| {
         let (k, val): (Vec<_>, Vec<_>) = v.iter().cloned().unzip();
         quote!(

@@ -123,6 +123,9 @@ mod tests {
         assert_eq!(ctx.problems().len(), 1);
         assert_eq!(ctx.problems()[0].path, ".children[*]");
         assert!(ctx.problems()[0].message.contains("contains itself"));
-        assert!(ctx.problems()[0].message.ends_with("(in `Tree`)"), "names the type");
+        assert!(
+            ctx.problems()[0].message.ends_with("(in `Tree`)"),
+            "names the type"
+        );
     }
 }

@@ -1,0 +1,84 @@
+//! What only generation can know — the schemas of other types — is reported
+//! by `checked_crd()` (and `cargo xtask gen`) with the version, the field
+//! path and the Rust type, never by a panic.
+
+use crdforge::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+fn problems<T: crdforge::CustomResource>() -> String {
+    match T::checked_crd() {
+        Ok(_) => panic!("expected the CRD to be refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A recursive type: no structural schema can describe it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Forest")]
+pub struct ForestSpec {
+    pub root: Tree,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Tree {
+    pub children: Vec<Tree>,
+}
+
+#[test]
+fn recursion_names_the_path_and_the_type() {
+    let text = problems::<Forest>();
+    assert!(text.contains("v1: .spec.root.children[*]"), "{text}");
+    assert!(text.contains("contains itself"), "{text}");
+    assert!(text.contains("gen_errors::Tree"), "{text}");
+}
+
+/// An untagged enum whose variants have different JSON types.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Mixed")]
+pub struct MixedSpec {
+    pub value: Either,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum Either {
+    Flag(bool),
+    Pair { a: String },
+}
+
+#[test]
+fn untagged_variants_of_two_types_name_the_field() {
+    let text = problems::<Mixed>();
+    assert!(text.contains(".spec.value"), "{text}");
+    assert!(text.contains("boolean and object"), "{text}");
+}
+
+/// A default that breaks the field's own bounds, and a key on a user type
+/// whose schema turns out to be of another type.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Bad")]
+pub struct BadSpec {
+    #[crd(minimum = 1, default = 0)]
+    pub replicas: i32,
+    #[crd(max_length = 3)]
+    pub level: Level,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Level(pub i32);
+
+#[test]
+fn bad_defaults_and_misapplied_keys_are_all_reported() {
+    let text = problems::<Bad>();
+    assert!(
+        text.contains(".spec.replicas: the default 0 is invalid"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".spec.level: `max_length` applies to strings"),
+        "{text}"
+    );
+    // kube's infallible `crd()` still returns the CRD, without panicking.
+    let crd = <Bad as kube_core::CustomResourceExt>::crd();
+    assert_eq!(crd.spec.names.plural, "bads");
+}

@@ -10,6 +10,11 @@
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let queue: WorkQueue<String> = WorkQueue::new();
+//! // Queued before any worker runs, so the duplicate is still waiting when it
+//! // is added (a key added after a worker took it is queued again, by design).
+//! queue.add("default/web".to_owned());
+//! queue.add("default/web".to_owned()); // still queued: not added twice
+//! queue.add("default/db".to_owned());
 //! let worker = tokio::spawn({
 //!     let queue = queue.clone();
 //!     async move {
@@ -21,9 +26,6 @@
 //!         seen
 //!     }
 //! });
-//! queue.add("default/web".to_owned());
-//! queue.add("default/web".to_owned()); // still queued: not added twice
-//! queue.add("default/db".to_owned());
 //! queue.shut_down_with_drain().await;
 //! assert_eq!(worker.await.unwrap(), ["default/web", "default/db"]);
 //! # });

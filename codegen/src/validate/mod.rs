@@ -3,6 +3,7 @@
 //! path of the field at fault. The rules follow the apiextensions structural
 //! schema rules; every rule is one function with the rule in its comment.
 
+mod cel;
 mod value;
 
 use crate::crd::Version;
@@ -21,6 +22,7 @@ pub fn structural(root: &Schema) -> Vec<Problem> {
         })
     };
     check_node(root, "", false, &mut push);
+    cel::check_rules(root, &mut push);
     defaults_are_valid(root, &mut push);
     problems
 }
@@ -37,7 +39,6 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
     embedded_resource_shape(node, path, push);
     list_types(node, path, push);
     patterns_compile(node, path, push);
-    cel_rules_are_well_formed(node, path, push);
     for (name, child) in &node.properties {
         check_node(child, &format!("{path}.{name}"), in_junction, push);
     }
@@ -243,86 +244,6 @@ fn patterns_compile(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String
         && let Err(e) = regex::Regex::new(pattern)
     {
         push(path, format!("pattern `{pattern}` does not compile: {e}"));
-    }
-}
-
-/// Rule: a CEL rule is not empty and its brackets and quotes balance — the
-/// part of compiling CEL that needs no type environment. Type errors are
-/// left to the apiserver (the end-to-end tests apply every rule).
-fn cel_rules_are_well_formed(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
-    for rule in &node.validations {
-        if let Err(message) = balanced(&rule.rule) {
-            push(
-                path,
-                format!("CEL rule `{}` does not compile: {message}", rule.rule),
-            );
-        }
-        if let Some(expr) = &rule.message_expression
-            && let Err(message) = balanced(expr)
-        {
-            push(
-                path,
-                format!("CEL messageExpression `{expr}` does not compile: {message}"),
-            );
-        }
-        if let Some(reason) = &rule.reason
-            && ![
-                "FieldValueInvalid",
-                "FieldValueForbidden",
-                "FieldValueRequired",
-                "FieldValueDuplicate",
-            ]
-            .contains(&reason.as_str())
-        {
-            push(path, format!("unknown CEL reason `{reason}`"));
-        }
-        if rule.optional_old_self == Some(true) && !rule.rule.contains("oldSelf") {
-            push(
-                path,
-                "optionalOldSelf is only allowed on transition rules (rules using oldSelf)".into(),
-            );
-        }
-    }
-}
-
-fn balanced(expr: &str) -> Result<(), String> {
-    if expr.trim().is_empty() {
-        return Err("it is empty".into());
-    }
-    let mut stack = Vec::new();
-    let mut chars = expr.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\'' => {
-                let quote = c;
-                loop {
-                    match chars.next() {
-                        None => return Err(format!("unterminated string starting with {quote}")),
-                        Some('\\') => {
-                            chars.next();
-                        }
-                        Some(q) if q == quote => break,
-                        Some(_) => {}
-                    }
-                }
-            }
-            '(' | '[' | '{' => stack.push(c),
-            ')' | ']' | '}' => {
-                let open = match c {
-                    ')' => '(',
-                    ']' => '[',
-                    _ => '{',
-                };
-                if stack.pop() != Some(open) {
-                    return Err(format!("unbalanced `{c}`"));
-                }
-            }
-            _ => {}
-        }
-    }
-    match stack.pop() {
-        Some(open) => Err(format!("unclosed `{open}`")),
-        None => Ok(()),
     }
 }
 
@@ -562,17 +483,6 @@ mod tests {
             messages(&root),
             [".ports: list map key `name` must be required or have a default"]
         );
-    }
-
-    #[test]
-    fn cel_rules_with_unbalanced_brackets_are_refused() {
-        let mut root = Schema::typed("object");
-        root.validations.push(crate::schema::Rule {
-            rule: "size(self.a > 1".into(),
-            ..Default::default()
-        });
-        assert_eq!(messages(&root).len(), 1);
-        assert_eq!(balanced("self.a == 'x)'"), Ok(()));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! draft 7/2020-12, where `exclusiveMinimum` is a number, `nullable` does not
 //! exist and the Kubernetes extensions are unknown; and the offline check
 //! needs it as a library anyway, to check defaults. CEL rules are not
-//! evaluated.
+//! evaluated here (the `cel` module type-checks them, without running them).
 
 use serde_json::Value;
 

@@ -12,6 +12,7 @@
 //!   apiserver-equivalent check, and [`generate`] renders files.
 #![warn(missing_docs)]
 
+pub mod parts;
 pub mod passes;
 pub mod schema;
 

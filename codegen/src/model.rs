@@ -6,6 +6,7 @@
 use proc_macro2::Span;
 use syn::{Expr, Generics, Ident, Member, Meta, Path, Type, Visibility};
 
+pub use crate::parts::{Column, Scale};
 use crate::schema::{Constraints, Rule};
 
 /// What is being derived.
@@ -148,7 +149,7 @@ pub struct Resource {
     /// The scale subresource.
     pub scale: Option<Scale>,
     /// `additionalPrinterColumns`.
-    pub printcolumns: Vec<PrintColumn>,
+    pub printcolumns: Vec<Column>,
     /// `selectableFields` JSON paths.
     pub selectable: Vec<String>,
     /// Extra derives on the root struct.
@@ -184,30 +185,4 @@ pub enum SchemaMode {
     Manual,
     /// No schema: the spec preserves unknown fields.
     Disabled,
-}
-
-/// The scale subresource's paths.
-pub struct Scale {
-    /// `.spec.replicas`.
-    pub spec_replicas_path: String,
-    /// `.status.replicas`.
-    pub status_replicas_path: String,
-    /// `.status.selector`.
-    pub label_selector_path: Option<String>,
-}
-
-/// One printer column.
-pub struct PrintColumn {
-    /// Column header.
-    pub name: String,
-    /// integer, number, string, boolean or date.
-    pub type_: String,
-    /// JSONPath into the object.
-    pub json_path: String,
-    /// Tooltip.
-    pub description: Option<String>,
-    /// int32, int64, float, double, byte, date, date-time, password.
-    pub format: Option<String>,
-    /// 0 shows in the standard view, more only with `-o wide`.
-    pub priority: Option<i32>,
 }

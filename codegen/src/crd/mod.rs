@@ -15,6 +15,7 @@ use crate::passes::{self, Options};
 mod merge;
 mod props;
 
+pub use crate::parts::{Column, Scale};
 use crate::schema::{Problem, Rule, Schema};
 use crate::validate;
 pub use merge::{merge, merge_crds};
@@ -72,34 +73,6 @@ pub struct Version {
     pub selectable_fields: Vec<String>,
     /// Descriptions longer than this are cut.
     pub max_description_length: Option<usize>,
-}
-
-/// The scale subresource's paths.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scale {
-    /// Where the desired replica count is.
-    pub spec_replicas_path: String,
-    /// Where the observed replica count is.
-    pub status_replicas_path: String,
-    /// Where the serialized label selector is.
-    pub label_selector_path: Option<String>,
-}
-
-/// One printer column.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Column {
-    /// Header.
-    pub name: String,
-    /// integer, number, string, boolean or date.
-    pub type_: String,
-    /// JSONPath into the object.
-    pub json_path: String,
-    /// Tooltip.
-    pub description: Option<String>,
-    /// Format hint.
-    pub format: Option<String>,
-    /// 0 for the standard view; more for `-o wide`.
-    pub priority: Option<i32>,
 }
 
 /// Why a CRD could not be produced.

@@ -11,7 +11,7 @@ use super::ctxt::{Errors, did_you_mean};
 use super::keys::*;
 use super::nested::{map_type, pair, printcolumn, rule, scale};
 use super::values;
-use crate::model::{PrintColumn, Scale, SchemaMode};
+use crate::model::{Column, Scale, SchemaMode};
 use crate::schema::{Constraints, ListType, Rule};
 
 /// Where an attribute sits, which decides the keys it may hold.
@@ -129,7 +129,7 @@ pub(crate) struct ResourceAttrs {
     pub(crate) categories: Vec<LitStr>,
     pub(crate) status: Option<Type>,
     pub(crate) scale: Option<(Scale, Span)>,
-    pub(crate) printcolumns: Vec<(PrintColumn, Span)>,
+    pub(crate) printcolumns: Vec<(Column, Span)>,
     pub(crate) selectable: Vec<LitStr>,
     pub(crate) derives: Vec<Path>,
     pub(crate) attrs: Vec<Meta>,

@@ -11,7 +11,7 @@ use syn::{Ident, LitStr};
 use super::ctxt::{Errors, did_you_mean};
 use super::keys::*;
 use super::values;
-use crate::model::{PrintColumn, Scale};
+use crate::model::{Column, Scale};
 use crate::schema::{MapType, Rule};
 
 pub(super) fn map_type(
@@ -115,10 +115,7 @@ pub(super) fn rule(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Resu
     Ok(Some(rule))
 }
 
-pub(super) fn printcolumn(
-    meta: &ParseNestedMeta<'_>,
-    errors: &mut Errors,
-) -> syn::Result<PrintColumn> {
+pub(super) fn printcolumn(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Column> {
     let span = meta
         .path
         .get_ident()
@@ -194,7 +191,7 @@ pub(super) fn printcolumn(
             }
         },
     };
-    Ok(PrintColumn {
+    Ok(Column {
         name,
         type_,
         json_path,

@@ -84,6 +84,9 @@ pub struct Field {
     pub allow_float: bool,
     /// `#[crd(schema_with = path)]`: a `fn(&mut Context) -> Schema`.
     pub schema_with: Option<Path>,
+    /// `#[crd(schemars)]`: schema from `schemars::JsonSchema`, read by
+    /// `crdforge::schema::from_json`.
+    pub schemars: bool,
     /// What the attributes add to the type's schema.
     pub constraints: Constraints,
     /// `#[crd(default = expr)]`: a typed Rust default, serialized at run time.

@@ -22,3 +22,40 @@ pub fn default_value<T: serde::Serialize>(
         }
     }
 }
+
+/// `#[crd(schemars)]`: the schema schemars writes for `T` (OpenAPI 3
+/// settings, sub-schemas inlined), read into crdforge's schema with every
+/// key a CRD cannot hold reported as a problem at the field.
+#[cfg(feature = "schemars")]
+pub fn schemars_schema<T: schemars::JsonSchema + ?Sized>(
+    ctx: &mut crate::schema::Context,
+) -> crate::schema::Schema {
+    let generator = schemars::generate::SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let schema = generator.into_root_schema_for::<T>();
+    crate::schema::from_json(schema.as_value(), ctx)
+}
+
+/// Without the `schemars` feature, `#[crd(schemars)]` fails to compile
+/// with a message that says which feature to turn on.
+#[cfg(not(feature = "schemars"))]
+pub fn schemars_schema<T: SchemarsFeature + ?Sized>(
+    _: &mut crate::schema::Context,
+) -> crate::schema::Schema {
+    T::UNREACHABLE
+}
+
+/// Implemented by nothing: see [`schemars_schema`].
+#[cfg(not(feature = "schemars"))]
+#[diagnostic::on_unimplemented(
+    message = "`#[crd(schemars)]` needs crdforge's `schemars` feature",
+    label = "enable it: crdforge = {{ features = [\"schemars\"] }}"
+)]
+pub trait SchemarsFeature {
+    /// Never reached: no type implements this trait.
+    const UNREACHABLE: crate::schema::Schema;
+}

@@ -117,6 +117,12 @@ fn raw_schema(field: &Field, krate: &Path) -> TokenStream {
     if let Some(path) = &field.schema_with {
         return quote_spanned!(field.span=> #path(ctx));
     }
+    if field.schemars {
+        // An `Option` is optional by syntax, as everywhere else; schemars
+        // would add `nullable`, which crdforge writes only when asked.
+        let inner = crate::frontend::option_inner(ty).unwrap_or(ty);
+        return quote_spanned!(field.span=> #krate::__private::schemars_schema::<#inner>(ctx));
+    }
     if field.constraints.schemaless {
         // The constraints replace the schema; the type need not describe itself.
         return quote!(#krate::schema::Schema::any());
@@ -165,7 +171,9 @@ fn field_desc(field: &Field, krate: &Path) -> TokenStream {
     let required = match field.required {
         Requirement::Required => quote!(true),
         Requirement::Optional => quote!(false),
-        Requirement::ByType if field.schema_with.is_some() || field.constraints.schemaless => {
+        Requirement::ByType
+            if field.schema_with.is_some() || field.schemars || field.constraints.schemaless =>
+        {
             let optional = crate::frontend::option_inner(ty).is_some();
             quote!(!#optional)
         }

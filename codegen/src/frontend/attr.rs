@@ -108,6 +108,8 @@ pub(crate) struct Attrs {
     pub(crate) allow_float: bool,
     /// Field: `schema_with = path`.
     pub(crate) schema_with: Option<Path>,
+    /// Field: `schemars`, with the key's span.
+    pub(crate) schemars: Option<Span>,
     /// Resource keys.
     pub(crate) resource: ResourceAttrs,
     /// Whether the attribute being read is `#[kube]`: its `validation` keeps
@@ -479,6 +481,13 @@ fn key(
         ALLOW_FLOAT => out.allow_float = values::flag(meta, key)?,
         // #[crd(schema_with = my_schema)] where fn my_schema(&mut Context) -> Schema
         SCHEMA_WITH => out.schema_with = Some(values::path(meta, key)?),
+        // #[crd(schemars)]: the field's type describes itself with
+        // schemars::JsonSchema (a kube-derive user's nested types)
+        SCHEMARS => {
+            if values::flag(meta, key)? {
+                out.schemars = Some(span);
+            }
+        }
         _ => unreachable_key(key, errors, span),
     }
     Ok(())

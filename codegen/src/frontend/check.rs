@@ -79,7 +79,11 @@ pub(crate) fn shape(ty: &Type) -> Shape {
 /// languages; like controller-gen (`allowDangerousTypes`), a float anywhere
 /// in a field's type needs an explicit `#[crd(allow_float)]`.
 pub(crate) fn floats_need_opt_in(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
-    if attrs.allow_float || attrs.schema_with.is_some() || attrs.constraints.schemaless {
+    if attrs.allow_float
+        || attrs.schema_with.is_some()
+        || attrs.schemars.is_some()
+        || attrs.constraints.schemaless
+    {
         return;
     }
     if let Some(float) = find_float(ty) {
@@ -271,6 +275,25 @@ pub(crate) fn one_default(attrs: &Attrs, errors: &mut Errors) {
             span_of(attrs, DEFAULT_JSON),
             "use either `default` or `default_json`, not both",
         );
+    }
+}
+
+/// Rule: a field's schema comes from one source: its type's `KubeSchema`,
+/// `schema_with`, `schemars`, or nothing (`schemaless`).
+pub(crate) fn one_schema_source(attrs: &Attrs, errors: &mut Errors) {
+    let Some(span) = attrs.schemars else {
+        return;
+    };
+    for (other, used) in [
+        ("schema_with", attrs.schema_with.is_some()),
+        ("schemaless", attrs.constraints.schemaless),
+    ] {
+        if used {
+            errors.at(
+                span,
+                format!("`schemars` and `{other}` both give the field's schema; use one"),
+            );
+        }
     }
 }
 

@@ -143,6 +143,7 @@ pub(crate) const DEFAULT: &str = "default";
 pub(crate) const IMMUTABLE: &str = "immutable";
 pub(crate) const ALLOW_FLOAT: &str = "allow_float";
 pub(crate) const SCHEMA_WITH: &str = "schema_with";
+pub(crate) const SCHEMARS: &str = "schemars";
 
 pub(crate) const FIELD_KEYS: &[&str] = &[
     REQUIRED,
@@ -151,6 +152,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     IMMUTABLE,
     ALLOW_FLOAT,
     SCHEMA_WITH,
+    SCHEMARS,
 ];
 
 // Inside `validation(...)`.

@@ -232,6 +232,7 @@ fn fields<'a>(
         check::required_or_optional(&attrs, errors);
         check::optional_needs_a_default(&f.ty, &attrs, serde_default, &rust_name, errors);
         check::one_default(&attrs, errors);
+        check::one_schema_source(&attrs, errors);
 
         let required = if attrs.required {
             Requirement::Required
@@ -260,6 +261,7 @@ fn fields<'a>(
             required,
             allow_float: attrs.allow_float,
             schema_with: attrs.schema_with.take(),
+            schemars: attrs.schemars.is_some(),
             default_expr: attrs.default_expr.take(),
             constraints: attrs.constraints,
         });

@@ -48,6 +48,26 @@ fn cases() -> Vec<Case> {
             kube: with_kube::validation,
             crdforge: with_crdforge::validation,
         },
+        Case {
+            title: "Moving over: nested types that derive only `JsonSchema`",
+            kube: with_kube::migrated,
+            crdforge: with_crdforge::migrated,
+        },
+        Case {
+            title: "Adjacently tagged enum and a flattened struct",
+            kube: with_kube::shaped,
+            crdforge: with_crdforge::shaped,
+        },
+        Case {
+            title: "Kubernetes types: a Quantity map, IntOrString, Conditions",
+            kube: with_kube::kubernetes_types,
+            crdforge: with_crdforge::kubernetes_types,
+        },
+        Case {
+            title: "A CEL rule naming a field that does not exist",
+            kube: with_kube::cel_typo,
+            crdforge: with_crdforge::cel_typo,
+        },
     ]
 }
 
@@ -77,9 +97,9 @@ const SUMMARY: &str = "\
 ## Summary
 
 What kube-derive 5 produces that crdforge does not:
-- a run-time **panic** from `crd()` for internally tagged enums (kube-rs #1279) and for enums
-  mixing unit and struct variants; crdforge gives a structural `oneOf` for the first and a
-  compile error at the unit variant for the second;
+- a run-time **panic** from `crd()` for internally and adjacently tagged enums (kube-rs #1279)
+  and for enums mixing unit and struct variants; crdforge gives a structural `oneOf` for the
+  first two and a compile error at the unit variant for the third;
 - for an untagged integer-or-string enum, an `anyOf` of untyped branches that is not a
   structural schema (crdforge: `x-kubernetes-int-or-string`);
 - `nullable: true` on every `Option` (crdforge: only with `#[crd(nullable)]`; the apiserver
@@ -97,8 +117,15 @@ What crdforge produces that kube-derive does not:
 - the controller-gen keys as attributes (`list_type`, `list_map_key`, `map_type`,
   `struct_type`, `embedded_resource`, `int_or_string`, `schemaless`, `immutable`,
   `exactly_one_of`/`at_most_one_of`/`at_least_one_of`, `items(...)`, typed `default`, ...);
+- the validation Kubernetes declares on its own types: Quantity's pattern, Condition's
+  lengths, patterns and enum (kube-derive: descriptions only);
 - compile errors for misused keys (with spans and suggestions), and an offline
-  apiserver-equivalent check before anything is written.
+  apiserver-equivalent check before anything is written, CEL rules typed against the schema
+  included (a rule naming a missing field is refused at `gen`, not at `kubectl apply`).
+
+Moving over: nested types that derive only `schemars::JsonSchema` keep working through
+`#[crd(schemars)]` on the field (feature `schemars`); the schema matches kube-derive's except
+that an `Option` field is optional rather than `nullable`.
 
 Equal: validation keywords (lengths, ranges, patterns) and root CEL rules from
 `#[kube(validation = ...)]`.

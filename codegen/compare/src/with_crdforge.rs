@@ -1,6 +1,10 @@
 //! The comparison types, derived with crdforge.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crdforge::{CustomResource, KubeSchema};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -89,4 +93,88 @@ pub(crate) struct ValidatedSpec {
 
 pub(crate) fn validation() -> Result<CustomResourceDefinition, String> {
     checked::<Validated>()
+}
+
+/// The kube-derive user's nested type, unchanged: it still derives only
+/// `JsonSchema`.
+#[derive(Serialize, Deserialize, Clone, Debug, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Probe {
+    pub(crate) path: String,
+    #[schemars(range(min = 1, max = 65535))]
+    pub(crate) port: u16,
+    pub(crate) initial_delay_seconds: Option<i32>,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "compare.crdforge.dev", version = "v1", kind = "Migrated")]
+pub(crate) struct MigratedSpec {
+    #[crd(schemars)]
+    pub(crate) probe: Probe,
+    #[crd(schemars)]
+    pub(crate) fallback: Option<Probe>,
+}
+
+pub(crate) fn migrated() -> Result<CustomResourceDefinition, String> {
+    checked::<Migrated>()
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+#[serde(tag = "kind", content = "spec")]
+pub(crate) enum Source {
+    Git { url: String },
+    Image { reference: String },
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub(crate) struct Common {
+    pub(crate) owner: String,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "compare.crdforge.dev", version = "v1", kind = "Shaped")]
+pub(crate) struct ShapedSpec {
+    pub(crate) source: Source,
+    #[serde(flatten)]
+    pub(crate) common: Common,
+}
+
+pub(crate) fn shaped() -> Result<CustomResourceDefinition, String> {
+    checked::<Shaped>()
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(
+    group = "compare.crdforge.dev",
+    version = "v1",
+    kind = "Quota",
+    status = "QuotaStatus"
+)]
+pub(crate) struct QuotaSpec {
+    pub(crate) hard: BTreeMap<String, Quantity>,
+    pub(crate) max_surge: Option<IntOrString>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub(crate) struct QuotaStatus {
+    pub(crate) conditions: Vec<Condition>,
+}
+
+pub(crate) fn kubernetes_types() -> Result<CustomResourceDefinition, String> {
+    checked::<Quota>()
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(
+    group = "compare.crdforge.dev",
+    version = "v1",
+    kind = "Typo",
+    validation = "self.spec.replica <= 10"
+)]
+pub(crate) struct TypoSpec {
+    pub(crate) replicas: i32,
+}
+
+pub(crate) fn cel_typo() -> Result<CustomResourceDefinition, String> {
+    checked::<Typo>()
 }

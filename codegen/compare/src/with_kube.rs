@@ -1,6 +1,10 @@
 //! The comparison types, derived with kube-derive 5 and schemars 1.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{CustomResource, CustomResourceExt};
@@ -91,4 +95,86 @@ pub(crate) struct ValidatedSpec {
 
 pub(crate) fn validation() -> CustomResourceDefinition {
     Validated::crd()
+}
+
+/// A nested type as a kube-derive user writes it; crdforge reuses it as is
+/// through `#[crd(schemars)]`.
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Probe {
+    pub(crate) path: String,
+    #[schemars(range(min = 1, max = 65535))]
+    pub(crate) port: u16,
+    pub(crate) initial_delay_seconds: Option<i32>,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(group = "compare.crdforge.dev", version = "v1", kind = "Migrated")]
+pub(crate) struct MigratedSpec {
+    pub(crate) probe: Probe,
+    pub(crate) fallback: Option<Probe>,
+}
+
+pub(crate) fn migrated() -> CustomResourceDefinition {
+    Migrated::crd()
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[serde(tag = "kind", content = "spec")]
+pub(crate) enum Source {
+    Git { url: String },
+    Image { reference: String },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+pub(crate) struct Common {
+    pub(crate) owner: String,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(group = "compare.crdforge.dev", version = "v1", kind = "Shaped")]
+pub(crate) struct ShapedSpec {
+    pub(crate) source: Source,
+    #[serde(flatten)]
+    pub(crate) common: Common,
+}
+
+pub(crate) fn shaped() -> CustomResourceDefinition {
+    Shaped::crd()
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(
+    group = "compare.crdforge.dev",
+    version = "v1",
+    kind = "Quota",
+    status = "QuotaStatus"
+)]
+pub(crate) struct QuotaSpec {
+    pub(crate) hard: BTreeMap<String, Quantity>,
+    pub(crate) max_surge: Option<IntOrString>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+pub(crate) struct QuotaStatus {
+    pub(crate) conditions: Vec<Condition>,
+}
+
+pub(crate) fn kubernetes_types() -> CustomResourceDefinition {
+    Quota::crd()
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(
+    group = "compare.crdforge.dev",
+    version = "v1",
+    kind = "Typo",
+    validation = "self.spec.replica <= 10"
+)]
+pub(crate) struct TypoSpec {
+    pub(crate) replicas: i32,
+}
+
+pub(crate) fn cel_typo() -> CustomResourceDefinition {
+    Typo::crd()
 }

@@ -62,6 +62,7 @@ impl<K: Key> DelaySet<K> {
         self.ready_at.len()
     }
 
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.ready_at.is_empty()
     }

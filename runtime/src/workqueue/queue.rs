@@ -249,6 +249,14 @@ impl<K: Key> WorkQueue<K> {
         if let Next::Return(key) = inner.next(&mut inner.lock(), &mut getter.owns_timer) {
             return key;
         }
+        // Nothing yet: let the other tasks of this thread run once before waiting, the
+        // async form of spinning before parking. A producer that runs meanwhile adds
+        // its key without a wake-up, and this getter takes it without registering with
+        // the notifiers or being scheduled again from another thread.
+        tokio::task::yield_now().await;
+        if let Next::Return(key) = inner.next(&mut inner.lock(), &mut getter.owns_timer) {
+            return key;
+        }
         loop {
             // Register before looking at the state, so a wake-up sent between the look
             // and the await is not missed.
@@ -523,10 +531,18 @@ impl<K: Key> Inner<K> {
 
     /// Adds every delayed key whose ready time has passed, earliest first. Returns
     /// whether a waiting getter should be woken for them.
+    #[inline]
     fn promote_due(&self, st: &mut State<K>) -> bool {
+        // Every add and get checks; keys are rarely delayed, so keep the check inline
+        // and the work out of line.
         if st.delayed.is_empty() {
             return false;
         }
+        self.promote_due_slow(st)
+    }
+
+    #[cold]
+    fn promote_due_slow(&self, st: &mut State<K>) -> bool {
         let now = Instant::now();
         let mut wake = false;
         while let Some((key, ready_at)) = st.delayed.pop_due(now) {

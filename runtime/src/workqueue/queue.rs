@@ -204,7 +204,11 @@ impl<K: Key> WorkQueue<K> {
         if delay.is_zero() {
             let mut wake = inner.promote_due(&mut st);
             let hash = inner.hash(&key);
-            let added = inner.add_locked(&mut st, Hashed { hash, key }, inner.metrics.as_ref().map(|_| now));
+            let added = inner.add_locked(
+                &mut st,
+                Hashed { hash, key },
+                inner.metrics.as_ref().map(|_| now),
+            );
             wake |= added.wake;
             drop(st);
             if wake {
@@ -473,7 +477,8 @@ impl<K: Key> WorkQueue<K> {
 impl<K: Key> Inner<K> {
     fn lock(&self) -> MutexGuard<'_, State<K>> {
         // No code under this lock leaves the state half-updated on panic except a
-        // panicking `Hash`/`Eq` of the key, so recovering beats cascading panics.
+        // panicking `Eq` of the key (keys are hashed before locking), so recovering
+        // beats cascading panics.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -491,10 +496,7 @@ impl<K: Key> Inner<K> {
             wake: false,
             unused: None,
         };
-        match st
-            .entries
-            .entry(hash, |e| e.key == key, |e| e.hash)
-        {
+        match st.entries.entry(hash, |e| e.key == key, |e| e.hash) {
             TableEntry::Occupied(mut occupied) => {
                 let entry = occupied.get_mut();
                 if entry.dirty {

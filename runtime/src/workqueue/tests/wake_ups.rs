@@ -20,7 +20,11 @@ async fn waiting_getters_are_counted_until_they_return_or_are_cancelled() {
 
     q.add("a");
     settle().await;
-    assert_eq!(q.waiting_getters(), 2, "the getter that took `a` is still counted");
+    assert_eq!(
+        q.waiting_getters(),
+        2,
+        "the getter that took `a` is still counted"
+    );
     let finished: Vec<_> = getters.iter().filter(|g| g.is_finished()).collect();
     assert_eq!(finished.len(), 1);
 
@@ -28,7 +32,11 @@ async fn waiting_getters_are_counted_until_they_return_or_are_cancelled() {
     let cancelled = waiting.next().unwrap();
     cancelled.abort();
     assert!(cancelled.await.unwrap_err().is_cancelled());
-    assert_eq!(q.waiting_getters(), 1, "a cancelled getter is still counted");
+    assert_eq!(
+        q.waiting_getters(),
+        1,
+        "a cancelled getter is still counted"
+    );
 
     q.add("b");
     let last = waiting.next().unwrap();

@@ -3,6 +3,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 
+use foldhash::fast::RandomState;
 use tokio::time::Instant;
 
 use super::Key;
@@ -15,7 +16,7 @@ use super::Key;
 /// discarded when it reaches the top, which keeps every operation O(log n).
 pub(super) struct DelaySet<K> {
     heap: BinaryHeap<Reverse<Timer<K>>>,
-    ready_at: HashMap<K, (Instant, u64)>,
+    ready_at: HashMap<K, (Instant, u64), RandomState>,
     next_seq: u64,
 }
 
@@ -51,7 +52,7 @@ impl<K: Key> DelaySet<K> {
     pub(super) fn new() -> Self {
         Self {
             heap: BinaryHeap::new(),
-            ready_at: HashMap::new(),
+            ready_at: HashMap::default(),
             next_seq: 0,
         }
     }
@@ -61,6 +62,7 @@ impl<K: Key> DelaySet<K> {
         self.ready_at.len()
     }
 
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.ready_at.is_empty()
     }

@@ -67,8 +67,18 @@
 //!
 //! # Design
 //!
-//! All state sits behind one `std::sync::Mutex` that is held only for a few map and
+//! All state sits behind one `std::sync::Mutex` that is held only for a few table and
 //! deque operations, never across an `.await`; waiting is done on `tokio::sync::Notify`.
+//! Every key that is queued or being processed has one entry in a hash table (hashbrown's
+//! `HashTable`, with foldhash's per-queue random seed), which keeps the key's hash;
+//! `add` and `done` hash the key before taking the lock and the FIFO carries each
+//! key's hash, so `get` does not hash at all. Duplicate keys are dropped and waiting
+//! getters woken after the lock is released. The queue counts the getters that wait,
+//! so `add` and `done` skip the wake-up when none does; a `get` that finds nothing
+//! yields to the scheduler once before it waits, the async form of spinning before
+//! parking. None of this changes a guarantee above: the same entry, FIFO and wake-up
+//! rules decide every result, and `workqueue::tests::wake_ups` tests the count.
+//!
 //! There is no background task: the delayed keys live in a heap inside the same state
 //! and are moved to the queue by whichever operation next observes that they are due.
 //! One idle `get` at a time sleeps until the earliest ready time, so a delayed key does

@@ -1,13 +1,15 @@
 //! The queue: dirty and processing sets, FIFO order, delayed keys and shutdown.
 
-use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as TableEntry;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -56,8 +58,11 @@ impl<K: Key> fmt::Debug for WorkQueue<K> {
 
 struct Inner<K> {
     state: Mutex<State<K>>,
-    /// Wakes idle getters: `notify_one` per queued key, `notify_waiters` when `get`
-    /// should return `None`.
+    /// Hashes keys before the lock is taken, so that no hashing happens while other
+    /// threads wait for the lock. Randomly seeded per queue, like Go's map hash.
+    hasher: RandomState,
+    /// Wakes idle getters: `notify_one` per queued key while a getter waits,
+    /// `notify_waiters` when `get` should return `None`.
     item_ready: Notify,
     /// Wakes the getter sleeping until the earliest delayed key when that time moves
     /// earlier.
@@ -68,11 +73,13 @@ struct Inner<K> {
 }
 
 struct State<K> {
-    /// Keys waiting to be handed out, oldest first. A key is here iff its entry is
-    /// dirty and not processing.
-    queue: VecDeque<K>,
-    /// Every key that is dirty, processing, or both.
-    entries: HashMap<K, Entry>,
+    /// Keys waiting to be handed out, oldest first, each with its hash so that `get`
+    /// finds its entry without hashing it again. A key is here iff its entry is dirty
+    /// and not processing.
+    queue: VecDeque<Hashed<K>>,
+    /// Every key that is dirty, processing, or both, found by the hash `Inner::hash`
+    /// gives; each entry keeps that hash, so growing the table rehashes no key.
+    entries: HashTable<Entry<K>>,
     /// Number of entries that are processing.
     processing: usize,
     /// Number of entries that are processing and dirty: they will be queued again at
@@ -81,13 +88,26 @@ struct State<K> {
     delayed: DelaySet<K>,
     /// Whether a getter is sleeping until `delayed`'s earliest ready time.
     timer_claimed: bool,
+    /// Getters that found nothing to take and wait (or were woken and have not yet
+    /// looked again). While it is zero a new key wakes no one: the next `get` finds
+    /// the key itself, and `Notify::notify_one` would cost an atomic read-modify-write
+    /// per add for nothing.
+    waiters: usize,
     shutting_down: bool,
     /// Shutting down, but still handing out queued keys.
     draining: bool,
 }
 
+/// A key with its hash.
+struct Hashed<K> {
+    hash: u64,
+    key: K,
+}
+
 #[derive(Debug)]
-struct Entry {
+struct Entry<K> {
+    key: K,
+    hash: u64,
     /// Added and not yet handed out since.
     dirty: bool,
     /// Handed out and not yet `done`.
@@ -125,14 +145,16 @@ impl<K: Key> WorkQueue<K> {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
-                    entries: HashMap::new(),
+                    entries: HashTable::new(),
                     processing: 0,
                     dirty_in_flight: 0,
                     delayed: DelaySet::new(),
                     timer_claimed: false,
+                    waiters: 0,
                     shutting_down: false,
                     draining: false,
                 }),
+                hasher: RandomState::default(),
                 item_ready: Notify::new(),
                 timer_changed: Notify::new(),
                 drained: Notify::new(),
@@ -146,14 +168,24 @@ impl<K: Key> WorkQueue<K> {
     /// is queued again when that worker calls [`done`](Self::done).
     pub fn add(&self, key: K) {
         let inner = &*self.inner;
+        let hash = inner.hash(&key);
         let mut st = inner.lock();
         if st.shutting_down {
+            drop(st);
             return;
         }
         // Keys that became due before this add go first, to keep ready-time order.
-        inner.promote_due(&mut st);
+        let mut wake = inner.promote_due(&mut st);
         let now = inner.metrics.as_ref().map(|_| Instant::now());
-        inner.add_locked(&mut st, key, now);
+        let added = inner.add_locked(&mut st, Hashed { hash, key }, now);
+        wake |= added.wake;
+        drop(st);
+        // Dropped and woken after unlocking: neither needs the state, and both can
+        // touch memory other threads own (a shared key's reference count, a waker).
+        drop(added.unused);
+        if wake {
+            inner.item_ready.notify_one();
+        }
     }
 
     /// Adds `key` once `delay` has passed. If the key is already waiting for a ready
@@ -170,8 +202,18 @@ impl<K: Key> WorkQueue<K> {
         }
         let now = Instant::now();
         if delay.is_zero() {
-            inner.promote_due(&mut st);
-            inner.add_locked(&mut st, key, inner.metrics.as_ref().map(|_| now));
+            let mut wake = inner.promote_due(&mut st);
+            let hash = inner.hash(&key);
+            let added = inner.add_locked(
+                &mut st,
+                Hashed { hash, key },
+                inner.metrics.as_ref().map(|_| now),
+            );
+            wake |= added.wake;
+            drop(st);
+            if wake {
+                inner.item_ready.notify_one();
+            }
             return;
         }
         // A delay too large for the clock is a delay of "practically never"; tokio's
@@ -184,8 +226,11 @@ impl<K: Key> WorkQueue<K> {
             return;
         }
         if !st.timer_claimed {
-            // No getter sleeps on the timer: wake an idle one so it takes the job.
-            inner.item_ready.notify_one();
+            // No getter sleeps on the timer: wake an idle one so it takes the job. With
+            // none idle, the next getter to find the queue empty takes it.
+            if st.waiters > 0 {
+                inner.item_ready.notify_one();
+            }
         } else if earliest.is_none_or(|e| at < e) {
             inner.timer_changed.notify_waiters();
         }
@@ -200,11 +245,20 @@ impl<K: Key> WorkQueue<K> {
         let inner = &*self.inner;
         // Fast path: registering with the notifiers costs more than the rest of `get`,
         // so only do it when there is nothing to take.
-        let mut timer = TimerClaim {
+        let mut getter = Getter {
             inner,
-            owned: false,
+            owns_timer: false,
+            waiting: false,
         };
-        if let Next::Return(key) = inner.next(&mut inner.lock(), &mut timer.owned) {
+        if let Next::Return(key) = inner.next(&mut inner.lock(), &mut getter.owns_timer) {
+            return key;
+        }
+        // Nothing yet: let the other tasks of this thread run once before waiting, the
+        // async form of spinning before parking. A producer that runs meanwhile adds
+        // its key without a wake-up, and this getter takes it without registering with
+        // the notifiers or being scheduled again from another thread.
+        tokio::task::yield_now().await;
+        if let Next::Return(key) = inner.next(&mut inner.lock(), &mut getter.owns_timer) {
             return key;
         }
         loop {
@@ -214,7 +268,20 @@ impl<K: Key> WorkQueue<K> {
             item_ready.as_mut().enable();
             let mut timer_changed = pin!(inner.timer_changed.notified());
             timer_changed.as_mut().enable();
-            let next = inner.next(&mut inner.lock(), &mut timer.owned);
+            let next = {
+                let mut st = inner.lock();
+                let next = inner.next(&mut st, &mut getter.owns_timer);
+                // Counted as waiting from here until it looks again, so that every
+                // key queued meanwhile sends a wake-up (it was registered above).
+                let waiting = matches!(next, Next::Wait(_));
+                match (getter.waiting, waiting) {
+                    (false, true) => st.waiters += 1,
+                    (true, false) => st.waiters -= 1,
+                    _ => {}
+                }
+                getter.waiting = waiting;
+                next
+            };
             match next {
                 Next::Return(key) => return key,
                 Next::Wait(None) => item_ready.await,
@@ -233,36 +300,50 @@ impl<K: Key> WorkQueue<K> {
     /// again now. Ignored for a key that is not being processed.
     pub fn done(&self, key: &K) {
         let inner = &*self.inner;
-        let mut st = inner.lock();
-        let st = &mut *st;
-        let Some(entry) = st.entries.get_mut(key) else {
-            return;
+        let hash = inner.hash(key);
+        let (wake, removed) = {
+            let mut st = inner.lock();
+            let st = &mut *st;
+            let Ok(mut found) = st.entries.find_entry(hash, |e| e.key == *key) else {
+                return;
+            };
+            let entry = found.get_mut();
+            if !entry.processing {
+                return;
+            }
+            entry.processing = false;
+            st.processing -= 1;
+            if let (Some(metrics), Some(started)) = (&inner.metrics, entry.started_at.take()) {
+                metrics.done(started.elapsed());
+            }
+            let outcome = if entry.dirty {
+                st.dirty_in_flight -= 1;
+                let key = entry.key.clone();
+                st.queue.push_back(Hashed { hash, key });
+                (st.waiters > 0, None)
+            } else {
+                (false, Some(found.remove().0))
+            };
+            if st.shutting_down && st.processing == 0 && st.queue.is_empty() {
+                inner.drained.notify_waiters();
+            }
+            outcome
         };
-        if !entry.processing {
-            return;
-        }
-        entry.processing = false;
-        st.processing -= 1;
-        if let (Some(metrics), Some(started)) = (&inner.metrics, entry.started_at.take()) {
-            metrics.done(started.elapsed());
-        }
-        if entry.dirty {
-            st.dirty_in_flight -= 1;
-            st.queue.push_back(key.clone());
+        // Dropped and woken after unlocking, as in `add`.
+        drop(removed);
+        if wake {
             inner.item_ready.notify_one();
-        } else {
-            st.entries.remove(key);
-        }
-        if st.shutting_down && st.processing == 0 && st.queue.is_empty() {
-            inner.drained.notify_waiters();
         }
     }
 
     /// Number of keys waiting to be handed out (not counting delayed keys that are
     /// not yet due, nor keys being processed).
     pub fn len(&self) -> usize {
-        let mut st = self.inner.lock();
-        self.inner.promote_due(&mut st);
+        let inner = &*self.inner;
+        let mut st = inner.lock();
+        if inner.promote_due(&mut st) {
+            inner.item_ready.notify_one();
+        }
         st.queue.len()
     }
 
@@ -291,12 +372,12 @@ impl<K: Key> WorkQueue<K> {
             // Keys still queued will never be handed out; keys dirty while processing
             // will not be queued again at `done`.
             let discarded = st.queue.len() + st.dirty_in_flight;
-            for key in st.queue.drain(..) {
-                st.entries.remove(&key);
-            }
-            for entry in st.entries.values_mut() {
+            // Queued keys are exactly the entries that are not processing.
+            st.queue.clear();
+            st.entries.retain(|entry| {
                 entry.dirty = false;
-            }
+                entry.processing
+            });
             st.dirty_in_flight = 0;
             if let Some(metrics) = &inner.metrics {
                 metrics.discarded(discarded);
@@ -337,12 +418,20 @@ impl<K: Key> WorkQueue<K> {
     /// stress tests after every step.
     #[cfg(test)]
     pub(super) fn check_invariants(&self) {
-        let st = self.inner.lock();
-        let queued: std::collections::HashSet<&K> = st.queue.iter().collect();
+        let inner = &*self.inner;
+        let st = inner.lock();
+        let queued: std::collections::HashSet<&K> = st.queue.iter().map(|q| &q.key).collect();
         assert_eq!(queued.len(), st.queue.len(), "a key is queued twice");
+        for q in &st.queue {
+            assert_eq!(q.hash, inner.hash(&q.key), "a queued key has a stale hash");
+        }
         let mut processing = 0;
         let mut dirty_in_flight = 0;
-        for (key, entry) in &st.entries {
+        let mut distinct = std::collections::HashSet::new();
+        for entry in &st.entries {
+            let key = &entry.key;
+            assert_eq!(entry.hash, inner.hash(key), "an entry has a stale hash");
+            assert!(distinct.insert(key), "a key has two entries");
             assert!(
                 entry.dirty || entry.processing,
                 "an entry is neither dirty nor processing"
@@ -355,12 +444,18 @@ impl<K: Key> WorkQueue<K> {
             processing += usize::from(entry.processing);
             dirty_in_flight += usize::from(entry.dirty && entry.processing);
         }
-        assert!(queued.iter().all(|k| st.entries.contains_key(*k)));
+        assert!(queued.iter().all(|k| distinct.contains(*k)));
         assert_eq!(processing, st.processing);
         assert_eq!(dirty_in_flight, st.dirty_in_flight);
         if st.shutting_down && !st.draining {
             assert!(st.queue.is_empty() && st.delayed.is_empty());
         }
+    }
+
+    /// Number of getters counted as waiting for a key; for tests.
+    #[cfg(test)]
+    pub(super) fn waiting_getters(&self) -> usize {
+        self.inner.lock().waiters
     }
 
     /// Number of keys waiting for a ready time; for tests.
@@ -374,7 +469,7 @@ impl<K: Key> WorkQueue<K> {
     pub(super) fn records_timestamps(&self) -> bool {
         let st = self.inner.lock();
         st.entries
-            .values()
+            .iter()
             .any(|e| e.queued_at.is_some() || e.started_at.is_some())
     }
 }
@@ -382,65 +477,100 @@ impl<K: Key> WorkQueue<K> {
 impl<K: Key> Inner<K> {
     fn lock(&self) -> MutexGuard<'_, State<K>> {
         // No code under this lock leaves the state half-updated on panic except a
-        // panicking `Hash`/`Eq` of the key, so recovering beats cascading panics.
+        // panicking `Eq` of the key (keys are hashed before locking), so recovering
+        // beats cascading panics.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Hashes a key for `entries`; done before taking the lock.
+    fn hash(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
     /// Marks `key` dirty and queues it unless it is already dirty (stingy) or being
-    /// processed (it is queued again at `done`).
-    fn add_locked(&self, st: &mut State<K>, key: K, now: Option<Instant>) {
-        match st.entries.entry(key) {
-            MapEntry::Occupied(mut occupied) => {
+    /// processed (it is queued again at `done`). The caller wakes a getter if told to,
+    /// and drops the key it gets back (a duplicate) once it has unlocked.
+    fn add_locked(&self, st: &mut State<K>, added: Hashed<K>, now: Option<Instant>) -> Added<K> {
+        let Hashed { hash, key } = added;
+        let mut outcome = Added {
+            wake: false,
+            unused: None,
+        };
+        match st.entries.entry(hash, |e| e.key == key, |e| e.hash) {
+            TableEntry::Occupied(mut occupied) => {
                 let entry = occupied.get_mut();
                 if entry.dirty {
-                    return;
+                    outcome.unused = Some(key);
+                    return outcome;
                 }
                 // Not dirty, so processing: `done` will queue it.
                 entry.dirty = true;
                 entry.queued_at = now;
                 st.dirty_in_flight += 1;
+                outcome.unused = Some(key);
             }
-            MapEntry::Vacant(vacant) => {
-                st.queue.push_back(vacant.key().clone());
+            TableEntry::Vacant(vacant) => {
+                st.queue.push_back(Hashed {
+                    hash,
+                    key: key.clone(),
+                });
                 vacant.insert(Entry {
+                    key,
+                    hash,
                     dirty: true,
                     processing: false,
                     queued_at: now,
                     started_at: None,
                 });
-                self.item_ready.notify_one();
+                outcome.wake = st.waiters > 0;
             }
         }
         if let Some(metrics) = &self.metrics {
             metrics.added();
         }
+        outcome
     }
 
-    /// Adds every delayed key whose ready time has passed, earliest first.
-    fn promote_due(&self, st: &mut State<K>) {
+    /// Adds every delayed key whose ready time has passed, earliest first. Returns
+    /// whether a waiting getter should be woken for them.
+    #[inline]
+    fn promote_due(&self, st: &mut State<K>) -> bool {
+        // Every add and get checks; keys are rarely delayed, so keep the check inline
+        // and the work out of line.
         if st.delayed.is_empty() {
-            return;
+            return false;
         }
+        self.promote_due_slow(st)
+    }
+
+    #[cold]
+    fn promote_due_slow(&self, st: &mut State<K>) -> bool {
         let now = Instant::now();
+        let mut wake = false;
         while let Some((key, ready_at)) = st.delayed.pop_due(now) {
             // The key has been waiting in the queue's sense since its ready time.
             let queued_at = self.metrics.as_ref().map(|_| ready_at);
-            self.add_locked(st, key, queued_at);
+            let hash = self.hash(&key);
+            wake |= self.add_locked(st, Hashed { hash, key }, queued_at).wake;
         }
+        wake
     }
 
     /// Takes the next key for a getter, or says how to wait. `owns_timer` is whether
     /// this getter sleeps until the earliest delayed key; it is claimed and released
     /// here.
     fn next(&self, st: &mut State<K>, owns_timer: &mut bool) -> Next<K> {
-        self.promote_due(st);
+        if self.promote_due(st) {
+            // This getter takes one of them; another waiting getter may take the rest.
+            self.item_ready.notify_one();
+        }
         if st.shutting_down && !st.draining {
             return Next::Return(None);
         }
-        if let Some(key) = st.queue.pop_front() {
+        if let Some(Hashed { hash, key }) = st.queue.pop_front() {
             let entry = st
                 .entries
-                .get_mut(&key)
+                .find_mut(hash, |e| e.key == key)
                 .expect("every queued key has an entry");
             entry.dirty = false;
             entry.processing = true;
@@ -484,22 +614,39 @@ impl<K: Key> Inner<K> {
     }
 }
 
-/// A getter's claim on sleeping until the earliest delayed key. Released when the
-/// getter returns or its future is dropped, handing the job to another idle getter.
-struct TimerClaim<'a, K: Key> {
-    inner: &'a Inner<K>,
-    owned: bool,
+/// What `add_locked` leaves its caller to do once the lock is released.
+struct Added<K> {
+    /// A getter waits and a key was queued: wake one.
+    wake: bool,
+    /// The key passed in, when the queue already held an equal one.
+    unused: Option<K>,
 }
 
-impl<K: Key> Drop for TimerClaim<'_, K> {
+/// What a `get` holds in the state while it waits: its count in `State::waiters`, and
+/// possibly the claim on sleeping until the earliest delayed key. Both are released
+/// when the getter returns or its future is dropped; a released timer claim is handed
+/// to another waiting getter.
+struct Getter<'a, K: Key> {
+    inner: &'a Inner<K>,
+    owns_timer: bool,
+    /// Counted in `State::waiters`.
+    waiting: bool,
+}
+
+impl<K: Key> Drop for Getter<'_, K> {
     fn drop(&mut self) {
-        if !self.owned {
+        if !self.owns_timer && !self.waiting {
             return;
         }
         let mut st = self.inner.lock();
-        st.timer_claimed = false;
-        if !st.delayed.is_empty() {
-            self.inner.item_ready.notify_one();
+        if self.waiting {
+            st.waiters -= 1;
+        }
+        if self.owns_timer {
+            st.timer_claimed = false;
+            if !st.delayed.is_empty() && st.waiters > 0 {
+                self.inner.item_ready.notify_one();
+            }
         }
     }
 }
@@ -513,7 +660,7 @@ impl<K: Key> InFlight for Inner<K> {
         let st = self.lock();
         let mut total = 0.0;
         let mut longest = 0.0f64;
-        for started in st.entries.values().filter_map(|e| e.started_at) {
+        for started in st.entries.iter().filter_map(|e| e.started_at) {
             let age = now.saturating_duration_since(started).as_secs_f64();
             total += age;
             longest = longest.max(age);

@@ -33,6 +33,10 @@ pub(crate) struct Args {
     /// <target>/bench/benchmarks-quick.md).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run only this suite (default: all). A partial report belongs outside
+    /// docs/, so `--out` is then required.
+    #[arg(long, value_parser = ["workqueue", "cache-memory"], requires = "out")]
+    suite: Option<String>,
 }
 
 /// The quick mode, as `cargo xtask ci` runs it.
@@ -41,6 +45,7 @@ pub(crate) fn quick() -> Result<()> {
         quick: true,
         rounds: None,
         out: None,
+        suite: None,
     })
     .map(drop)
 }
@@ -62,7 +67,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 
     let rust = build_rust(&root, &target, args.quick)?;
     let go = build_go(&root, &target)?;
-    let plan = plan(&rust, &go, args.quick);
+    let mut plan = plan(&rust, &go, args.quick);
+    if let Some(suite) = &args.suite {
+        plan.retain(|b| b.suite.id() == suite);
+    }
 
     let started = Instant::now();
     let mut comparisons = Vec::new();

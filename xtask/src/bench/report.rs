@@ -191,7 +191,8 @@ pub(crate) fn render(report: &Report) -> String {
         w,
         "```sh\ncargo xtask bench            # release build; rewrites docs/benchmarks.md\n\
          cargo xtask bench --quick    # debug build, tiny sizes; CI runs it; writes under target/\n\
-         cargo xtask bench --rounds 11 --out /tmp/bench.md\n```",
+         cargo xtask bench --rounds 11 --out /tmp/bench.md\n\
+         cargo xtask bench --suite workqueue --out /tmp/queue.md   # one suite only\n```",
     );
     line(w, "");
     line(
@@ -340,18 +341,26 @@ fn profiles(w: &mut String, profiles: &Result<Vec<Profile>, String>) {
 /// Facts about the two queues' designs (from their source), which the
 /// profiles put weights on.
 const DESIGN_DIFFERENCES: &[&str] = &[
-    "crdforge's queue keeps its keys in a `std::collections::HashMap` with the default \
-     SipHash-1-3 hasher and hashes a key about four times per add/get/done cycle; \
-     client-go's Go maps hash about eight times per cycle with AES-NI (`aeshashbody`).",
+    "crdforge's queue keeps its keys in one hashbrown `HashTable` (the table under std's \
+     `HashMap`) with the seeded foldhash hasher, and hashes a key twice per add/get/done \
+     cycle (at `add` and at `done`; the FIFO keeps each key's hash for `get`), before taking \
+     the lock. client-go keeps a `dirty` and a `processing` Go map and hashes a new key about \
+     seven times per cycle with AES-NI (`aeshashbody`), under its lock.",
     "Keys are `Arc<str>`: every add clones one (an atomic increment) and the queue keeps a \
-     second clone in its FIFO, and both are dropped later, often on another core, so the \
-     reference count's cache line moves between cores. Go strings are immutable values, \
-     copied without writes to shared memory.",
-    "crdforge's `get` is async: an idle worker waits on a `tokio::sync::Notify` and is woken \
-     through tokio's scheduler; client-go's goroutines wait on a `sync.Cond`.",
-    "Both queues hold one lock per operation. crdforge's is a `std::sync::Mutex`, which \
-     sleeps in the kernel (futex) soon after finding the lock taken; Go's `sync.Mutex` spins \
-     longer (`procyield`) before it parks a goroutine.",
+     second clone in its FIFO; both are dropped at `done`. With keys drawn at random from \
+     10,000, the increment often misses the cache, and a locked instruction waits for the \
+     miss; across cores the reference count's cache line also moves from the producer's core \
+     to the worker's and back for every key. Go strings are immutable values, copied without \
+     writes to shared memory, so their bytes are only read.",
+    "crdforge's `get` is async: a `get` that finds nothing yields once to tokio's scheduler, \
+     then waits on a `tokio::sync::Notify`; `add` and `done` wake a getter only when one \
+     waits. client-go's goroutines wait on a `sync.Cond`, which `Add` signals for every new \
+     key.",
+    "Both queues take one lock per operation: crdforge a `std::sync::Mutex` (it spins \
+     briefly, then sleeps on a futex), client-go a `sync.Mutex` (it spins with `procyield`, \
+     then parks the goroutine). In `concurrent` both run on two threads, so the lock word, \
+     the table's slots and the FIFO's slots move between the two cores on most operations, \
+     whichever queue it is.",
 ];
 
 /// Facts about the caches' layouts (from their source), which explain the

@@ -6,6 +6,7 @@ mod metrics;
 mod model;
 mod rate_limiter;
 mod stress;
+mod wake_ups;
 
 use std::future::Future;
 use std::pin::pin;

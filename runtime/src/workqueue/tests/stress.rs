@@ -79,6 +79,7 @@ async fn stress_many_producers_and_workers_keep_the_guarantees() {
             worker.await.unwrap();
         }
         q.check_invariants();
+        assert_eq!(q.waiting_getters(), 0, "a returned getter is still counted");
         for key in 0..KEYS {
             assert_eq!(
                 ledger.seen[key].load(Ordering::SeqCst),

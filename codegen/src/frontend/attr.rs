@@ -11,7 +11,7 @@ use super::ctxt::{Errors, did_you_mean};
 use super::keys::*;
 use super::nested::{map_type, pair, printcolumn, rule, scale};
 use super::values;
-use crate::model::{PrintColumn, Scale, SchemaMode};
+use crate::model::{DeepCopyMode, PrintColumn, Scale, SchemaMode};
 use crate::schema::{Constraints, ListType, Rule};
 
 /// Where an attribute sits, which decides the keys it may hold.
@@ -108,6 +108,8 @@ pub(crate) struct Attrs {
     pub(crate) allow_float: bool,
     /// Field: `schema_with = path`.
     pub(crate) schema_with: Option<Path>,
+    /// Field: `deep_copy = "clone"`.
+    pub(crate) deep_copy: DeepCopyMode,
     /// Resource keys.
     pub(crate) resource: ResourceAttrs,
     /// Whether the attribute being read is `#[kube]`: its `validation` keeps
@@ -479,6 +481,28 @@ fn key(
         ALLOW_FLOAT => out.allow_float = values::flag(meta, key)?,
         // #[crd(schema_with = my_schema)] where fn my_schema(&mut Context) -> Schema
         SCHEMA_WITH => out.schema_with = Some(values::path(meta, key)?),
+        // #[crd(deep_copy = "clone")] — copy a foreign type without DeepCopy by Clone::clone_from
+        DEEP_COPY => {
+            let s = values::string(meta, key)?;
+            out.deep_copy = match s.value().as_str() {
+                "deep" => DeepCopyMode::Deep,
+                "clone" => DeepCopyMode::Clone,
+                other => {
+                    errors.at(
+                        s.span(),
+                        format!(
+                            "unknown deep_copy mode `{other}`; expected {}",
+                            DEEP_COPY_MODES
+                                .iter()
+                                .map(|m| format!("\"{m}\""))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    );
+                    DeepCopyMode::Deep
+                }
+            };
+        }
         _ => unreachable_key(key, errors, span),
     }
     Ok(())

@@ -143,6 +143,9 @@ pub(crate) const DEFAULT: &str = "default";
 pub(crate) const IMMUTABLE: &str = "immutable";
 pub(crate) const ALLOW_FLOAT: &str = "allow_float";
 pub(crate) const SCHEMA_WITH: &str = "schema_with";
+pub(crate) const DEEP_COPY: &str = "deep_copy";
+/// The values `deep_copy` accepts.
+pub(crate) const DEEP_COPY_MODES: &[&str] = &["deep", "clone"];
 
 pub(crate) const FIELD_KEYS: &[&str] = &[
     REQUIRED,
@@ -151,6 +154,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     IMMUTABLE,
     ALLOW_FLOAT,
     SCHEMA_WITH,
+    DEEP_COPY,
 ];
 
 // Inside `validation(...)`.

@@ -51,6 +51,12 @@ mod tests;
 /// A deep copy that reuses the destination's allocations.
 ///
 /// See the [module docs](self) for the contract every impl keeps.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `DeepCopy`",
+    label = "this field's type needs `DeepCopy`",
+    note = "derive `KubeSchema` for a type of your own, use `crdforge::deep_copy_via_clone!`, \
+            or mark the field `#[crd(deep_copy = \"clone\")]` to copy it with `Clone::clone_from`"
+)]
 pub trait DeepCopy {
     /// Makes `out` equal to `self`, reusing what `out` already holds.
     fn deep_copy_into(&self, out: &mut Self);

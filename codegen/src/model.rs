@@ -31,8 +31,11 @@ pub struct Input {
     /// Type-level constraints: description from docs, CEL rules (including
     /// those from `exactly_one_of` and immutable optional fields), ...
     pub constraints: Constraints,
-    /// How the data is shaped.
+    /// How the data is shaped on the wire.
     pub body: Body,
+    /// Every Rust field and variant, serde-skipped ones included, for the
+    /// impls that handle whole values (`DeepCopy`).
+    pub rust: RustBody,
     /// The resource attributes, for `CustomResource` only.
     pub resource: Option<Resource>,
 }
@@ -91,6 +94,56 @@ pub struct Field {
     pub constraints: Constraints,
     /// `#[crd(default = expr)]`: a typed Rust default, serialized at run time.
     pub default_expr: Option<Expr>,
+}
+
+/// A struct's or enum's data as Rust sees it: every field and variant,
+/// whatever serde does with them.
+pub enum RustBody {
+    /// A struct.
+    Struct(RustFields),
+    /// An enum.
+    Enum(Vec<RustVariant>),
+}
+
+/// One enum variant, as Rust sees it.
+pub struct RustVariant {
+    /// Its name.
+    pub ident: Ident,
+    /// Its fields.
+    pub fields: RustFields,
+}
+
+/// The fields of a struct or variant, in declaration order.
+pub enum RustFields {
+    /// `{ a: A, b: B }`.
+    Named(Vec<RustField>),
+    /// `(A, B)`.
+    Unnamed(Vec<RustField>),
+    /// No fields.
+    Unit,
+}
+
+/// One Rust field, serde-skipped or not.
+pub struct RustField {
+    /// How Rust names it (`self.name` or `self.0`).
+    pub member: Member,
+    /// Its type, as written.
+    pub ty: Type,
+    /// The span of its type, for errors in generated code.
+    pub span: Span,
+    /// How `DeepCopy` copies it.
+    pub deep_copy: DeepCopyMode,
+}
+
+/// `#[crd(deep_copy = "...")]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeepCopyMode {
+    /// Through the field type's own `DeepCopy` impl (default, `"deep"`).
+    #[default]
+    Deep,
+    /// Through `Clone::clone_from`, for foreign types without `DeepCopy`
+    /// (`"clone"`).
+    Clone,
 }
 
 /// How a field's presence is decided.

@@ -75,4 +75,15 @@ fn shadowing_names_does_not_break_the_generated_code() {
             .type_name(),
         "boolean"
     );
+    // The DeepCopy impls, also generated in both modules, work too.
+    let bare = bare::Bare {
+        n: 1,
+        items: vec![true],
+    };
+    let mut out = bare::Bare {
+        n: 0,
+        items: vec![],
+    };
+    crdforge::DeepCopy::deep_copy_into(&bare, &mut out);
+    assert_eq!((out.n, out.items), (1, vec![true]));
 }

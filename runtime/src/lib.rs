@@ -7,6 +7,7 @@ pub mod cache;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod controller;
+pub mod deep_copy;
 #[cfg(feature = "client")]
 pub mod informer;
 #[cfg(feature = "client")]
@@ -19,6 +20,7 @@ pub mod workqueue;
 // `#[derive(KubeSchema)]` generate code that calls into these paths.
 mod kube_schema;
 pub use crdforge_derive::{CustomResource, KubeSchema};
+pub use deep_copy::DeepCopy;
 pub use kube_schema::{CustomResource, KubeSchema, KubeSchemaFloat};
 /// The neutral schema model and its builders (from crdforge-codegen).
 pub mod schema {

@@ -5,6 +5,7 @@
 //! which take and return `proc_macro2` token streams, so they can be tested
 //! without a compiler.
 
+mod deep_copy;
 mod resource;
 mod schema;
 mod values;
@@ -48,7 +49,8 @@ pub fn emit(input: &Input) -> TokenStream {
         Some(r) => resource::custom_resource(input, r),
         None => {
             let item = schema::schema_impl(input);
-            quote!(const _: () = { #item };)
+            let deep_copy = deep_copy::type_impl(input);
+            quote!(const _: () = { #item #deep_copy };)
         }
     }
 }

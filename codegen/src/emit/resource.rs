@@ -6,6 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::deep_copy;
 use super::schema::schema_impl;
 use super::values::rule;
 use crate::model::{Input, Resource, SchemaMode};
@@ -102,6 +103,8 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
     } else {
         quote!()
     };
+    let (spec_deep_copy, root_deep_copy) =
+        (deep_copy::type_impl(input), deep_copy::root_impl(input, r));
     let description = match &r.doc {
         Some(d) => quote!(::core::option::Option::Some(::std::string::String::from(#d))),
         None => quote!(::core::option::Option::None),
@@ -198,6 +201,8 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
 
         const _: () = {
             #own_schema
+            #spec_deep_copy
+            #root_deep_copy
 
             #[automatically_derived]
             impl #p::kube_core::Resource for #root {

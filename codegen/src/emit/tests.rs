@@ -44,3 +44,55 @@ fn enum_schema_expansion() {
     let tokens = super::expand_schema(input.to_token_stream()).unwrap();
     expect_file!["../../tests/snapshots/enum_schema.expanded.rs"].assert_eq(&pretty(tokens));
 }
+
+#[test]
+fn deep_copy_expansion() {
+    // Generics, a serde-skipped field copied by Clone, and an enum with a
+    // skipped tuple variant; only the DeepCopy impls are kept, the schemas
+    // have the snapshots above.
+    let inputs: [DeriveInput; 2] = [
+        parse_quote! {
+            pub struct Wrapper<T> {
+                pub items: Vec<T>,
+                #[serde(skip)]
+                #[crd(deep_copy = "clone")]
+                pub handle: Handle,
+            }
+        },
+        parse_quote! {
+            #[serde(tag = "kind")]
+            pub enum Source {
+                Git { url: String },
+                #[serde(skip)]
+                Local(PathBuf, u8),
+            }
+        },
+    ];
+    let mut items = Vec::new();
+    for input in inputs {
+        let tokens = super::expand_schema(input.to_token_stream()).unwrap();
+        let file: syn::File = syn::parse2(tokens).unwrap();
+        for item in file.items {
+            let syn::Item::Const(c) = item else { continue };
+            let syn::Expr::Block(block) = *c.expr else {
+                continue;
+            };
+            for stmt in block.block.stmts {
+                if let syn::Stmt::Item(syn::Item::Impl(imp)) = stmt
+                    && imp.trait_.as_ref().is_some_and(|(_, path, _)| {
+                        path.segments.last().is_some_and(|s| s.ident == "DeepCopy")
+                    })
+                {
+                    items.push(syn::Item::Impl(imp));
+                }
+            }
+        }
+    }
+    let file = syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items,
+    };
+    expect_file!["../../tests/snapshots/deep_copy.expanded.rs"]
+        .assert_eq(&prettyplease::unparse(&file));
+}

@@ -11,7 +11,8 @@ use super::ctxt::{Errors, did_you_mean};
 use super::keys::*;
 use super::nested::{map_type, pair, printcolumn, rule, scale};
 use super::values;
-use crate::model::{Column, Scale, SchemaMode};
+
+use crate::model::{Column, DeepCopyMode, Scale, SchemaMode};
 use crate::schema::{Constraints, ListType, Rule};
 
 /// Where an attribute sits, which decides the keys it may hold.
@@ -110,6 +111,8 @@ pub(crate) struct Attrs {
     pub(crate) schema_with: Option<Path>,
     /// Field: `schemars`, with the key's span.
     pub(crate) schemars: Option<Span>,
+    /// Field: `deep_copy = "clone"`.
+    pub(crate) deep_copy: DeepCopyMode,
     /// Resource keys.
     pub(crate) resource: ResourceAttrs,
     /// Whether the attribute being read is `#[kube]`: its `validation` keeps
@@ -487,6 +490,28 @@ fn key(
             if values::flag(meta, key)? {
                 out.schemars = Some(span);
             }
+        }
+        // #[crd(deep_copy = "clone")] — copy a foreign type without DeepCopy by Clone::clone_from
+        DEEP_COPY => {
+            let s = values::string(meta, key)?;
+            out.deep_copy = match s.value().as_str() {
+                "deep" => DeepCopyMode::Deep,
+                "clone" => DeepCopyMode::Clone,
+                other => {
+                    errors.at(
+                        s.span(),
+                        format!(
+                            "unknown deep_copy mode `{other}`; expected {}",
+                            DEEP_COPY_MODES
+                                .iter()
+                                .map(|m| format!("\"{m}\""))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    );
+                    DeepCopyMode::Deep
+                }
+            };
         }
         _ => unreachable_key(key, errors, span),
     }

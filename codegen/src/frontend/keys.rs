@@ -144,6 +144,9 @@ pub(crate) const IMMUTABLE: &str = "immutable";
 pub(crate) const ALLOW_FLOAT: &str = "allow_float";
 pub(crate) const SCHEMA_WITH: &str = "schema_with";
 pub(crate) const SCHEMARS: &str = "schemars";
+pub(crate) const DEEP_COPY: &str = "deep_copy";
+/// The values `deep_copy` accepts.
+pub(crate) const DEEP_COPY_MODES: &[&str] = &["deep", "clone"];
 
 pub(crate) const FIELD_KEYS: &[&str] = &[
     REQUIRED,
@@ -153,6 +156,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     ALLOW_FLOAT,
     SCHEMA_WITH,
     SCHEMARS,
+    DEEP_COPY,
 ];
 
 // Inside `validation(...)`.

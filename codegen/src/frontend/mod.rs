@@ -19,7 +19,10 @@ pub use ctxt::Errors;
 
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Member};
 
-use crate::model::{Body, Derive, Field, Input, Requirement, Tagging, Variant, VariantShape};
+use crate::model::{
+    Body, DeepCopyMode, Derive, Field, Input, Requirement, RustBody, RustField, RustFields,
+    RustVariant, Tagging, Variant, VariantShape,
+};
 use crate::schema::Rule;
 use attr::{Attrs, GroupKind, Place};
 use ctxt::did_you_mean;
@@ -40,6 +43,8 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
     check::exclusive_bounds_need_a_bound(&attrs, &mut errors);
 
     let mut parent_rules = Vec::new();
+    let mut rust = Vec::new();
+    let mut rust_variants = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(named) => {
@@ -48,6 +53,7 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
                     serde.rename_all,
                     serde.default,
                     &mut parent_rules,
+                    &mut rust,
                     &mut errors,
                 );
                 if serde.transparent {
@@ -62,6 +68,7 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
                     None,
                     false,
                     &mut parent_rules,
+                    &mut rust,
                     &mut errors,
                 );
                 transparent(fields, input, &mut errors)
@@ -84,7 +91,7 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
         },
         Data::Enum(data) => {
             let tagging = tagging(&serde, input, &mut errors);
-            let variants = variants(data, &serde, &tagging, &mut errors);
+            let variants = variants(data, &serde, &tagging, &mut rust_variants, &mut errors);
             Some(Body::Enum { tagging, variants })
         }
         Data::Union(_) => {
@@ -105,6 +112,11 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
         Derive::CustomResource => resource::resource(input, &mut attrs, body.as_ref(), &mut errors),
         Derive::Schema => None,
     };
+    let rust = match &input.data {
+        Data::Enum(_) => RustBody::Enum(rust_variants),
+        Data::Struct(data) => RustBody::Struct(rust_fields(&data.fields, rust)),
+        Data::Union(_) => RustBody::Struct(RustFields::Unit),
+    };
     let krate = attrs
         .krate
         .clone()
@@ -117,6 +129,7 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
             krate,
             constraints: attrs.constraints,
             body,
+            rust,
             resource,
         }),
         _ => Err(errors),
@@ -178,11 +191,60 @@ fn tagging(
     }
 }
 
+/// The Rust view of a struct's or variant's fields, shaped like `fields`.
+fn rust_fields(fields: &Fields, rust: Vec<RustField>) -> RustFields {
+    match fields {
+        Fields::Named(_) => RustFields::Named(rust),
+        Fields::Unnamed(_) => RustFields::Unnamed(rust),
+        Fields::Unit => RustFields::Unit,
+    }
+}
+
+/// One Rust field as the whole-value impls see it.
+fn rust_field(f: &syn::Field, member: Member, deep_copy: DeepCopyMode) -> RustField {
+    RustField {
+        member,
+        span: syn::spanned::Spanned::span(&f.ty),
+        ty: f.ty.clone(),
+        deep_copy,
+    }
+}
+
+/// Rule: a field serde never writes takes no schema keys, only
+/// `deep_copy` (it is still part of the Rust value).
+fn only_deep_copy(attrs: &Attrs, what: &str, errors: &mut Errors) {
+    if let Some((_, span)) = attrs.spans.iter().find(|(k, _)| *k != keys::DEEP_COPY) {
+        errors.at(
+            *span,
+            format!("{what} is skipped by serde, so #[crd] attributes on it have no effect (only `deep_copy` applies)"),
+        );
+    }
+}
+
+/// The fields of a variant serde skips: Rust-only.
+fn skipped_variant_fields(fields: &Fields, variant: &Ident, errors: &mut Errors) -> RustFields {
+    let rust = fields
+        .iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let attrs = attr::parse(&f.attrs, Place::Field, errors);
+            only_deep_copy(&attrs, &format!("variant `{variant}`"), errors);
+            let member = match &f.ident {
+                Some(ident) => Member::Named(ident.clone()),
+                None => Member::Unnamed(index.into()),
+            };
+            rust_field(f, member, attrs.deep_copy)
+        })
+        .collect();
+    rust_fields(fields, rust)
+}
+
 fn fields<'a>(
     input: impl Iterator<Item = &'a syn::Field>,
     rename_all: Option<RenameRule>,
     container_default: bool,
     parent_rules: &mut Vec<Rule>,
+    rust: &mut Vec<RustField>,
     errors: &mut Errors,
 ) -> Vec<Field> {
     let mut out = Vec::new();
@@ -194,13 +256,19 @@ fn fields<'a>(
             None => (Member::Unnamed(index.into()), index.to_string()),
         };
         let rust_name = rust_name.trim_start_matches("r#").to_owned();
+        // A `#[crd(schemars)]` type derives `JsonSchema`, not `KubeSchema`,
+        // so it has no `DeepCopy`: it is copied by `Clone` unless the field
+        // says `deep_copy = "deep"`.
+        let deep_copy = if attrs.schemars.is_some()
+            && !attrs.spans.iter().any(|(k, _)| *k == keys::DEEP_COPY)
+        {
+            DeepCopyMode::Clone
+        } else {
+            attrs.deep_copy
+        };
+        rust.push(rust_field(f, member.clone(), deep_copy));
         if serde.skip_serializing {
-            if !attrs.spans.is_empty() {
-                errors.at(
-                    attrs.spans[0].1,
-                    format!("field `{rust_name}` is skipped by serde, so #[crd] attributes on it have no effect"),
-                );
-            }
+            only_deep_copy(&attrs, &format!("field `{rust_name}`"), errors);
             continue;
         }
         let wire_name = serde
@@ -300,6 +368,7 @@ fn variants(
     data: &syn::DataEnum,
     serde: &serde_attr::ContainerSerde,
     tagging: &Tagging,
+    rust_variants: &mut Vec<RustVariant>,
     errors: &mut Errors,
 ) -> Vec<Variant> {
     let mut out = Vec::new();
@@ -309,8 +378,13 @@ fn variants(
         let vs = serde_attr::variant(&v.attrs, errors);
         let attrs = attr::parse(&v.attrs, Place::Variant, errors);
         if vs.skip {
+            rust_variants.push(RustVariant {
+                ident: v.ident.clone(),
+                fields: skipped_variant_fields(&v.fields, &v.ident, errors),
+            });
             continue;
         }
+        let mut rust = Vec::new();
         if let Some(span) = vs.untagged {
             errors.at(
                 span,
@@ -336,7 +410,14 @@ fn variants(
             }
             Fields::Unnamed(f) if f.unnamed.len() == 1 => {
                 has_data = true;
-                let mut fs = fields(f.unnamed.iter(), None, false, &mut no_rules, errors);
+                let mut fs = fields(
+                    f.unnamed.iter(),
+                    None,
+                    false,
+                    &mut no_rules,
+                    &mut rust,
+                    errors,
+                );
                 match fs.pop() {
                     Some(field) => VariantShape::Newtype(Box::new(field)),
                     None => VariantShape::Unit,
@@ -353,7 +434,14 @@ fn variants(
             Fields::Named(f) => {
                 has_data = true;
                 let rename = vs.rename_all.or(serde.rename_all_fields);
-                VariantShape::Struct(fields(f.named.iter(), rename, false, &mut no_rules, errors))
+                VariantShape::Struct(fields(
+                    f.named.iter(),
+                    rename,
+                    false,
+                    &mut no_rules,
+                    &mut rust,
+                    errors,
+                ))
             }
         };
         if !no_rules.is_empty() {
@@ -363,6 +451,10 @@ fn variants(
                  which CRDs cannot express; make the field required or move it to a struct",
             );
         }
+        rust_variants.push(RustVariant {
+            ident: v.ident.clone(),
+            fields: rust_fields(&v.fields, rust),
+        });
         out.push(Variant {
             ident: v.ident.clone(),
             wire_name,

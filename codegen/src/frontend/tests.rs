@@ -273,3 +273,69 @@ fn expansion_is_valid_rust_and_uses_the_crate_override() {
         "every path goes through the override"
     );
 }
+
+#[test]
+fn the_rust_view_keeps_skipped_fields_and_variants_with_their_copy_mode() {
+    use crate::model::{DeepCopyMode, RustBody, RustFields};
+    let model = ok(
+        parse_quote! {
+            pub struct Spec {
+                pub name: String,
+                #[serde(skip)]
+                #[crd(deep_copy = "clone")]
+                pub cache: Foreign,
+            }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(fields(&model).len(), 1, "the wire sees one field");
+    let RustBody::Struct(RustFields::Named(rust)) = &model.rust else {
+        panic!("named struct")
+    };
+    let modes: Vec<_> = rust.iter().map(|f| f.deep_copy).collect();
+    assert_eq!(modes, [DeepCopyMode::Deep, DeepCopyMode::Clone]);
+
+    let model = ok(
+        parse_quote! {
+            #[serde(tag = "kind")]
+            pub enum Source {
+                Git { url: String },
+                #[serde(skip)]
+                Local(#[crd(deep_copy = "clone")] Handle, u8),
+            }
+        },
+        Derive::Schema,
+    );
+    let Body::Enum { variants, .. } = &model.body else {
+        panic!("enum")
+    };
+    assert_eq!(variants.len(), 1, "the wire sees one variant");
+    let RustBody::Enum(rust) = &model.rust else {
+        panic!("enum")
+    };
+    assert_eq!(rust.len(), 2);
+    let RustFields::Unnamed(local) = &rust[1].fields else {
+        panic!("tuple variant")
+    };
+    assert_eq!(local[0].deep_copy, DeepCopyMode::Clone);
+    assert_eq!(local[1].deep_copy, DeepCopyMode::Deep);
+}
+
+#[test]
+fn deep_copy_takes_deep_or_clone_and_only_it_applies_to_skipped_fields() {
+    let errs = errors(
+        parse_quote! {
+            pub struct Spec {
+                #[crd(deep_copy = "shallow")]
+                pub a: String,
+                #[serde(skip)]
+                #[crd(deep_copy = "clone", max_length = 3)]
+                pub b: String,
+            }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs[0].contains("unknown deep_copy mode `shallow`; expected \"deep\" or \"clone\""));
+    assert!(errs[1].contains("only `deep_copy` applies"));
+}

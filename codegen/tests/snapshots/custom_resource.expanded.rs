@@ -206,6 +206,60 @@ const _: () = {
         }
     }
     #[automatically_derived]
+    impl ::crdforge::DeepCopy for UserSpec {
+        #[inline]
+        fn deep_copy_into(&self, out: &mut Self) {
+            <String as ::crdforge::DeepCopy>::deep_copy_into(
+                &self.login,
+                &mut out.login,
+            );
+            <Option<
+                i32,
+            > as ::crdforge::DeepCopy>::deep_copy_into(
+                &self.replicas,
+                &mut out.replicas,
+            );
+        }
+        #[inline]
+        fn deep_copy(&self) -> Self {
+            Self {
+                login: <String as ::crdforge::DeepCopy>::deep_copy(&self.login),
+                replicas: <Option<
+                    i32,
+                > as ::crdforge::DeepCopy>::deep_copy(&self.replicas),
+            }
+        }
+    }
+    #[automatically_derived]
+    impl ::crdforge::DeepCopy for User {
+        #[inline]
+        fn deep_copy_into(&self, out: &mut Self) {
+            <::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::crdforge::DeepCopy>::deep_copy_into(
+                &self.metadata,
+                &mut out.metadata,
+            );
+            <UserSpec as ::crdforge::DeepCopy>::deep_copy_into(
+                &self.spec,
+                &mut out.spec,
+            );
+            <::core::option::Option<
+                UserStatus,
+            > as ::crdforge::DeepCopy>::deep_copy_into(&self.status, &mut out.status);
+        }
+        #[inline]
+        fn deep_copy(&self) -> Self {
+            Self {
+                metadata: <::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::crdforge::DeepCopy>::deep_copy(
+                    &self.metadata,
+                ),
+                spec: <UserSpec as ::crdforge::DeepCopy>::deep_copy(&self.spec),
+                status: <::core::option::Option<
+                    UserStatus,
+                > as ::crdforge::DeepCopy>::deep_copy(&self.status),
+            }
+        }
+    }
+    #[automatically_derived]
     impl ::crdforge::__private::kube_core::Resource for User {
         type DynamicType = ();
         type Scope = ::crdforge::__private::k8s_openapi::NamespaceResourceScope;

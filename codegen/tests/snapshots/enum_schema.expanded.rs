@@ -64,4 +64,29 @@ const _: () = {
             )
         }
     }
+    #[automatically_derived]
+    impl ::crdforge::DeepCopy for Source {
+        #[inline]
+        fn deep_copy_into(&self, out: &mut Self) {
+            match (self, out) {
+                (Self::Git { url: __from_0 }, Self::Git { url: __out_0 }) => {
+                    <String as ::crdforge::DeepCopy>::deep_copy_into(__from_0, __out_0);
+                }
+                (Self::Empty, Self::Empty) => {}
+                #[allow(unreachable_patterns)]
+                (__from, __out) => *__out = ::crdforge::DeepCopy::deep_copy(__from),
+            }
+        }
+        #[inline]
+        fn deep_copy(&self) -> Self {
+            match self {
+                Self::Git { url: __from_0 } => {
+                    Self::Git {
+                        url: <String as ::crdforge::DeepCopy>::deep_copy(__from_0),
+                    }
+                }
+                Self::Empty => Self::Empty,
+            }
+        }
+    }
 };

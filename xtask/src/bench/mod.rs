@@ -5,6 +5,7 @@
 //! xtask only orchestrates: kube, tokio and the counting allocator live in
 //! the bench crate, so this binary stays quick to build.
 
+mod deep_copy;
 mod profile;
 mod report;
 mod stats;
@@ -33,9 +34,10 @@ pub(crate) struct Args {
     /// <target>/bench/benchmarks-quick.md).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Run only this suite (default: all). A partial report belongs outside
-    /// docs/, so `--out` is then required.
-    #[arg(long, value_parser = ["workqueue", "cache-memory"], requires = "out")]
+    /// Run only the suites whose name starts with this (`workqueue`,
+    /// `cache-memory`, `deep-copy`); the partial report goes under target/
+    /// unless `--out`, never over docs/benchmarks.md.
+    #[arg(long)]
     suite: Option<String>,
 }
 
@@ -56,7 +58,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 7 });
     ensure!(rounds > 0, "--rounds must be positive");
     let out = args.out.clone().unwrap_or_else(|| {
-        if args.quick {
+        if let Some(suite) = &args.suite {
+            target.join(format!("bench/benchmarks-{suite}.md"))
+        } else if args.quick {
             target.join("bench/benchmarks-quick.md")
         } else {
             root.join("docs/benchmarks.md")
@@ -67,10 +71,15 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 
     let rust = build_rust(&root, &target, args.quick)?;
     let go = build_go(&root, &target)?;
-    let mut plan = plan(&rust, &go, args.quick);
-    if let Some(suite) = &args.suite {
-        plan.retain(|b| b.suite.id() == suite);
-    }
+    let plan: Vec<Bench> = plan(&rust, &go, args.quick)
+        .into_iter()
+        .filter(|b| {
+            args.suite
+                .as_deref()
+                .is_none_or(|s| b.suite.id().starts_with(s))
+        })
+        .collect();
+    ensure!(!plan.is_empty(), "no suite matches --suite");
 
     let started = Instant::now();
     let mut comparisons = Vec::new();
@@ -162,6 +171,8 @@ struct Contender {
 struct RustBins {
     workqueue: PathBuf,
     cache_memory: PathBuf,
+    deep_copy: PathBuf,
+    deep_copy_allocs: PathBuf,
 }
 
 fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
@@ -241,6 +252,11 @@ fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
         });
     }
     benches.extend(cache_memory_plan(rust, go, quick));
+    benches.extend(deep_copy::plan(
+        &rust.deep_copy,
+        &rust.deep_copy_allocs,
+        quick,
+    ));
     benches
 }
 
@@ -346,6 +362,8 @@ fn run_interleaved(bench: &Bench, rounds: usize) -> Result<Comparison> {
                 let value = match bench.suite {
                     Suite::Workqueue => line.ops_per_sec,
                     Suite::CacheMemory => line.bytes_per_object,
+                    Suite::DeepCopyTime => line.ns_per_copy,
+                    Suite::DeepCopyAllocs => line.allocs_per_copy,
                 }
                 .with_context(|| format!("{} printed no metric", c.program.display()))?;
                 samples[idx].push(value);
@@ -396,6 +414,8 @@ struct Line {
     ops_per_sec: Option<f64>,
     gets: Option<u64>,
     bytes_per_object: Option<f64>,
+    ns_per_copy: Option<f64>,
+    allocs_per_copy: Option<f64>,
 }
 
 fn run_contender(c: &Contender) -> Result<Vec<Line>> {
@@ -468,6 +488,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     Ok(RustBins {
         workqueue: bin("bench-workqueue"),
         cache_memory: bin("bench-cache-memory"),
+        deep_copy: bin("bench-deep-copy"),
+        deep_copy_allocs: bin("bench-deep-copy-allocs"),
     })
 }
 

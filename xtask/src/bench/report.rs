@@ -13,6 +13,10 @@ pub(crate) enum Suite {
     Workqueue,
     /// Heap bytes per cached object (lower is better).
     CacheMemory,
+    /// Nanoseconds per deep copy (lower is better).
+    DeepCopyTime,
+    /// Heap allocations per deep copy (lower is better).
+    DeepCopyAllocs,
 }
 
 impl Suite {
@@ -21,6 +25,8 @@ impl Suite {
         match self {
             Suite::Workqueue => "workqueue",
             Suite::CacheMemory => "cache-memory",
+            Suite::DeepCopyTime => "deep-copy-time",
+            Suite::DeepCopyAllocs => "deep-copy-allocs",
         }
     }
 
@@ -28,6 +34,8 @@ impl Suite {
         match self {
             Suite::Workqueue => "Work queue: throughput (adds per second, higher is better)",
             Suite::CacheMemory => "Informer cache: heap bytes per object (lower is better)",
+            Suite::DeepCopyTime => "Deep copy: time per copy (lower is better)",
+            Suite::DeepCopyAllocs => "Deep copy: allocations per copy (lower is better)",
         }
     }
 
@@ -35,6 +43,8 @@ impl Suite {
         match self {
             Suite::Workqueue => format_rate(value),
             Suite::CacheMemory => format!("{} B", group_thousands(value.round() as u64)),
+            Suite::DeepCopyTime => format_duration(value),
+            Suite::DeepCopyAllocs => format!("{value:.1}"),
         }
     }
 
@@ -142,7 +152,12 @@ pub(crate) fn render(report: &Report) -> String {
             report.date, report.rounds
         ),
     );
-    for suite in [Suite::Workqueue, Suite::CacheMemory] {
+    for suite in [
+        Suite::Workqueue,
+        Suite::CacheMemory,
+        Suite::DeepCopyTime,
+        Suite::DeepCopyAllocs,
+    ] {
         let rows: Vec<&Comparison> = report
             .comparisons
             .iter()
@@ -202,7 +217,8 @@ pub(crate) fn render(report: &Report) -> String {
          with the versions pinned in its `go.sum`. Every process prints one JSON line per \
          measured run (the work-queue programs after one unreported warm-up run); run one by \
          hand to see them, e.g. `cargo run --release -p crdforge-bench --bin bench-workqueue \
-         -- --workload concurrent` or `--bin bench-cache-memory -- --impl crdforge`.",
+         -- --workload concurrent`, `--bin bench-cache-memory -- --impl crdforge` or \
+         `--bin bench-deep-copy -- --impl deep-copy-into --workload user`.",
     );
     out
 }
@@ -387,6 +403,17 @@ fn line(w: &mut String, s: &str) {
     let _ = writeln!(w, "{s}");
 }
 
+/// Nanoseconds, in the unit that reads best: `850 ns`, `12.3 µs`, `4.56 ms`.
+fn format_duration(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e4 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
 /// Operations per second with an SI prefix: `1.23 M`, `850 k`.
 fn format_rate(v: f64) -> String {
     if v >= 1e6 {
@@ -446,6 +473,10 @@ mod tests {
         assert_eq!(group_thousands(1_234_567), "1,234,567");
         assert_eq!(group_thousands(999), "999");
         assert_eq!(Suite::CacheMemory.format(1355.4), "1,355 B");
+        assert_eq!(Suite::DeepCopyTime.format(850.4), "850 ns");
+        assert_eq!(Suite::DeepCopyTime.format(12_345.0), "12.3 µs");
+        assert_eq!(Suite::DeepCopyTime.format(4_560_000.0), "4.56 ms");
+        assert_eq!(Suite::DeepCopyAllocs.format(37.0), "37.0");
     }
 
     #[test]
@@ -493,6 +524,47 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("crdforge ÷ kube-runtime (target ≤ 1×) | crdforge ÷ client-go |"));
+    }
+
+    #[test]
+    fn deep_copy_tables_compare_against_clone_and_clone_from_without_targets() {
+        let r = report(vec![
+            cmp(
+                Suite::DeepCopyTime,
+                "user",
+                &[
+                    ("deep_copy_into", &[500.0]),
+                    ("clone", &[1000.0]),
+                    ("clone_from", &[1250.0]),
+                ],
+            ),
+            cmp(
+                Suite::DeepCopyAllocs,
+                "user",
+                &[
+                    ("deep_copy_into", &[0.0]),
+                    ("clone", &[40.0]),
+                    ("clone_from", &[40.0]),
+                ],
+            ),
+        ]);
+        let md = render(&r);
+        assert!(
+            md.contains("## Deep copy: time per copy (lower is better)"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| `user` | 500 ns [500 ns – 500 ns] | 1000 ns [1000 ns – 1000 ns] \
+                 | 1250 ns [1250 ns – 1250 ns] | **0.50×** | **0.40×** |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `user` | 0.0 [0.0 – 0.0] | 40.0 [40.0 – 40.0] | 40.0 [40.0 – 40.0] | **0.00×** | **0.00×** |"),
+            "{md}"
+        );
+        assert!(md.contains("deep_copy_into ÷ clone | deep_copy_into ÷ clone_from |"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! which take and return `proc_macro2` token streams, so they can be tested
 //! without a compiler.
 
+mod apply;
 mod resource;
 mod schema;
 mod values;
@@ -44,11 +45,13 @@ fn expand(input: TokenStream, derive: Derive) -> syn::Result<TokenStream> {
 
 /// The tokens for a validated model.
 pub fn emit(input: &Input) -> TokenStream {
-    match &input.resource {
+    let items = match &input.resource {
         Some(r) => resource::custom_resource(input, r),
         None => {
             let item = schema::schema_impl(input);
             quote!(const _: () = { #item };)
         }
-    }
+    };
+    let apply = apply::apply_configuration(input);
+    quote!(#items #apply)
 }

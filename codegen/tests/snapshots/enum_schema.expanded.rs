@@ -65,3 +65,7 @@ const _: () = {
         }
     }
 };
+#[automatically_derived]
+impl ::crdforge::ApplyConfiguration for Source {
+    type Configuration = Self;
+}

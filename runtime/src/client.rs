@@ -39,6 +39,12 @@
 //! TypedClient::<ConfigMap>::new(client, "my-controller").cluster();
 //! # }
 //! ```
+//!
+//! Server-side apply is typed for kinds with an apply configuration (every
+//! `#[derive(CustomResource)]` kind, see [`crate::apply`]):
+//! [`Verbs::apply_configuration`] and [`Verbs::apply_status_configuration`]
+//! take `<Kind>Apply`, which names the object; [`Verbs::apply`] and
+//! [`Verbs::apply_status`] take any serializable body, for k8s-openapi kinds.
 
 use std::fmt::Debug;
 

@@ -9,7 +9,7 @@
 //! Builders are named `with_<field>` rather than `<field>` so that no field
 //! name (`default`, `clone`, ...) can shadow a trait method of the struct.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Generics, Ident, Member, Path};
 
@@ -44,7 +44,28 @@ fn field_configuration(field: &Field, krate: &Path) -> TokenStream {
         return quote!(#krate::__private::serde_json::Value);
     }
     let ty = &field.ty;
-    quote_spanned!(field.span=> <#ty as #krate::ApplyConfiguration>::Configuration)
+    // The whole projection, the crate path included, takes the field's
+    // span, so "`X` has no apply configuration" points at the field.
+    respan(
+        quote!(<#ty as #krate::ApplyConfiguration>::Configuration),
+        field.span,
+    )
+}
+
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// `impl ApplyConfiguration for Type { type Configuration = ...; }`. An enum
@@ -131,8 +152,20 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         (quote!(), quote!(), quote!())
     };
 
-    let members: Vec<&Member> = fields.iter().map(|f| &f.member).collect();
-    let wire_names: Vec<&str> = fields.iter().map(|f| f.wire_name.as_str()).collect();
+    // Spanned at each field, so a field type without a configuration is
+    // reported there rather than at the derive.
+    let clones = fields.iter().map(|f| {
+        let member = &f.member;
+        quote_spanned!(f.span=> #member: ::core::clone::Clone::clone(&self.#member),)
+    });
+    let defaults = fields.iter().map(|f| {
+        let member = &f.member;
+        quote_spanned!(f.span=> #member: ::core::option::Option::None,)
+    });
+    let debugs = fields.iter().map(|f| {
+        let (member, wire) = (&f.member, &f.wire_name);
+        quote_spanned!(f.span=> ::core::fmt::DebugStruct::field(&mut s, #wire, &self.#member);)
+    });
     let definitions = fields.iter().map(|f| {
         let member = &f.member;
         let configuration = field_configuration(f, krate);
@@ -158,7 +191,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         } else {
             format!("Sets `{}`.", f.wire_name)
         };
-        quote! {
+        quote_spanned! {f.span=>
             #[doc = #doc]
             #[must_use]
             pub fn #builder(mut self, value: impl ::core::convert::Into<#configuration>) -> Self {
@@ -193,7 +226,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
             impl #impl_generics ::core::default::Default for #name #ty_generics #where_clause {
                 fn default() -> Self {
                     Self {
-                        #(#members: ::core::option::Option::None,)*
+                        #(#defaults)*
                         #marker_init
                     }
                 }
@@ -203,7 +236,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
             impl #impl_generics ::core::clone::Clone for #name #ty_generics #where_clause {
                 fn clone(&self) -> Self {
                     Self {
-                        #(#members: ::core::clone::Clone::clone(&self.#members),)*
+                        #(#clones)*
                         #marker_clone
                     }
                 }
@@ -213,7 +246,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
             impl #impl_generics ::core::fmt::Debug for #name #ty_generics #where_clause {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut s = ::core::fmt::Formatter::debug_struct(f, #name_str);
-                    #(::core::fmt::DebugStruct::field(&mut s, #wire_names, &self.#members);)*
+                    #(#debugs)*
                     ::core::fmt::DebugStruct::finish(&mut s)
                 }
             }

@@ -469,3 +469,105 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use syn::{DeriveInput, parse_quote};
+
+    use super::apply_configuration;
+    use crate::frontend::parse;
+    use crate::model::{Derive, Input};
+
+    fn model(input: DeriveInput, derive: Derive) -> Input {
+        match parse(&input, derive) {
+            Ok(model) => model,
+            Err(errors) => panic!("unexpected errors: {}", errors.into_vec().len()),
+        }
+    }
+
+    fn names(input: DeriveInput, derive: Derive) -> Option<(Option<String>, Option<String>)> {
+        model(input, derive)
+            .apply
+            .map(|a| (a.own.map(|i| i.to_string()), a.root.map(|i| i.to_string())))
+    }
+
+    fn some(own: Option<&str>, root: Option<&str>) -> Option<(Option<String>, Option<String>)> {
+        Some((own.map(str::to_owned), root.map(str::to_owned)))
+    }
+
+    #[test]
+    fn names_default_to_the_type_and_the_root_with_apply() {
+        let spec: DeriveInput = parse_quote! {
+            #[kube(group = "example.com", version = "v1", kind = "User")]
+            pub struct UserSpec { pub name: String }
+        };
+        assert_eq!(
+            names(spec, Derive::CustomResource),
+            some(Some("UserSpecApply"), Some("UserApply"))
+        );
+        let nested: DeriveInput = parse_quote!(pub struct Limits { pub cpus: i32 });
+        assert_eq!(names(nested, Derive::Schema), some(Some("LimitsApply"), None));
+        let enumeration: DeriveInput = parse_quote!(pub enum Mode { Fast, Safe });
+        assert_eq!(names(enumeration, Derive::Schema), some(None, None));
+        let newtype: DeriveInput = parse_quote!(pub struct Name(String););
+        assert_eq!(names(newtype, Derive::Schema), some(None, None));
+    }
+
+    #[test]
+    fn a_given_name_renames_the_type_or_on_a_resource_the_root() {
+        let nested: DeriveInput = parse_quote! {
+            #[crd(apply = "LimitsConfig")]
+            pub struct Limits { pub cpus: i32 }
+        };
+        assert_eq!(names(nested, Derive::Schema), some(Some("LimitsConfig"), None));
+        let spec: DeriveInput = parse_quote! {
+            #[kube(group = "example.com", version = "v1", kind = "User", root = "Person")]
+            #[crd(apply = "PersonConfig")]
+            pub struct UserSpec { pub name: String }
+        };
+        assert_eq!(
+            names(spec, Derive::CustomResource),
+            some(Some("UserSpecApply"), Some("PersonConfig"))
+        );
+    }
+
+    #[test]
+    fn apply_false_emits_nothing() {
+        let spec: DeriveInput = parse_quote! {
+            #[kube(group = "example.com", version = "v1", kind = "User")]
+            #[crd(apply = false)]
+            pub struct UserSpec { pub name: String }
+        };
+        let model = model(spec, Derive::CustomResource);
+        assert!(model.apply.is_none());
+        assert!(apply_configuration(&model).is_empty());
+        let enabled: DeriveInput = parse_quote! {
+            #[crd(apply = true)]
+            pub struct Limits { pub cpus: i32 }
+        };
+        assert!(!apply_configuration(&model_of(enabled)).is_empty());
+    }
+
+    fn model_of(input: DeriveInput) -> Input {
+        model(input, Derive::Schema)
+    }
+
+    #[test]
+    fn only_a_struct_with_named_fields_can_name_a_configuration() {
+        for input in [
+            parse_quote!(#[crd(apply = "ModeApply")] pub enum Mode { Fast }),
+            parse_quote!(#[crd(apply = "NameApply")] pub struct Name(String);),
+        ] {
+            let input: DeriveInput = input;
+            let errors = match parse(&input, Derive::Schema) {
+                Ok(_) => panic!("expected an error"),
+                Err(errors) => errors.into_vec(),
+            };
+            assert_eq!(errors.len(), 1);
+            assert!(errors[0].to_string().contains("only `apply = false` fits here"));
+        }
+        // `apply = false` fits an enum.
+        let off: DeriveInput = parse_quote!(#[crd(apply = false)] pub enum Mode { Fast });
+        assert!(model_of(off).apply.is_none());
+    }
+}

@@ -274,7 +274,11 @@ impl<K: Kind> Verbs<K> {
         let name = configuration_name(configuration)?;
         let body = apply_body::<K>(configuration)?;
         self.api
-            .patch(name, &options.params(&self.field_manager), &Patch::Apply(body))
+            .patch(
+                name,
+                &options.params(&self.field_manager),
+                &Patch::Apply(body),
+            )
             .await
     }
 
@@ -293,7 +297,11 @@ impl<K: Kind> Verbs<K> {
         let name = configuration_name(configuration)?;
         let body = apply_body::<K>(configuration)?;
         self.api
-            .patch_status(name, &options.params(&self.field_manager), &Patch::Apply(body))
+            .patch_status(
+                name,
+                &options.params(&self.field_manager),
+                &Patch::Apply(body),
+            )
             .await
     }
 

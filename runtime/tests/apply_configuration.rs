@@ -177,7 +177,9 @@ fn nested_structs_lists_and_maps_are_partial() {
     let spec = WidgetSpecApply::default()
         .with_limits(LimitsApply::default().with_max_cpus(4))
         .with_tags(BTreeMap::from([("team".to_owned(), "a".to_owned())]))
-        .with_ports(vec![PortApply::default().with_name("http").with_protocol("TCP")])
+        .with_ports(vec![
+            PortApply::default().with_name("http").with_protocol("TCP"),
+        ])
         .with_mode(Mode::Safe)
         .with_free(json!({"any": [1, "two"]}));
     assert_eq!(
@@ -271,7 +273,10 @@ fn foreign_types_are_their_own_configuration() {
 fn generic_structs_and_renamed_configurations() {
     let range = RangeApply::<i32>::default().with_min(1);
     assert_eq!(wire(&range), json!({"min": 1}));
-    assert_eq!(wire(&BoxConfig::default().with_count(2)), json!({"count": 2}));
+    assert_eq!(
+        wire(&BoxConfig::default().with_count(2)),
+        json!({"count": 2})
+    );
     // The trait names the same types the derive emitted.
     let _: <Crate as ApplyConfiguration>::Configuration = BoxConfig::default();
     let _: <Name as ApplyConfiguration>::Configuration = String::new();

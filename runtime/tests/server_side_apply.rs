@@ -201,7 +201,11 @@ async fn field_managers_own_what_their_configurations_set() {
         .await
         .unwrap();
     assert_eq!(status.status, Some(SprocketStatus { ready: Some(true) }));
-    assert_eq!(status.spec.size, Some(1), "the status subresource ignores the spec");
+    assert_eq!(
+        status.spec.size,
+        Some(1),
+        "the status subresource ignores the spec"
+    );
     assert!(status.managed_fields().iter().any(|f| {
         f.manager.as_deref() == Some("manager-a")
             && f.operation.as_deref() == Some("Apply")

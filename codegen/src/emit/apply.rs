@@ -78,11 +78,14 @@ fn configuration_impl(input: &Input, configuration: &TokenStream, whole: bool) -
     let generics = if whole {
         let mut generics = input.generics.clone();
         if generics.type_params().next().is_some() {
-            generics.make_where_clause().predicates.push(syn::parse_quote!(
-                Self: #krate::__private::serde::Serialize
-                    + ::core::clone::Clone
-                    + ::core::fmt::Debug
-            ));
+            generics
+                .make_where_clause()
+                .predicates
+                .push(syn::parse_quote!(
+                    Self: #krate::__private::serde::Serialize
+                        + ::core::clone::Clone
+                        + ::core::fmt::Debug
+                ));
         }
         generics
     } else {
@@ -505,11 +508,25 @@ mod tests {
             names(spec, Derive::CustomResource),
             some(Some("UserSpecApply"), Some("UserApply"))
         );
-        let nested: DeriveInput = parse_quote!(pub struct Limits { pub cpus: i32 });
-        assert_eq!(names(nested, Derive::Schema), some(Some("LimitsApply"), None));
-        let enumeration: DeriveInput = parse_quote!(pub enum Mode { Fast, Safe });
+        let nested: DeriveInput = parse_quote!(
+            pub struct Limits {
+                pub cpus: i32,
+            }
+        );
+        assert_eq!(
+            names(nested, Derive::Schema),
+            some(Some("LimitsApply"), None)
+        );
+        let enumeration: DeriveInput = parse_quote!(
+            pub enum Mode {
+                Fast,
+                Safe,
+            }
+        );
         assert_eq!(names(enumeration, Derive::Schema), some(None, None));
-        let newtype: DeriveInput = parse_quote!(pub struct Name(String););
+        let newtype: DeriveInput = parse_quote!(
+            pub struct Name(String);
+        );
         assert_eq!(names(newtype, Derive::Schema), some(None, None));
     }
 
@@ -519,7 +536,10 @@ mod tests {
             #[crd(apply = "LimitsConfig")]
             pub struct Limits { pub cpus: i32 }
         };
-        assert_eq!(names(nested, Derive::Schema), some(Some("LimitsConfig"), None));
+        assert_eq!(
+            names(nested, Derive::Schema),
+            some(Some("LimitsConfig"), None)
+        );
         let spec: DeriveInput = parse_quote! {
             #[kube(group = "example.com", version = "v1", kind = "User", root = "Person")]
             #[crd(apply = "PersonConfig")]
@@ -555,8 +575,16 @@ mod tests {
     #[test]
     fn only_a_struct_with_named_fields_can_name_a_configuration() {
         for input in [
-            parse_quote!(#[crd(apply = "ModeApply")] pub enum Mode { Fast }),
-            parse_quote!(#[crd(apply = "NameApply")] pub struct Name(String);),
+            parse_quote!(
+                #[crd(apply = "ModeApply")]
+                pub enum Mode {
+                    Fast,
+                }
+            ),
+            parse_quote!(
+                #[crd(apply = "NameApply")]
+                pub struct Name(String);
+            ),
         ] {
             let input: DeriveInput = input;
             let errors = match parse(&input, Derive::Schema) {
@@ -564,10 +592,19 @@ mod tests {
                 Err(errors) => errors.into_vec(),
             };
             assert_eq!(errors.len(), 1);
-            assert!(errors[0].to_string().contains("only `apply = false` fits here"));
+            assert!(
+                errors[0]
+                    .to_string()
+                    .contains("only `apply = false` fits here")
+            );
         }
         // `apply = false` fits an enum.
-        let off: DeriveInput = parse_quote!(#[crd(apply = false)] pub enum Mode { Fast });
+        let off: DeriveInput = parse_quote!(
+            #[crd(apply = false)]
+            pub enum Mode {
+                Fast,
+            }
+        );
         assert!(model_of(off).apply.is_none());
     }
 }

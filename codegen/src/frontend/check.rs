@@ -277,7 +277,11 @@ pub(crate) fn one_default(attrs: &Attrs, errors: &mut Errors) {
 /// Rule: only a struct with named fields gets an apply-configuration struct
 /// of its own, so only it can name one; an enum is its own configuration
 /// (its variants are applied whole) and a newtype has its inner type's.
-pub(crate) fn apply_name_needs_named_fields(attrs: &Attrs, named_fields: bool, errors: &mut Errors) {
+pub(crate) fn apply_name_needs_named_fields(
+    attrs: &Attrs,
+    named_fields: bool,
+    errors: &mut Errors,
+) {
     if let Some(Some(name)) = &attrs.apply
         && !named_fields
     {

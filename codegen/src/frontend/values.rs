@@ -79,7 +79,9 @@ pub(crate) fn apply(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Option
         },
         other => Err(syn::Error::new_spanned(
             other,
-            format!("`{key}` takes a struct name or a flag: {key} = \"UserApply\" or {key} = false"),
+            format!(
+                "`{key}` takes a struct name or a flag: {key} = \"UserApply\" or {key} = false"
+            ),
         )),
     }
 }

@@ -38,6 +38,21 @@ pub struct Input {
     pub rust: RustBody,
     /// The resource attributes, for `CustomResource` only.
     pub resource: Option<Resource>,
+    /// The apply configurations to emit; `None` for `#[crd(apply = false)]`.
+    pub apply: Option<ApplyNames>,
+}
+
+/// The names of the apply configurations a derive emits
+/// (`crdforge::ApplyConfiguration`).
+pub struct ApplyNames {
+    /// The struct of optional fields for this type: `<Type>Apply`, or the
+    /// name given by `apply = "..."` on a `KubeSchema` struct. `None` for
+    /// enums and transparent structs, which have no struct of their own (an
+    /// enum is its own configuration, a newtype its inner type's).
+    pub own: Option<Ident>,
+    /// For a `CustomResource`: the whole object's configuration,
+    /// `<Root>Apply`, or the name given by `apply = "..."`.
+    pub root: Option<Ident>,
 }
 
 /// A struct's or enum's data, after serde's attributes.

@@ -39,6 +39,12 @@
 //! TypedClient::<ConfigMap>::new(client, "my-controller").cluster();
 //! # }
 //! ```
+//!
+//! Server-side apply is typed for kinds with an apply configuration (every
+//! `#[derive(CustomResource)]` kind, see [`crate::apply`]):
+//! [`Verbs::apply_configuration`] and [`Verbs::apply_status_configuration`]
+//! take `<Kind>Apply`, which names the object; [`Verbs::apply`] and
+//! [`Verbs::apply_status`] take any serializable body, for k8s-openapi kinds.
 
 use std::fmt::Debug;
 
@@ -52,6 +58,8 @@ use kube::core::Status;
 use kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::apply::{ApplyConfiguration, ObjectConfiguration};
 
 pub use kube::api::{
     DeleteParams as DeleteOptions, ListParams as ListOptions, PostParams as CreateOptions,
@@ -250,6 +258,53 @@ impl<K: Kind> Verbs<K> {
             .await
     }
 
+    /// Server-side applies a typed configuration (`<Kind>Apply`, see
+    /// [`crate::apply`]) as this client's field manager: the object named in
+    /// the configuration gets exactly the fields set in it, owned by this
+    /// manager; fields it applied before and leaves out now are given up.
+    pub async fn apply_configuration(
+        &self,
+        configuration: &K::Configuration,
+        options: &ApplyOptions,
+    ) -> kube::Result<K>
+    where
+        K: ApplyConfiguration,
+        K::Configuration: ObjectConfiguration,
+    {
+        let name = configuration_name(configuration)?;
+        let body = apply_body::<K>(configuration)?;
+        self.api
+            .patch(
+                name,
+                &options.params(&self.field_manager),
+                &Patch::Apply(body),
+            )
+            .await
+    }
+
+    /// Server-side applies a typed configuration through the status
+    /// subresource: only its `status` is applied (the apiserver ignores the
+    /// spec there), as this client's field manager.
+    pub async fn apply_status_configuration(
+        &self,
+        configuration: &K::Configuration,
+        options: &ApplyOptions,
+    ) -> kube::Result<K>
+    where
+        K: ApplyConfiguration,
+        K::Configuration: ObjectConfiguration,
+    {
+        let name = configuration_name(configuration)?;
+        let body = apply_body::<K>(configuration)?;
+        self.api
+            .patch_status(
+                name,
+                &options.params(&self.field_manager),
+                &Patch::Apply(body),
+            )
+            .await
+    }
+
     /// Deletes an object. `Left` is the object while finalizers hold it,
     /// `Right` the server's status once it is gone.
     pub async fn delete(
@@ -287,6 +342,44 @@ impl<K: Kind> Verbs<K> {
     }
 }
 
+/// How a typed server-side apply is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Take over fields another manager owns instead of failing with a 409
+    /// Conflict that names them.
+    pub force: bool,
+    /// Have the apiserver validate and answer without persisting.
+    pub dry_run: bool,
+}
+
+impl ApplyOptions {
+    /// Options that force the apply.
+    pub fn force() -> Self {
+        Self {
+            force: true,
+            ..Self::default()
+        }
+    }
+
+    fn params(self, field_manager: &str) -> PatchParams {
+        let mut params = PatchParams::apply(field_manager);
+        params.force = self.force;
+        params.dry_run = self.dry_run;
+        params
+    }
+}
+
+fn configuration_name(configuration: &impl ObjectConfiguration) -> kube::Result<&str> {
+    let name = configuration.name();
+    if name.is_empty() {
+        return Err(kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the apply configuration has no metadata.name",
+        ))));
+    }
+    Ok(name)
+}
+
 fn name_of<K: Resource>(obj: &K) -> kube::Result<&str> {
     obj.meta().name.as_deref().ok_or_else(|| {
         kube::Error::Service(Box::new(std::io::Error::new(
@@ -316,6 +409,7 @@ fn apply_body<K: Resource<DynamicType = ()>>(
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use serde_json::json;
 
     #[test]
@@ -326,6 +420,33 @@ mod tests {
         let body =
             apply_body::<Namespace>(&json!({"kind": "Namespace", "apiVersion": "v1"})).unwrap();
         assert_eq!(body["kind"], "Namespace");
+    }
+
+    #[test]
+    fn apply_options_set_force_and_dry_run() {
+        let params = ApplyOptions::force().params("me");
+        assert!(params.force && !params.dry_run);
+        assert_eq!(params.field_manager.as_deref(), Some("me"));
+        let params = ApplyOptions {
+            dry_run: true,
+            ..ApplyOptions::default()
+        }
+        .params("me");
+        assert!(!params.force && params.dry_run);
+    }
+
+    #[test]
+    fn a_configuration_without_a_name_cannot_be_applied() {
+        let err = configuration_name(&Unnamed(ObjectMeta::default())).unwrap_err();
+        assert!(err.to_string().contains("no metadata.name"), "{err}");
+    }
+
+    #[derive(Clone, Debug, Serialize)]
+    struct Unnamed(ObjectMeta);
+    impl ObjectConfiguration for Unnamed {
+        fn metadata(&self) -> &ObjectMeta {
+            &self.0
+        }
     }
 
     #[test]

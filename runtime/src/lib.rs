@@ -18,7 +18,9 @@ pub mod workqueue;
 
 // The CRD generator's run-time half. `#[derive(CustomResource)]` and
 // `#[derive(KubeSchema)]` generate code that calls into these paths.
+pub mod apply;
 mod kube_schema;
+pub use apply::{ApplyConfiguration, ObjectConfiguration};
 pub use crdforge_derive::{CustomResource, KubeSchema};
 pub use deep_copy::DeepCopy;
 pub use kube_schema::{CustomResource, KubeSchema, KubeSchemaFloat};

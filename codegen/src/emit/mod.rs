@@ -5,6 +5,7 @@
 //! which take and return `proc_macro2` token streams, so they can be tested
 //! without a compiler.
 
+mod apply;
 mod deep_copy;
 mod resource;
 mod schema;
@@ -45,12 +46,14 @@ fn expand(input: TokenStream, derive: Derive) -> syn::Result<TokenStream> {
 
 /// The tokens for a validated model.
 pub fn emit(input: &Input) -> TokenStream {
-    match &input.resource {
+    let items = match &input.resource {
         Some(r) => resource::custom_resource(input, r),
         None => {
             let item = schema::schema_impl(input);
             let deep_copy = deep_copy::type_impl(input);
             quote!(const _: () = { #item #deep_copy };)
         }
-    }
+    };
+    let apply = apply::apply_configuration(input);
+    quote!(#items #apply)
 }

@@ -113,6 +113,8 @@ pub(crate) struct Attrs {
     pub(crate) schemars: Option<Span>,
     /// Field: `deep_copy = "clone"`.
     pub(crate) deep_copy: DeepCopyMode,
+    /// Type: `apply = false` (`Some(None)`) or `apply = "Name"`.
+    pub(crate) apply: Option<Option<Ident>>,
     /// Resource keys.
     pub(crate) resource: ResourceAttrs,
     /// Whether the attribute being read is `#[kube]`: its `validation` keeps
@@ -363,6 +365,8 @@ fn key(
         AT_LEAST_ONE_OF => out
             .groups
             .push((GroupKind::AtLeast, values::idents(meta)?, span)),
+        // #[crd(apply = false)] or #[crd(apply = "UserApplyConfiguration")]
+        APPLY => out.apply = values::apply(meta, key)?,
         // #[crd(minimum = 1)]
         MINIMUM => c.minimum = Some(values::number(meta, key)?),
         // #[crd(maximum = 65535)]

@@ -297,6 +297,28 @@ pub(crate) fn one_schema_source(attrs: &Attrs, errors: &mut Errors) {
     }
 }
 
+/// Rule: only a struct with named fields gets an apply-configuration struct
+/// of its own, so only it can name one; an enum is its own configuration
+/// (its variants are applied whole) and a newtype has its inner type's.
+pub(crate) fn apply_name_needs_named_fields(
+    attrs: &Attrs,
+    named_fields: bool,
+    errors: &mut Errors,
+) {
+    if let Some(Some(name)) = &attrs.apply
+        && !named_fields
+    {
+        errors.at(
+            span_of(attrs, APPLY),
+            format!(
+                "`apply = \"{name}\"` names a struct of optional fields, which only a struct with \
+                 named fields gets; an enum is its own apply configuration and a newtype has its \
+                 inner type's (only `apply = false` fits here)"
+            ),
+        );
+    }
+}
+
 /// The span of `key` in `attrs`, or the call site if it was not used.
 pub(crate) fn span_of(attrs: &Attrs, key: &str) -> Span {
     attrs

@@ -66,8 +66,15 @@ pub(crate) const CRATE: &str = "crate";
 pub(crate) const EXACTLY_ONE_OF: &str = "exactly_one_of";
 pub(crate) const AT_MOST_ONE_OF: &str = "at_most_one_of";
 pub(crate) const AT_LEAST_ONE_OF: &str = "at_least_one_of";
+pub(crate) const APPLY: &str = "apply";
 
-pub(crate) const TYPE_KEYS: &[&str] = &[CRATE, EXACTLY_ONE_OF, AT_MOST_ONE_OF, AT_LEAST_ONE_OF];
+pub(crate) const TYPE_KEYS: &[&str] = &[
+    CRATE,
+    EXACTLY_ONE_OF,
+    AT_MOST_ONE_OF,
+    AT_LEAST_ONE_OF,
+    APPLY,
+];
 
 // Value level: on fields, types and inside `items(...)`.
 pub(crate) const MINIMUM: &str = "minimum";

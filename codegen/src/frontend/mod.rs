@@ -20,8 +20,8 @@ pub use ctxt::Errors;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Member};
 
 use crate::model::{
-    Body, DeepCopyMode, Derive, Field, Input, Requirement, RustBody, RustField, RustFields,
-    RustVariant, Tagging, Variant, VariantShape,
+    ApplyNames, Body, DeepCopyMode, Derive, Field, Input, Requirement, RustBody, RustField,
+    RustFields, RustVariant, Tagging, Variant, VariantShape,
 };
 use crate::schema::Rule;
 use attr::{Attrs, GroupKind, Place};
@@ -117,6 +117,7 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
         Data::Struct(data) => RustBody::Struct(rust_fields(&data.fields, rust)),
         Data::Union(_) => RustBody::Struct(RustFields::Unit),
     };
+    let apply = apply_names(input, &attrs, body.as_ref(), resource.as_ref(), &mut errors);
     let krate = attrs
         .krate
         .clone()
@@ -131,9 +132,38 @@ pub fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
             body,
             rust,
             resource,
+            apply,
         }),
         _ => Err(errors),
     }
+}
+
+/// The apply configurations to emit: `<Type>Apply` for a struct with named
+/// fields, `<Root>Apply` for a resource, unless `apply = false`; on a
+/// resource `apply = "..."` names the root's, elsewhere the type's own.
+fn apply_names(
+    input: &DeriveInput,
+    attrs: &Attrs,
+    body: Option<&Body>,
+    resource: Option<&crate::model::Resource>,
+    errors: &mut Errors,
+) -> Option<ApplyNames> {
+    let named_fields = matches!(body, Some(Body::Struct(_)));
+    if resource.is_none() {
+        check::apply_name_needs_named_fields(attrs, named_fields, errors);
+    }
+    let given = match &attrs.apply {
+        Some(None) => return None,
+        Some(Some(name)) => Some(name.clone()),
+        None => None,
+    };
+    let suffixed = |ident: &Ident| quote::format_ident!("{}Apply", ident);
+    let own = named_fields.then(|| match (&given, resource) {
+        (Some(name), None) => name.clone(),
+        _ => suffixed(&input.ident),
+    });
+    let root = resource.map(|r| given.unwrap_or_else(|| suffixed(&r.root)));
+    Some(ApplyNames { own, root })
 }
 
 /// The doc comment of an item, lines joined, indentation of `///` removed.

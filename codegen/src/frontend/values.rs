@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use syn::meta::ParseNestedMeta;
-use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Path, Token, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 
 /// `key = "text"`.
 pub(crate) fn string(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
@@ -47,6 +47,41 @@ pub(crate) fn path(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Path> {
         other => Err(syn::Error::new_spanned(
             other,
             format!("`{key}` takes a path: {key} = my::Type or {key} = \"my::Type\""),
+        )),
+    }
+}
+
+/// `key = false` (`Some(None)`), `key = true` or `key` (`None`: the
+/// default name), or `key = "Name"` (`Some(Some(Name))`).
+pub(crate) fn apply(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Option<Option<Ident>>> {
+    if !meta.input.peek(Token![=]) {
+        return Ok(None);
+    }
+    let expr: Expr = meta.value()?.parse()?;
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok((!b.value).then_some(None)),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match syn::parse_str::<Ident>(&s.value()) {
+            Ok(mut ident) => {
+                ident.set_span(s.span());
+                Ok(Some(Some(ident)))
+            }
+            Err(_) => Err(syn::Error::new(
+                s.span(),
+                format!(
+                    "`{key}` names a struct: `{}` is not a Rust identifier",
+                    s.value()
+                ),
+            )),
+        },
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{key}` takes a struct name or a flag: {key} = \"UserApply\" or {key} = false"
+            ),
         )),
     }
 }

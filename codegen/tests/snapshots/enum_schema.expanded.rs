@@ -90,3 +90,7 @@ const _: () = {
         }
     }
 };
+#[automatically_derived]
+impl ::crdforge::ApplyConfiguration for Source {
+    type Configuration = Self;
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crdforge::client::TypedClient;
+use crdforge::client::{ApplyOptions, TypedClient};
 use crdforge::controller::Action;
 use crdforge::lister::Lister;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, ResourceQuotaSpec};
@@ -17,7 +17,7 @@ use kube::api::{DeleteParams, ObjectMeta, Patch};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use crate::api::{User, UserStatus};
+use crate::api::{User, UserApply, UserStatus, UserStatusApply};
 use crate::directory::{Account, AccountDirectory, DirectoryError};
 use crate::events::{EventType, Recorder};
 
@@ -449,9 +449,22 @@ async fn set_status(
     {
         return Ok(false);
     }
+    // Applied rather than merged: the controller owns exactly these status
+    // fields, so one it leaves out (the namespace while there is none) is
+    // removed instead of lingering. Forced, because the status is the
+    // controller's alone; an older controller's merge-patched fields are
+    // owned by an `Update` entry that would otherwise conflict.
+    let status = UserStatusApply {
+        namespace: desired.namespace,
+        observed_generation: desired.observed_generation,
+        conditions: Some(desired.conditions),
+    };
     ctx.user_client
         .cluster()
-        .patch_status(&user.name_any(), &Patch::Merge(json!({"status": desired})))
+        .apply_status_configuration(
+            &UserApply::new(&user.name_any()).with_status(status),
+            &ApplyOptions::force(),
+        )
         .await
         .doing("writing the status")?;
     Ok(true)

@@ -51,7 +51,7 @@ fn spec(items: Vec<i32>, source: Source, hits: u64) -> Spec<i32> {
         source,
         name: Name(format!("n{hits}")),
         hits,
-        seen: (hits % 2 == 0).then(Instant::now),
+        seen: hits.is_multiple_of(2).then(Instant::now),
     }
 }
 

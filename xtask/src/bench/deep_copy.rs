@@ -69,7 +69,7 @@ pub(super) fn plan(time_bin: &Path, allocs_bin: &Path, quick: bool) -> Vec<Bench
         ),
     ] {
         for (workload, copies, description) in &workloads {
-            let common = vec![
+            let common = [
                 "--workload".to_string(),
                 workload.to_string(),
                 "--copies".into(),
@@ -77,10 +77,16 @@ pub(super) fn plan(time_bin: &Path, allocs_bin: &Path, quick: bool) -> Vec<Bench
                 "--items".into(),
                 items.to_string(),
             ];
+            // The workloads are described once, under the time table.
+            let description = if suite == Suite::DeepCopyTime {
+                format!("{description} {note}")
+            } else {
+                format!("the workload above. {note}")
+            };
             benches.push(Bench {
                 suite,
                 workload,
-                description: format!("{description} {note}"),
+                description,
                 contenders: METHODS
                     .iter()
                     .map(|&name| Contender {

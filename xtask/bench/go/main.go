@@ -1,9 +1,10 @@
 // Command bench runs the Go contenders of `cargo xtask bench`: client-go's
-// work queue and informer indexer, on the same workloads as the Rust bench
+// work queue and informer indexer, the User controller on client-go, on the same workloads as the Rust bench
 // crate (xtask/bench). Each measured iteration prints one JSON line.
 //
 //	bench workqueue --workload single|batch|concurrent --ops N ...
 //	bench cache-memory --objects N
+//	bench controller --directory DIR --metrics-addr ADDR --workers N
 package main
 
 import (
@@ -22,8 +23,10 @@ func main() {
 		err = runWorkqueue(os.Args[2:])
 	case "cache-memory":
 		err = runCacheMemory(os.Args[2:])
+	case "controller":
+		err = runController(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown suite %q (want workqueue or cache-memory)", os.Args[1])
+		err = fmt.Errorf("unknown suite %q (want workqueue, cache-memory or controller)", os.Args[1])
 	}
 	if err != nil {
 		fail(err.Error())

@@ -4,6 +4,8 @@
 //! The workloads here and in `go/` are built to be the same, step for step.
 
 pub mod objects;
+pub mod probe;
+pub mod user;
 pub mod workload;
 
 use serde::Serialize;

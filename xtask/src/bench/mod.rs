@@ -5,6 +5,8 @@
 //! xtask only orchestrates: kube, tokio and the counting allocator live in
 //! the bench crate, so this binary stays quick to build.
 
+mod controller;
+mod plot;
 mod profile;
 mod report;
 mod stats;
@@ -30,9 +32,34 @@ pub(crate) struct Args {
     #[arg(long)]
     rounds: Option<usize>,
     /// Where to write the report (default docs/benchmarks.md; with --quick
-    /// <target>/bench/benchmarks-quick.md).
+    /// <target>/bench/benchmarks-quick.md). The convergence plot is written
+    /// next to it.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run only these suites (default all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<SuiteArg>,
+    /// Users the controller benchmark converges (default 300; 5 with --quick).
+    #[arg(long)]
+    users: Option<usize>,
+    /// Rounds of the controller benchmark (default 3; 2 with --quick).
+    #[arg(long)]
+    controller_rounds: Option<usize>,
+    /// Workers of every controller contender (the User controller's default).
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Seconds of the controller benchmark's idle-CPU window (default 10; 2
+    /// with --quick).
+    #[arg(long)]
+    idle_seconds: Option<f64>,
+}
+
+/// Suites `--only` can pick.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SuiteArg {
+    Workqueue,
+    CacheMemory,
+    Controller,
 }
 
 /// The quick mode, as `cargo xtask ci` runs it.
@@ -41,6 +68,11 @@ pub(crate) fn quick() -> Result<()> {
         quick: true,
         rounds: None,
         out: None,
+        only: Vec::new(),
+        users: None,
+        controller_rounds: None,
+        workers: 4,
+        idle_seconds: None,
     })
     .map(drop)
 }
@@ -60,15 +92,62 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let date = utc_now();
     let load_before = load_average();
 
+    let wants = |suite: SuiteArg| args.only.is_empty() || args.only.contains(&suite);
+
     let rust = build_rust(&root, &target, args.quick)?;
     let go = build_go(&root, &target)?;
-    let plan = plan(&rust, &go, args.quick);
+    let plan: Vec<Bench> = plan(&rust, &go, args.quick)
+        .into_iter()
+        .filter(|b| {
+            wants(match b.suite {
+                Suite::Workqueue => SuiteArg::Workqueue,
+                Suite::CacheMemory => SuiteArg::CacheMemory,
+            })
+        })
+        .collect();
 
     let started = Instant::now();
     let mut comparisons = Vec::new();
     for bench in &plan {
         comparisons.push(run_interleaved(bench, rounds)?);
     }
+    let controller = if wants(SuiteArg::Controller) {
+        let settings = controller::Settings {
+            users: args.users.unwrap_or(if args.quick { 5 } else { 300 }),
+            rounds: args
+                .controller_rounds
+                .unwrap_or(if args.quick { 2 } else { 3 }),
+            workers: args.workers,
+            idle_seconds: args
+                .idle_seconds
+                .unwrap_or(if args.quick { 2.0 } else { 10.0 }),
+        };
+        ensure!(
+            settings.users > 0 && settings.rounds > 0 && settings.workers > 0,
+            "--users, --controller-rounds and --workers must be positive"
+        );
+        let programs = controller::Programs {
+            harness: rust.controller_harness.clone(),
+            limit: rust.limit.clone(),
+            user_controller: rust.user_controller.clone(),
+            kube_runtime: rust.kube_runtime_controller.clone(),
+            go: go.clone(),
+        };
+        let results = controller::run(&programs, &settings, &target.join("bench/controller"))?;
+        let plot_name = out
+            .file_stem()
+            .map_or("benchmarks".into(), |s| s.to_string_lossy().into_owned())
+            + "-convergence.svg";
+        let plot_path = out.with_file_name(&plot_name);
+        if let Some(dir) = plot_path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        controller::write_plot(&results, &plot_path)?;
+        eprintln!("bench: wrote {}", plot_path.display());
+        Some(controller::render(&results, Some(&plot_name)))
+    } else {
+        None
+    };
     eprintln!(
         "bench: all runs took {:.0} s",
         started.elapsed().as_secs_f64()
@@ -98,6 +177,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .map(|b| (b.suite, b.workload.to_string(), b.description.to_string()))
             .collect(),
         profiles,
+        controller,
     };
     let markdown = report::render(&report);
     if let Some(dir) = out.parent() {
@@ -154,6 +234,10 @@ struct Contender {
 struct RustBins {
     workqueue: PathBuf,
     cache_memory: PathBuf,
+    controller_harness: PathBuf,
+    limit: PathBuf,
+    kube_runtime_controller: PathBuf,
+    user_controller: PathBuf,
 }
 
 fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
@@ -435,7 +519,7 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     } else {
         ("release", "release")
     };
-    eprintln!("bench: building crdforge-bench ({profile})");
+    eprintln!("bench: building crdforge-bench and user-controller ({profile})");
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -443,6 +527,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
             profile,
             "-p",
             "crdforge-bench",
+            "-p",
+            "user-controller",
             "--bins",
         ])
         .current_dir(root)
@@ -460,6 +546,10 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     Ok(RustBins {
         workqueue: bin("bench-workqueue"),
         cache_memory: bin("bench-cache-memory"),
+        controller_harness: bin("bench-controller-harness"),
+        limit: bin("bench-limit"),
+        kube_runtime_controller: bin("bench-kube-runtime-controller"),
+        user_controller: bin("user-controller"),
     })
 }
 

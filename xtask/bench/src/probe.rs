@@ -49,7 +49,9 @@ impl Probe {
                     let request = String::from_utf8_lossy(&buf[..n]);
                     let path = request.split_whitespace().nth(1).unwrap_or("/");
                     let (status, body) = match path {
-                        "/readyz" if probe.ready.load(Ordering::SeqCst) => ("200 OK", "ok\n".into()),
+                        "/readyz" if probe.ready.load(Ordering::SeqCst) => {
+                            ("200 OK", "ok\n".into())
+                        }
                         "/readyz" => ("503 Service Unavailable", "caches not synced\n".into()),
                         "/metrics" => (
                             "200 OK",

@@ -147,12 +147,19 @@ impl User {
 
     /// Whether the `Ready` condition is `True`.
     pub fn is_ready(&self) -> bool {
-        self.status.iter().flat_map(|s| &s.conditions).any(|c| c.type_ == "Ready" && c.status == "True")
+        self.status
+            .iter()
+            .flat_map(|s| &s.conditions)
+            .any(|c| c.type_ == "Ready" && c.status == "True")
     }
 
     /// Whether the finalizer is set.
     pub fn has_finalizer(&self) -> bool {
-        self.metadata.finalizers.iter().flatten().any(|f| f == FINALIZER)
+        self.metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == FINALIZER)
     }
 
     /// The ClusterRole the spec names (`admin` for anything unknown, as the

@@ -39,7 +39,7 @@ pub(crate) struct Args {
     /// Run only these suites (default all).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<SuiteArg>,
-    /// Users the controller benchmark converges (default 300; 5 with --quick).
+    /// Users the controller benchmark converges (default 200; 5 with --quick).
     #[arg(long)]
     users: Option<usize>,
     /// Rounds of the controller benchmark (default 3; 2 with --quick).
@@ -113,7 +113,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     }
     let controller = if wants(SuiteArg::Controller) {
         let settings = controller::Settings {
-            users: args.users.unwrap_or(if args.quick { 5 } else { 300 }),
+            users: args.users.unwrap_or(if args.quick { 5 } else { 200 }),
             rounds: args
                 .controller_rounds
                 .unwrap_or(if args.quick { 2 } else { 3 }),

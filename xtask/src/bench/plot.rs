@@ -200,6 +200,9 @@ mod tests {
         assert!(svg.contains("a &lt;title&gt;"));
         // x axis to 5 s, y axis to 2 Users on a 520×340 plot: the limit's first
         // step rises at x = 70 + 1/5·520 = 174 from y = 380 to 380 − 1/2·340 = 210.
-        assert!(svg.contains("M70.0,380.0 L174.0,380.0 L174.0,210.0"), "{svg}");
+        assert!(
+            svg.contains("M70.0,380.0 L174.0,380.0 L174.0,210.0"),
+            "{svg}"
+        );
     }
 }

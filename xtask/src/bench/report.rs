@@ -198,7 +198,7 @@ pub(crate) fn render(report: &Report) -> String {
         "```sh\ncargo xtask bench            # release build; rewrites docs/benchmarks.md\n\
          cargo xtask bench --quick    # debug build, tiny sizes; CI runs it; writes under target/\n\
          cargo xtask bench --rounds 11 --out /tmp/bench.md\n\
-         cargo xtask bench --only controller --users 300 --controller-rounds 3\n```",
+         cargo xtask bench --only controller --users 200 --controller-rounds 3\n```",
     );
     line(w, "");
     line(

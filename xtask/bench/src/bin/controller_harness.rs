@@ -127,7 +127,9 @@ async fn main() -> Result<()> {
     fs::create_dir_all(&args.work_dir)?;
     let client = harness_client().await?;
     install_crd(&client).await?;
-    clean_up(&client).await.context("cleaning up before the run")?;
+    clean_up(&client)
+        .await
+        .context("cleaning up before the run")?;
 
     let ready = Arc::new(Mutex::new(ReadyLog::default()));
     let watch = tokio::spawn(watch_ready(client.clone(), Arc::clone(&ready)));
@@ -175,7 +177,9 @@ async fn main() -> Result<()> {
         None
     };
     watch.abort();
-    clean_up(&client).await.context("cleaning up after the run")?;
+    clean_up(&client)
+        .await
+        .context("cleaning up after the run")?;
 
     emit(&Outcome {
         suite: "controller",
@@ -198,8 +202,12 @@ async fn measure_restart(args: &Args) -> Result<Restart> {
     let deadline = started + Duration::from_secs_f64(args.timeout_seconds);
     loop {
         child.check_alive()?;
+        // Errors mean the server is not listening yet.
         if child.get("/readyz").await.is_ok_and(|(ok, _)| ok)
-            && child.reconciles().await? >= args.users as f64
+            && child
+                .reconciles()
+                .await
+                .is_ok_and(|n| n >= args.users as f64)
         {
             break;
         }
@@ -233,9 +241,7 @@ async fn measure_restart(args: &Args) -> Result<Restart> {
 /// A client for the control plane in `KUBECONFIG`, whose requests carry
 /// [`HARNESS_AGENT`].
 async fn harness_client() -> Result<Client> {
-    let mut config = kube::Config::infer()
-        .await
-        .context("loading KUBECONFIG")?;
+    let mut config = kube::Config::infer().await.context("loading KUBECONFIG")?;
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(HARNESS_AGENT),
@@ -245,7 +251,8 @@ async fn harness_client() -> Result<Client> {
 
 /// Applies the generated User CRD and waits until it is established.
 async fn install_crd(client: &Client) -> Result<()> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../generated/crds/users.example.com.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../generated/crds/users.example.com.yaml");
     let yaml = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let crd: CustomResourceDefinition =
         serde_saphyr::from_str(&yaml).with_context(|| format!("parsing {}", path.display()))?;
@@ -455,7 +462,9 @@ impl Contender {
             use std::io::Write as _;
             let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
             stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-            write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+            // One write: a server that answers after its first read would
+            // otherwise close the socket under the rest of the request.
+            stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
             let mut response = String::new();
             stream.read_to_string(&mut response)?;
             let ok = response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200");
@@ -658,7 +667,13 @@ mod tests {
                     controller_runtime_reconcile_total_created 1.5e9\n\
                     other_total 100\n";
         assert_eq!(sum_metric(text, "controller_runtime_reconcile_total"), 9.0);
-        assert_eq!(sum_metric("controller_runtime_reconcile_total 4\n", "controller_runtime_reconcile_total"), 4.0);
+        assert_eq!(
+            sum_metric(
+                "controller_runtime_reconcile_total 4\n",
+                "controller_runtime_reconcile_total"
+            ),
+            4.0
+        );
     }
 
     #[test]
@@ -672,9 +687,30 @@ mod tests {
             line("1", "watch", ADMIN_USER, "kube", "users", ""),
             line("1", "watch", ADMIN_USER, "kube", "users", ""),
             line("2", "patch", ADMIN_USER, "kube", "users", "status"),
-            line("3", "create", ADMIN_USER, "crdforge-bench-harness/1", "users", ""),
-            line("4", "create", "system:serviceaccount:x", "kcm", "namespaces", ""),
-            line("5", "create", ADMIN_USER, "Go-http-client/2.0", "namespaces", ""),
+            line(
+                "3",
+                "create",
+                ADMIN_USER,
+                "crdforge-bench-harness/1",
+                "users",
+                "",
+            ),
+            line(
+                "4",
+                "create",
+                "system:serviceaccount:x",
+                "kcm",
+                "namespaces",
+                "",
+            ),
+            line(
+                "5",
+                "create",
+                ADMIN_USER,
+                "Go-http-client/2.0",
+                "namespaces",
+                "",
+            ),
             r#"{"auditID":"6","verb":"#.to_string(),
         ]
         .join("\n");

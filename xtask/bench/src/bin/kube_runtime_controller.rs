@@ -48,6 +48,9 @@ struct Args {
 }
 
 struct Context {
+    /// True once every cache has synced; reconciles wait for it (see
+    /// [`Synced`]).
+    synced: tokio::sync::watch::Receiver<bool>,
     client: Client,
     namespaces: Store<Namespace>,
     role_bindings: Store<RoleBinding>,
@@ -113,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
         .touched_objects();
 
     let ctx = Arc::new(Context {
+        synced: synced.subscribe(),
         client,
         namespaces,
         role_bindings,
@@ -157,9 +161,17 @@ async fn main() -> anyhow::Result<()> {
 
 /// Readiness: set once each of the reflectors has delivered its first
 /// `InitDone`, i.e. every cache has synced.
+///
+/// kube-runtime's `Controller` waits only for the store of the reconciled
+/// kind before it reconciles; a reconcile that ran before the Namespace
+/// cache had synced would see no namespace and try to create one again
+/// (after a restart, a 409 and a retry per User). The User controller and
+/// client-go controllers wait for every cache first, so reconciles here
+/// wait for this flag too.
 struct Synced {
     left: Arc<AtomicUsize>,
     probe: Probe,
+    all: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Synced {
@@ -167,17 +179,27 @@ impl Synced {
         Self {
             left: Arc::new(AtomicUsize::new(caches)),
             probe,
+            all: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.all.subscribe()
     }
 
     /// An `inspect` callback for one reflector's stream.
     fn watch<K>(&self) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
-        let (left, probe) = (Arc::clone(&self.left), self.probe.clone());
+        let (left, probe, all) = (
+            Arc::clone(&self.left),
+            self.probe.clone(),
+            Arc::clone(&self.all),
+        );
         let mut seen = false;
         move |event| {
             if !seen && matches!(event, Ok(watcher::Event::InitDone)) {
                 seen = true;
                 if left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    all.send_replace(true);
                     probe.set_ready();
                 }
             }
@@ -193,6 +215,9 @@ fn error_policy(_user: Arc<User>, _err: &Error, _ctx: Arc<Context>) -> Action {
 }
 
 async fn reconcile(user: Arc<User>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // Returns at once after the first sync; the sender lives as long as the
+    // reflectors, so an error cannot happen while reconciles run.
+    let _ = ctx.synced.clone().wait_for(|s| *s).await;
     let name = user.name().to_string();
     let users: Api<User> = Api::all(ctx.client.clone());
     let patch_params = PatchParams::apply(MANAGER);
@@ -410,7 +435,10 @@ fn register_account(directory: &Path, user: &User) -> Result<(), Error> {
         return Ok(());
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, serde_json::to_vec_pretty(&account).map_err(std::io::Error::other)?)?;
+    fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(&account).map_err(std::io::Error::other)?,
+    )?;
     fs::rename(tmp, &path)?;
     if existing.is_none() {
         journal(directory, "created", &uid, user.name())?;

@@ -108,7 +108,11 @@ async fn provision(client: Client, user: &User) -> Result<()> {
         .await
         .context("publishing the event")?;
     Api::<RoleBinding>::namespaced(client.clone(), name)
-        .patch(ROLE_BINDING, &apply, &Patch::Apply(user::role_binding(user)))
+        .patch(
+            ROLE_BINDING,
+            &apply,
+            &Patch::Apply(user::role_binding(user)),
+        )
         .await
         .context("applying the role binding")?;
     if let Some(quota) = user::quota(user) {

@@ -588,7 +588,11 @@ const CONTENDER_FACTS: &[&str] = &[
     "`limit`: `bench-limit` (xtask/bench), a tight client with no controller logic: it \
      watches Users only to learn their UIDs and, for each, issues exactly the User \
      controller's writes once, in order: the finalizer patch, the Namespace, the `Created` \
-     Event, the RoleBinding and ResourceQuota (server-side apply) and the status patch.",
+     Event, the RoleBinding and ResourceQuota (server-side apply) and the status patch. It \
+     keeps as many Users in flight as the controllers have workers, each User's writes one \
+     after another, so it is the limit at that concurrency, not the apiserver's ceiling: a \
+     controller that moves on to the next User while a write's watch event travels (ours \
+     returns after the finalizer patch and is triggered again by it) can come in under it.",
     "`crdforge`: the User controller (`examples/user-controller`) as shipped, with \
      `--workers` set; its clients have no client-side rate limit (kube-rs has none).",
     "`kube-runtime`: `bench-kube-runtime-controller` (xtask/bench), the same reconcile logic \

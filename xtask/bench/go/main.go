@@ -1,9 +1,12 @@
 // Command bench runs the Go contenders of `cargo xtask bench`: client-go's
 // work queue and informer indexer, on the same workloads as the Rust bench
-// crate (xtask/bench). Each measured iteration prints one JSON line.
+// crate (xtask/bench), each measured iteration printing one JSON line; and
+// the User controller on client-go, which the controller benchmark's harness
+// runs and measures from outside.
 //
 //	bench workqueue --workload single|batch|concurrent --ops N ...
 //	bench cache-memory --objects N
+//	bench controller --directory DIR --metrics-addr ADDR --workers N
 package main
 
 import (
@@ -22,8 +25,10 @@ func main() {
 		err = runWorkqueue(os.Args[2:])
 	case "cache-memory":
 		err = runCacheMemory(os.Args[2:])
+	case "controller":
+		err = runController(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown suite %q (want workqueue or cache-memory)", os.Args[1])
+		err = fmt.Errorf("unknown suite %q (want workqueue, cache-memory or controller)", os.Args[1])
 	}
 	if err != nil {
 		fail(err.Error())

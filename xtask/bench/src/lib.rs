@@ -5,6 +5,8 @@
 
 pub mod deep_copy;
 pub mod objects;
+pub mod probe;
+pub mod user;
 pub mod workload;
 
 use serde::Serialize;

@@ -222,6 +222,12 @@ impl Instance {
     /// waits until each is ready. Refuses if this instance is already running;
     /// clears the leftovers of a crashed one.
     pub fn start(&self) -> Result<Started> {
+        self.start_with_apiserver_args(&[])
+    }
+
+    /// [`Instance::start`], with `extra` appended to kube-apiserver's
+    /// command line (an audit log for a benchmark that counts requests, say).
+    pub fn start_with_apiserver_args(&self, extra: &[String]) -> Result<Started> {
         if let Some((component, launched)) = self.running()?.into_iter().next() {
             bail!(
                 "envtest instance {} is already running ({} pid {}); stop it with `cargo xtask envtest down`",
@@ -265,7 +271,10 @@ impl Instance {
             (Component::Etcd, etcd_args(&self.dir, &ports)),
             (
                 Component::KubeApiserver,
-                apiserver_args(&self.dir, &ports, &pki),
+                apiserver_args(&self.dir, &ports, &pki)
+                    .into_iter()
+                    .chain(extra.iter().cloned())
+                    .collect(),
             ),
             (
                 Component::KubeControllerManager,

@@ -5,7 +5,9 @@
 //! xtask only orchestrates: kube, tokio and the counting allocator live in
 //! the bench crate, so this binary stays quick to build.
 
+mod controller;
 mod deep_copy;
+mod plot;
 mod profile;
 mod report;
 mod stats;
@@ -31,14 +33,36 @@ pub(crate) struct Args {
     #[arg(long)]
     rounds: Option<usize>,
     /// Where to write the report (default docs/benchmarks.md; with --quick
-    /// <target>/bench/benchmarks-quick.md).
+    /// <target>/bench/benchmarks-quick.md). The convergence plot is written
+    /// next to it.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Run only the suites whose name starts with this (`workqueue`,
-    /// `cache-memory`, `deep-copy`); the partial report goes under target/
-    /// unless `--out`, never over docs/benchmarks.md.
+    /// Run only these suites (default all); a partial report goes under
+    /// target/ unless `--out`, never over docs/benchmarks.md.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<SuiteArg>,
+    /// Users the controller benchmark converges (default 200; 5 with --quick).
     #[arg(long)]
-    suite: Option<String>,
+    users: Option<usize>,
+    /// Rounds of the controller benchmark (default 3; 2 with --quick).
+    #[arg(long)]
+    controller_rounds: Option<usize>,
+    /// Workers of every controller contender (the User controller's default).
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Seconds of the controller benchmark's idle-CPU window (default 10; 2
+    /// with --quick).
+    #[arg(long)]
+    idle_seconds: Option<f64>,
+}
+
+/// Suites `--only` can pick.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SuiteArg {
+    Workqueue,
+    CacheMemory,
+    DeepCopy,
+    Controller,
 }
 
 /// The quick mode, as `cargo xtask ci` runs it.
@@ -47,7 +71,11 @@ pub(crate) fn quick() -> Result<()> {
         quick: true,
         rounds: None,
         out: None,
-        suite: None,
+        only: Vec::new(),
+        users: None,
+        controller_rounds: None,
+        workers: 4,
+        idle_seconds: None,
     })
     .map(drop)
 }
@@ -58,8 +86,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 7 });
     ensure!(rounds > 0, "--rounds must be positive");
     let out = args.out.clone().unwrap_or_else(|| {
-        if let Some(suite) = &args.suite {
-            target.join(format!("bench/benchmarks-{suite}.md"))
+        if !args.only.is_empty() {
+            target.join("bench/benchmarks-partial.md")
         } else if args.quick {
             target.join("bench/benchmarks-quick.md")
         } else {
@@ -69,23 +97,63 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let date = utc_now();
     let load_before = load_average();
 
+    let wants = |suite: SuiteArg| args.only.is_empty() || args.only.contains(&suite);
+
     let rust = build_rust(&root, &target, args.quick)?;
     let go = build_go(&root, &target)?;
     let plan: Vec<Bench> = plan(&rust, &go, args.quick)
         .into_iter()
         .filter(|b| {
-            args.suite
-                .as_deref()
-                .is_none_or(|s| b.suite.id().starts_with(s))
+            wants(match b.suite {
+                Suite::Workqueue => SuiteArg::Workqueue,
+                Suite::CacheMemory => SuiteArg::CacheMemory,
+                Suite::DeepCopyTime | Suite::DeepCopyAllocs => SuiteArg::DeepCopy,
+            })
         })
         .collect();
-    ensure!(!plan.is_empty(), "no suite matches --suite");
 
     let started = Instant::now();
     let mut comparisons = Vec::new();
     for bench in &plan {
         comparisons.push(run_interleaved(bench, rounds)?);
     }
+    let controller = if wants(SuiteArg::Controller) {
+        let settings = controller::Settings {
+            users: args.users.unwrap_or(if args.quick { 5 } else { 200 }),
+            rounds: args
+                .controller_rounds
+                .unwrap_or(if args.quick { 2 } else { 3 }),
+            workers: args.workers,
+            idle_seconds: args
+                .idle_seconds
+                .unwrap_or(if args.quick { 2.0 } else { 10.0 }),
+        };
+        ensure!(
+            settings.users > 0 && settings.rounds > 0 && settings.workers > 0,
+            "--users, --controller-rounds and --workers must be positive"
+        );
+        let programs = controller::Programs {
+            harness: rust.controller_harness.clone(),
+            limit: rust.limit.clone(),
+            user_controller: rust.user_controller.clone(),
+            kube_runtime: rust.kube_runtime_controller.clone(),
+            go: go.clone(),
+        };
+        let results = controller::run(&programs, &settings, &target.join("bench/controller"))?;
+        let plot_name = out
+            .file_stem()
+            .map_or("benchmarks".into(), |s| s.to_string_lossy().into_owned())
+            + "-convergence.svg";
+        let plot_path = out.with_file_name(&plot_name);
+        if let Some(dir) = plot_path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        controller::write_plot(&results, &plot_path)?;
+        eprintln!("bench: wrote {}", plot_path.display());
+        Some(controller::render(&results, Some(&plot_name)))
+    } else {
+        None
+    };
     eprintln!(
         "bench: all runs took {:.0} s",
         started.elapsed().as_secs_f64()
@@ -115,6 +183,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .map(|b| (b.suite, b.workload.to_string(), b.description.to_string()))
             .collect(),
         profiles,
+        controller,
     };
     let markdown = report::render(&report);
     if let Some(dir) = out.parent() {
@@ -173,6 +242,10 @@ struct RustBins {
     cache_memory: PathBuf,
     deep_copy: PathBuf,
     deep_copy_allocs: PathBuf,
+    controller_harness: PathBuf,
+    limit: PathBuf,
+    kube_runtime_controller: PathBuf,
+    user_controller: PathBuf,
 }
 
 fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
@@ -463,7 +536,7 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     } else {
         ("release", "release")
     };
-    eprintln!("bench: building crdforge-bench ({profile})");
+    eprintln!("bench: building crdforge-bench and user-controller ({profile})");
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -471,6 +544,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
             profile,
             "-p",
             "crdforge-bench",
+            "-p",
+            "user-controller",
             "--bins",
         ])
         .current_dir(root)
@@ -490,6 +565,10 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
         cache_memory: bin("bench-cache-memory"),
         deep_copy: bin("bench-deep-copy"),
         deep_copy_allocs: bin("bench-deep-copy-allocs"),
+        controller_harness: bin("bench-controller-harness"),
+        limit: bin("bench-limit"),
+        kube_runtime_controller: bin("bench-kube-runtime-controller"),
+        user_controller: bin("user-controller"),
     })
 }
 

@@ -106,6 +106,8 @@ pub(crate) struct Report {
     /// CPU profiles of the workloads that missed a target, or why none were
     /// taken (quick mode, no working `perf`).
     pub(crate) profiles: Result<Vec<Profile>, String>,
+    /// The controller benchmark's section, rendered by `controller`, if it ran.
+    pub(crate) controller: Option<String>,
 }
 
 impl Comparison {
@@ -196,6 +198,10 @@ pub(crate) fn render(report: &Report) -> String {
         }
     }
     profiles(w, &report.profiles);
+    if let Some(section) = &report.controller {
+        line(w, "");
+        w.push_str(section);
+    }
     line(w, "");
     line(w, "## Machine");
     line(w, "");
@@ -212,7 +218,8 @@ pub(crate) fn render(report: &Report) -> String {
         "```sh\ncargo xtask bench            # release build; rewrites docs/benchmarks.md\n\
          cargo xtask bench --quick    # debug build, tiny sizes; CI runs it; writes under target/\n\
          cargo xtask bench --rounds 11 --out /tmp/bench.md\n\
-         cargo xtask bench --suite workqueue --out /tmp/queue.md   # one suite only\n```",
+         cargo xtask bench --only workqueue   # one suite; writes under target/\n\
+         cargo xtask bench --only controller --users 200 --controller-rounds 3\n```",
     );
     line(w, "");
     line(
@@ -473,6 +480,7 @@ mod tests {
             comparisons,
             workloads: vec![(Suite::Workqueue, "single".into(), "add, get, done".into())],
             profiles: Err("quick mode".into()),
+            controller: None,
         }
     }
 

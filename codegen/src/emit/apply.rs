@@ -182,7 +182,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         quote! {
             #[doc = #doc]
             #serde
-            pub #member: ::core::option::Option<#configuration>,
+            #vis #member: ::core::option::Option<#configuration>,
         }
     });
     let builders = fields.iter().map(|f| {
@@ -194,10 +194,13 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         } else {
             format!("Sets `{}`.", f.wire_name)
         };
-        quote_spanned! {f.span=>
+        // Spanned at the derive, not the field, so that lints on user code
+        // (dead code, `unreachable_pub`) do not fire on builders no one calls;
+        // the configuration type carries the field's span for errors.
+        quote! {
             #[doc = #doc]
             #[must_use]
-            pub fn #builder(mut self, value: impl ::core::convert::Into<#configuration>) -> Self {
+            #vis fn #builder(mut self, value: impl ::core::convert::Into<#configuration>) -> Self {
                 self.#member = ::core::option::Option::Some(::core::convert::Into::into(value));
                 self
             }

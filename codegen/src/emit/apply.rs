@@ -204,8 +204,10 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         } else {
             format!("Sets `{}`.", f.wire_name)
         };
-        let vis = respan(quote!(#vis), f.span);
-        quote_spanned! {f.span=>
+        // Spanned at the derive, not the field, so that lints on user code
+        // (dead code, `unreachable_pub`) do not fire on builders no one calls;
+        // the configuration type carries the field's span for errors.
+        quote! {
             #[doc = #doc]
             #[must_use]
             #vis fn #builder(mut self, value: impl ::core::convert::Into<#configuration>) -> Self {

@@ -57,52 +57,16 @@ const REASONS: [&str; 4] = [
 ];
 
 fn check_rule(node: &Schema, rule: &Rule, correlatable: bool, push: &mut dyn FnMut(String)) {
-    let source = rule.rule.as_str();
-    match parse(source) {
-        Err(message) => push(format!("CEL rule `{source}` does not compile: {message}")),
-        Ok(expr) => {
-            let mut checker = Checker::new(node);
-            let ty = checker.infer(&expr);
-            for message in checker.errors {
-                push(format!("CEL rule `{source}` does not compile: {message}"));
-            }
-            if let Some(kind) = ty.kind()
-                && kind != "bool"
-            {
-                push(format!(
-                    "CEL rule `{source}` must evaluate to a bool, not {kind}"
-                ));
-            }
-            if checker.uses_old_self && !correlatable {
-                push(format!(
-                    "CEL rule `{source}` uses oldSelf, but old and new values cannot be paired \
-                     here (under the items of a list that is not x-kubernetes-list-type: map)"
-                ));
-            }
-        }
+    let uses_old_self = check_expression(node, "rule", &rule.rule, "bool", push);
+    if uses_old_self && !correlatable {
+        push(format!(
+            "CEL rule `{}` uses oldSelf, but old and new values cannot be paired \
+             here (under the items of a list that is not x-kubernetes-list-type: map)",
+            rule.rule
+        ));
     }
     if let Some(source) = &rule.message_expression {
-        match parse(source) {
-            Err(message) => push(format!(
-                "CEL messageExpression `{source}` does not compile: {message}"
-            )),
-            Ok(expr) => {
-                let mut checker = Checker::new(node);
-                let ty = checker.infer(&expr);
-                for message in checker.errors {
-                    push(format!(
-                        "CEL messageExpression `{source}` does not compile: {message}"
-                    ));
-                }
-                if let Some(kind) = ty.kind()
-                    && kind != "string"
-                {
-                    push(format!(
-                        "CEL messageExpression `{source}` must evaluate to a string, not {kind}"
-                    ));
-                }
-            }
-        }
+        check_expression(node, "messageExpression", source, "string", push);
     }
     if let Some(reason) = &rule.reason
         && !REASONS.contains(&reason.as_str())
@@ -112,7 +76,7 @@ fn check_rule(node: &Schema, rule: &Rule, correlatable: bool, push: &mut dyn FnM
             REASONS.join(", ")
         ));
     }
-    if rule.optional_old_self == Some(true) && !rule.rule.contains("oldSelf") {
+    if rule.optional_old_self == Some(true) && !uses_old_self {
         push("optionalOldSelf is only allowed on transition rules (rules using oldSelf)".into());
     }
     if let Some(field_path) = &rule.field_path
@@ -120,6 +84,38 @@ fn check_rule(node: &Schema, rule: &Rule, correlatable: bool, push: &mut dyn FnM
     {
         push(format!("fieldPath `{field_path}` {message}"));
     }
+}
+
+/// Parses and types one expression (`what` is `rule` or
+/// `messageExpression`), which must evaluate to `want`. Returns whether it
+/// refers to `oldSelf`; for one that does not parse, whether its text does.
+fn check_expression(
+    node: &Schema,
+    what: &str,
+    source: &str,
+    want: &str,
+    push: &mut dyn FnMut(String),
+) -> bool {
+    let expr = match parse(source) {
+        Ok(expr) => expr,
+        Err(message) => {
+            push(format!("CEL {what} `{source}` does not compile: {message}"));
+            return source.contains("oldSelf");
+        }
+    };
+    let mut checker = Checker::new(node);
+    let ty = checker.infer(&expr);
+    for message in checker.errors {
+        push(format!("CEL {what} `{source}` does not compile: {message}"));
+    }
+    if let Some(kind) = ty.kind()
+        && kind != want
+    {
+        push(format!(
+            "CEL {what} `{source}` must evaluate to a {want}, not {kind}"
+        ));
+    }
+    checker.uses_old_self
 }
 
 fn parse(source: &str) -> Result<IdedExpr, String> {

@@ -181,21 +181,24 @@ impl<T: DeepCopy> DeepCopy for Rc<T> {
     }
 }
 
-impl<K: DeepCopy + Ord, V: DeepCopy> DeepCopy for BTreeMap<K, V> {
-    fn deep_copy_into(&self, out: &mut Self) {
+/// The body of `deep_copy_into` for a map with `BTreeMap`'s API
+/// (`BTreeMap` itself and serde_json's `Map`, which wraps one).
+macro_rules! copy_map_into {
+    ($from:expr, $out:expr) => {{
+        let (from, out) = ($from, $out);
         // Fast path, the common case of copying an object over an older
         // version of itself: same keys, so every value is copied in place in
         // one ordered walk.
-        if out.len() == self.len() && out.keys().eq(self.keys()) {
-            for (from, to) in self.values().zip(out.values_mut()) {
-                from.deep_copy_into(to);
+        if out.len() == from.len() && out.keys().eq(from.keys()) {
+            for (v, to) in from.values().zip(out.values_mut()) {
+                v.deep_copy_into(to);
             }
             return;
         }
         // Keys are immutable in a map: entries whose key is gone are
         // dropped, those whose key stays keep their value to copy into.
-        out.retain(|k, _| self.contains_key(k));
-        for (k, v) in self {
+        out.retain(|k, _| from.contains_key(k));
+        for (k, v) in from {
             match out.get_mut(k) {
                 Some(to) => v.deep_copy_into(to),
                 None => {
@@ -203,6 +206,12 @@ impl<K: DeepCopy + Ord, V: DeepCopy> DeepCopy for BTreeMap<K, V> {
                 }
             }
         }
+    }};
+}
+
+impl<K: DeepCopy + Ord, V: DeepCopy> DeepCopy for BTreeMap<K, V> {
+    fn deep_copy_into(&self, out: &mut Self) {
+        copy_map_into!(self, out)
     }
     fn deep_copy(&self) -> Self {
         self.iter()
@@ -327,21 +336,7 @@ impl DeepCopy for serde_json::Map<String, serde_json::Value> {
     fn deep_copy_into(&self, out: &mut Self) {
         // serde_json's map is a BTreeMap (or an IndexMap with
         // `preserve_order`); its API allows the same keyed reuse.
-        if out.len() == self.len() && out.keys().eq(self.keys()) {
-            for (from, to) in self.values().zip(out.values_mut()) {
-                from.deep_copy_into(to);
-            }
-            return;
-        }
-        out.retain(|k, _| self.contains_key(k));
-        for (k, v) in self {
-            match out.get_mut(k) {
-                Some(to) => v.deep_copy_into(to),
-                None => {
-                    out.insert(k.clone(), v.deep_copy());
-                }
-            }
-        }
+        copy_map_into!(self, out)
     }
     fn deep_copy(&self) -> Self {
         self.iter()

@@ -1,11 +1,18 @@
 //! Derive macros for crdforge. Each entry point only converts token streams;
-//! the work is done by `crdforge-codegen`, whose front end reports every
-//! error with its span and whose back end cannot fail.
+//! the work is done in three stages, as serde_derive does it:
+//! - [`frontend`] parses and checks `syn` input into a validated [`model`],
+//!   reporting every error with its span;
+//! - [`emit`] turns the model into Rust tokens, and cannot fail.
 //!
-//! Use them through the `crdforge` crate, which re-exports them next to the
-//! traits their output implements.
+//! Use the macros through the `crdforge` crate, which re-exports them next
+//! to the traits their output implements.
+#![warn(missing_docs)]
 
 use proc_macro::TokenStream;
+
+mod emit;
+mod frontend;
+mod model;
 
 /// Derives a Kubernetes custom resource from its spec struct: the root type
 /// (`metadata`, `spec`, optional `status`), kube's `Resource`, `HasSpec`,
@@ -16,7 +23,7 @@ use proc_macro::TokenStream;
 /// keys; see `docs/annotations.md` for every key.
 #[proc_macro_derive(CustomResource, attributes(kube, crd))]
 pub fn derive_custom_resource(input: TokenStream) -> TokenStream {
-    crdforge_codegen::emit::expand_custom_resource(input.into())
+    emit::expand_custom_resource(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
@@ -25,7 +32,7 @@ pub fn derive_custom_resource(input: TokenStream) -> TokenStream {
 /// custom resource, honouring serde's attributes and `#[crd(...)]` keys.
 #[proc_macro_derive(KubeSchema, attributes(crd))]
 pub fn derive_kube_schema(input: TokenStream) -> TokenStream {
-    crdforge_codegen::emit::expand_schema(input.into())
+    emit::expand_schema(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

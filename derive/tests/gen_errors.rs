@@ -6,7 +6,7 @@ use crdforge::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 fn problems<T: crdforge::CustomResource>() -> String {
-    match T::checked_crd() {
+    match crdforge_gen::checked_crd::<T>() {
         Ok(_) => panic!("expected the CRD to be refused"),
         Err(e) => e.to_string(),
     }

@@ -62,8 +62,7 @@ mod bare {
 
 #[test]
 fn shadowing_names_does_not_break_the_generated_code() {
-    use crdforge::CustomResource as _;
-    let crd = shadowed::Clean::checked_crd().expect("a valid CRD");
+    let crd = crdforge_gen::checked_crd::<shadowed::Clean>().expect("a valid CRD");
     assert_eq!(crd.spec.names.plural, "cleans");
     let mut ctx = crdforge::schema::Context::new();
     let schema = <bare::Bare<bool> as crdforge::KubeSchema>::kube_schema(&mut ctx);

@@ -10,7 +10,7 @@
 //! generate.
 //!
 //! ```no_run
-//! # use crdforge::client::TypedClient;
+//! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 //! # async fn f(client: kube::Client) -> kube::Result<()> {
 //! let namespaces = TypedClient::<Namespace>::new(client.clone(), "my-controller");
@@ -23,7 +23,7 @@
 //! A namespaced call on a cluster-scoped kind does not compile:
 //!
 //! ```compile_fail
-//! # use crdforge::client::TypedClient;
+//! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::Namespace;
 //! # fn f(client: kube::Client) {
 //! TypedClient::<Namespace>::new(client, "my-controller").namespace("default");
@@ -33,7 +33,7 @@
 //! nor a cluster-wide `get` of a namespaced kind:
 //!
 //! ```compile_fail
-//! # use crdforge::client::TypedClient;
+//! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::ConfigMap;
 //! # fn f(client: kube::Client) {
 //! TypedClient::<ConfigMap>::new(client, "my-controller").cluster();
@@ -41,7 +41,7 @@
 //! ```
 //!
 //! Server-side apply is typed for kinds with an apply configuration (every
-//! `#[derive(CustomResource)]` kind, see [`crate::apply`]):
+//! `#[derive(CustomResource)]` kind, see [`crdforge::apply`]):
 //! [`Verbs::apply_configuration`] and [`Verbs::apply_status_configuration`]
 //! take `<Kind>Apply`, which names the object; [`Verbs::apply`] and
 //! [`Verbs::apply_status`] take any serializable body, for k8s-openapi kinds.
@@ -59,7 +59,7 @@ use kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::apply::{ApplyConfiguration, ObjectConfiguration};
+use crdforge::apply::{ApplyConfiguration, ObjectConfiguration};
 
 pub use kube::api::{
     DeleteParams as DeleteOptions, ListParams as ListOptions, PostParams as CreateOptions,
@@ -259,7 +259,7 @@ impl<K: Kind> Verbs<K> {
     }
 
     /// Server-side applies a typed configuration (`<Kind>Apply`, see
-    /// [`crate::apply`]) as this client's field manager: the object named in
+    /// [`crdforge::apply`]) as this client's field manager: the object named in
     /// the configuration gets exactly the fields set in it, owned by this
     /// manager; fields it applied before and leaves out now are given up.
     pub async fn apply_configuration(

@@ -3,8 +3,8 @@
 //! the apiserver and never copy objects.
 //!
 //! ```no_run
-//! # use crdforge::informer::{InformerOptions, SharedInformerFactory};
-//! # use crdforge::lister::Lister;
+//! # use crdforge_runtime::informer::{InformerOptions, SharedInformerFactory};
+//! # use crdforge_runtime::lister::Lister;
 //! # use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 //! # fn f(factory: SharedInformerFactory) {
 //! let namespaces = Lister::new(factory.informer::<Namespace>().store());

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crdforge::client::TypedClient;
 use crdforge::{CustomResource, KubeSchema};
+use crdforge_runtime::client::TypedClient;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -44,7 +44,7 @@ async fn setup() -> kube::Client {
     let client = crdforge_envtest::client()
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let crd = <Gizmo as crdforge::CustomResource>::checked_crd().unwrap_or_else(|e| panic!("{e}"));
+    let crd = crdforge_gen::checked_crd::<Gizmo>().unwrap_or_else(|e| panic!("{e}"));
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     crds.patch(
         "gizmos.client.crdforge.dev",

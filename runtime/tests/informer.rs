@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crdforge::cache::{NAMESPACE_INDEX, label_index};
-use crdforge::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
+use crdforge_runtime::cache::{NAMESPACE_INDEX, label_index};
+use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::core::PartialObjectMeta;

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crdforge::cache::{OWNER_UID_INDEX, label_index};
-use crdforge::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
 use crdforge_envtest::{Component, Instance};
+use crdforge_runtime::cache::{OWNER_UID_INDEX, label_index};
+use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -71,7 +71,7 @@ async fn caches_and_indexes_match_the_server_after_an_apiserver_crash_and_tombst
     let tombstones = Arc::new(Mutex::new(BTreeSet::new()));
     let seen = Arc::clone(&tombstones);
     informer.add_handler(HandlerFns::new().on_delete(
-        move |d: &crdforge::informer::Deleted<ConfigMap>| {
+        move |d: &crdforge_runtime::informer::Deleted<ConfigMap>| {
             if d.is_final_state_unknown() {
                 seen.lock().unwrap().insert(d.object().name_any());
             }

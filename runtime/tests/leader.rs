@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crdforge::leader::{LeaderElector, LeaderError, LeaseConfig};
+use crdforge_runtime::leader::{LeaderElector, LeaderError, LeaseConfig};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use crdforge::client::{ApplyOptions, TypedClient, Verbs};
 use crdforge::{CustomResource, KubeSchema};
+use crdforge_runtime::client::{ApplyOptions, TypedClient, Verbs};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::ResourceExt;
@@ -66,8 +66,7 @@ async fn setup() -> kube::Client {
     let client = crdforge_envtest::client()
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let crd =
-        <Sprocket as crdforge::CustomResource>::checked_crd().unwrap_or_else(|e| panic!("{e}"));
+    let crd = crdforge_gen::checked_crd::<Sprocket>().unwrap_or_else(|e| panic!("{e}"));
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     crds.patch(
         "sprockets.apply.crdforge.dev",

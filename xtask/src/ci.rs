@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use crdforge_envtest::Instance;
 
-use crate::envtest::{StopOnDrop, report_start, survive_interrupts};
-use crate::workspace_root;
+use crate::{cargo, workspace_root};
 
 /// Packages with end-to-end tests, each behind its own `e2e` feature, so that
 /// a plain `cargo test` never needs a control plane.
 const E2E_PACKAGES: &[&str] = &[
     "crdforge-envtest",
-    "crdforge",
+    "crdforge-runtime",
     "crdforge-fixtures",
     "user-controller",
 ];
@@ -132,37 +131,18 @@ fn e2e_test_args() -> Vec<String> {
 }
 
 fn run_e2e(test_args: &[String]) -> Result<()> {
-    let instance = Instance::named("ci");
-    // A previous run killed mid-way may have left this instance running.
-    instance.stop()?;
-    let started = instance.start()?;
-    let _guard = StopOnDrop(instance.clone());
-    report_start(&instance, &started);
-    survive_interrupts();
-    let status = Command::new(env!("CARGO"))
+    let running = Instance::named("ci").start_scoped(&[])?;
+    let status = running
+        .command(env!("CARGO"))
         .args(test_args)
         .current_dir(workspace_root())
-        .env("KUBECONFIG", instance.kubeconfig())
-        .env("CRDFORGE_ENVTEST_DIR", instance.dir())
         .status()
         .context("running cargo")?;
     if !status.success() {
         bail!(
             "end-to-end tests failed ({status}); control-plane logs are in {}",
-            instance.dir().display()
+            running.instance().dir().display()
         );
-    }
-    Ok(())
-}
-
-fn cargo(args: &[&str]) -> Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(workspace_root())
-        .status()
-        .context("running cargo")?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }

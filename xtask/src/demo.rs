@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use crdforge_envtest::Instance;
 
-use crate::envtest::{StopOnDrop, report_start};
 use crate::workspace_root;
 
 #[derive(clap::Args)]
@@ -141,14 +140,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     if !status.success() {
         bail!("building the controller failed");
     }
-    let binary = target_dir(&root).join("debug/user-controller");
+    let binary = crdforge_envtest::target_dir()?.join("debug/user-controller");
 
     println!("==> starting a control plane (etcd, kube-apiserver, kube-controller-manager)");
-    let instance = Instance::named("demo");
-    instance.stop()?;
-    let started = instance.start()?;
-    report_start(&instance, &started);
-    let guard = (!args.keep).then(|| StopOnDrop(instance.clone()));
+    let running = Instance::named("demo").start_scoped(&[])?;
+    let instance = running.instance().clone();
     let state = instance
         .state()?
         .context("the demo instance has no state")?;
@@ -311,13 +307,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 
     if args.keep {
         std::mem::forget(controller);
+        running.keep();
         println!(
             "\nThe control plane and the controller keep running:\n  export KUBECONFIG={}\n  cargo xtask envtest down --name demo",
             instance.kubeconfig().display()
         );
     } else {
         drop(controller);
-        drop(guard);
+        drop(running);
         println!("\n==> stopped the controller and the control plane");
     }
     Ok(ExitCode::SUCCESS)
@@ -334,12 +331,4 @@ fn print_journal(directory: &Path) -> Result<()> {
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
-}
-
-/// Where cargo puts build output for this workspace.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => root.join("target"),
-    }
 }

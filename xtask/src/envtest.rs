@@ -1,13 +1,11 @@
 //! `cargo xtask envtest …`: start, inspect, restart and stop control planes.
 
-use std::process::{Command, ExitCode};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use crdforge_envtest::assets::{self, Provenance};
-use crdforge_envtest::{Component, Instance, Started};
+use crdforge_envtest::{Component, Instance};
 
 #[derive(Subcommand)]
 pub(crate) enum Cmd {
@@ -54,7 +52,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Up { name } => {
             let instance = Instance::named(&name);
             let started = instance.start()?;
-            report_start(&instance, &started);
+            crdforge_envtest::report_start(&instance, &started);
             println!(
                 "Use it with:\n  export KUBECONFIG={}",
                 instance.kubeconfig().display()
@@ -93,6 +91,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<ExitCode> {
             }
             println!("apiserver:  https://127.0.0.1:{}", state.ports.apiserver);
             println!("kubeconfig: {}", instance.kubeconfig().display());
+            println!("kubectl:    {}", state.binaries.join("kubectl").display());
             println!("logs:       {}/*.log", instance.dir().display());
             Ok(if running.len() == Component::ALL.len() {
                 ExitCode::SUCCESS
@@ -136,63 +135,18 @@ fn name_flag(name: &str) -> String {
     }
 }
 
-pub(crate) fn report_start(instance: &Instance, started: &Started) {
-    match started.provenance {
-        Provenance::Cached => println!("envtest: binaries cached"),
-        Provenance::Built(took) => {
-            println!(
-                "envtest: binaries built from Go modules in {:.0} s",
-                took.as_secs_f64()
-            )
-        }
-    }
-    println!(
-        "envtest: control plane ready in {:.1} s ({})",
-        started.ready_in.as_secs_f64(),
-        instance.dir().display()
-    );
-}
-
-/// Stops the instance when dropped, so an error or panic between start and
-/// stop cannot leave processes behind.
-pub(crate) struct StopOnDrop(pub(crate) Instance);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if let Err(err) = self.0.stop() {
-            eprintln!("envtest: stopping {}: {err:#}", self.0.dir().display());
-        }
-    }
-}
-
-/// Ignores Ctrl-C and SIGTERM in this process (the child still gets them from
-/// the terminal or the process group), so that we live to stop the control
-/// plane after the child exits.
-pub(crate) fn survive_interrupts() {
-    let seen = Arc::new(AtomicBool::new(false));
-    let _ = ctrlc::set_handler(move || {
-        if !seen.swap(true, Ordering::SeqCst) {
-            eprintln!("envtest: interrupted; stopping the control plane once the command exits");
-        }
-    });
-}
-
 /// `envtest run`: a private instance, named after our pid so it never touches
 /// one that `envtest up` started.
 fn run_with_control_plane(command: &[String]) -> Result<ExitCode> {
     let (program, args) = command.split_first().context("no command given")?;
-    let instance = Instance::named(&format!("run-{}", std::process::id()));
-    let started = instance.start()?;
-    let guard = StopOnDrop(instance.clone());
-    report_start(&instance, &started);
-    survive_interrupts();
-    let status = Command::new(program)
+    let running = Instance::named(&format!("run-{}", std::process::id())).start_scoped(&[])?;
+    let instance = running.instance().clone();
+    let status = running
+        .command(program)
         .args(args)
-        .env("KUBECONFIG", instance.kubeconfig())
-        .env("CRDFORGE_ENVTEST_DIR", instance.dir())
         .status()
         .with_context(|| format!("running `{program}`"))?;
-    drop(guard);
+    drop(running);
     if status.success() {
         let _ = std::fs::remove_dir_all(instance.dir());
     } else {

@@ -58,10 +58,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root, for commands that run cargo or read sources.
+/// The workspace root, for commands that run cargo or read sources: the
+/// one definition every crate of the workspace shares.
 fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workspace")
-        .to_path_buf()
+    crdforge_envtest::workspace_root().expect("cargo xtask runs inside the workspace")
+}
+
+/// Runs `cargo ARGS` in the workspace root; an error names the command.
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        anyhow::bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
 }

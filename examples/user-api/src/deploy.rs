@@ -7,7 +7,7 @@
 //! controller under exactly these rules, so a call the list does not allow
 //! fails CI.
 
-use crdforge::rbac::{ControllerManifest, Permission};
+use crdforge_gen::rbac::{ControllerManifest, Permission};
 
 /// Name of the controller's ServiceAccount, roles and Deployment.
 pub const NAME: &str = "user-controller";

@@ -1,7 +1,7 @@
 //! Kubernetes Events about Users, written with the typed client, so
 //! `kubectl describe user NAME` shows what the controller did.
 
-use crdforge::client::TypedClient;
+use crdforge_runtime::client::TypedClient;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use kube::api::ObjectMeta;

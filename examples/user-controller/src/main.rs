@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use crdforge::leader::LeaseConfig;
+use crdforge_runtime::leader::LeaseConfig;
 use user_controller::run::{self, Options};
 
 #[derive(Parser)]

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crdforge::client::{ApplyOptions, TypedClient};
-use crdforge::controller::Action;
-use crdforge::lister::Lister;
+use crdforge_runtime::client::{ApplyOptions, TypedClient};
+use crdforge_runtime::controller::Action;
+use crdforge_runtime::lister::Lister;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, ResourceQuotaSpec};
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};

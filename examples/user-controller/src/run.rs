@@ -9,12 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use crdforge::client::TypedClient;
-use crdforge::controller::{Action, Controller};
-use crdforge::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
-use crdforge::leader::{LeaderElector, LeaseConfig};
-use crdforge::lister::Lister;
-use crdforge::workqueue::{RateLimitingQueue, WorkQueueMetrics, default_controller_rate_limiter};
+use crdforge_runtime::client::TypedClient;
+use crdforge_runtime::controller::{Action, Controller};
+use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
+use crdforge_runtime::leader::{LeaderElector, LeaseConfig};
+use crdforge_runtime::lister::Lister;
+use crdforge_runtime::workqueue::{
+    RateLimitingQueue, WorkQueueMetrics, default_controller_rate_limiter,
+};
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::{Client, Resource};

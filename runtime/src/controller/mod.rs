@@ -58,8 +58,8 @@ pub enum Action {
 ///
 /// ```
 /// use std::time::Duration;
-/// use crdforge::controller::{Action, Controller};
-/// use crdforge::workqueue::RateLimitingQueue;
+/// use crdforge_runtime::controller::{Action, Controller};
+/// use crdforge_runtime::workqueue::RateLimitingQueue;
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let queue: RateLimitingQueue<String> = RateLimitingQueue::default();

@@ -6,7 +6,7 @@
 //! and consumers can share one queue across tasks and threads.
 //!
 //! ```
-//! use crdforge::workqueue::WorkQueue;
+//! use crdforge_runtime::workqueue::WorkQueue;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let queue: WorkQueue<String> = WorkQueue::new();

@@ -20,7 +20,6 @@ use serde::Deserialize;
 
 use super::plot::{self, Series};
 use super::stats::{Summary, median, paired_ratio};
-use crate::envtest::{StopOnDrop, report_start, survive_interrupts};
 
 /// How the suite runs.
 #[derive(Clone, Copy)]
@@ -105,11 +104,8 @@ pub(crate) fn run(programs: &Programs, settings: &Settings, work: &Path) -> Resu
     let policy = work.join("audit-policy.yaml");
     fs::write(&policy, AUDIT_POLICY)?;
     let audit_log = work.join("audit.log");
-    let instance = Instance::named("bench-controller");
-    // A previous run killed mid-way may have left this instance running.
-    instance.stop()?;
     eprintln!("bench: starting a control plane for the controller benchmark");
-    let started = instance.start_with_apiserver_args(&[
+    let running = Instance::named("bench-controller").start_scoped(&[
         format!("--audit-policy-file={}", policy.display()),
         format!("--audit-log-path={}", audit_log.display()),
         // Each event is written before the response is sent, so a request
@@ -117,9 +113,7 @@ pub(crate) fn run(programs: &Programs, settings: &Settings, work: &Path) -> Resu
         "--audit-log-mode=blocking".into(),
         "--audit-log-maxsize=0".into(),
     ])?;
-    let _guard = StopOnDrop(instance.clone());
-    report_start(&instance, &started);
-    survive_interrupts();
+    let instance = running.instance();
 
     // The first run on a fresh control plane pays for warming it up (the
     // CRD's handlers, RBAC and quota caches, etcd's first pages), which

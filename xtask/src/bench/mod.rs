@@ -82,7 +82,7 @@ pub(crate) fn quick() -> Result<()> {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let root = workspace_root();
-    let target = target_dir(&root);
+    let target = crdforge_envtest::target_dir()?;
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 7 });
     ensure!(rounds > 0, "--rounds must be positive");
     let out = args.out.clone().unwrap_or_else(|| {
@@ -522,12 +522,6 @@ fn run_contender(c: &Contender) -> Result<Vec<Line>> {
 }
 
 /// Cargo's target directory, as cargo itself picks it for this workspace.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root.join(p) })
-        .unwrap_or_else(|| root.join("target"))
-}
 
 fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     // Quick mode reuses the debug build that `cargo test --workspace` left.

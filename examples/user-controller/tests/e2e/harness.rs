@@ -21,7 +21,7 @@ use user_controller::api::{Role, User, UserSpec};
 pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub(crate) fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    crdforge_envtest::workspace_root().expect("tests run through cargo")
 }
 
 /// A client for the control plane, with the generated User CRD applied.

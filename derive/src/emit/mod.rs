@@ -1,0 +1,59 @@
+//! The back end: a validated [`Input`] becomes Rust tokens. Nothing here can
+//! fail; every error was reported by the front end.
+//!
+//! The derive crate calls [`expand_custom_resource`] and [`expand_schema`],
+//! which take and return `proc_macro2` token streams, so they can be tested
+//! without a compiler.
+
+mod apply;
+mod deep_copy;
+mod resource;
+mod schema;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::frontend;
+use crate::model::{Derive, Input};
+
+/// `#[derive(CustomResource)]`: the root struct, its impls, and the spec's
+/// `KubeSchema` impl.
+pub(crate) fn expand_custom_resource(input: TokenStream) -> syn::Result<TokenStream> {
+    expand(input, Derive::CustomResource)
+}
+
+/// `#[derive(KubeSchema)]`: the type's `KubeSchema` impl.
+pub(crate) fn expand_schema(input: TokenStream) -> syn::Result<TokenStream> {
+    expand(input, Derive::Schema)
+}
+
+fn expand(input: TokenStream, derive: Derive) -> syn::Result<TokenStream> {
+    let input: syn::DeriveInput = syn::parse2(input)?;
+    let model = match frontend::parse(&input, derive) {
+        Ok(model) => model,
+        Err(errors) => {
+            return Err(errors.finish().err().unwrap_or_else(|| {
+                syn::Error::new_spanned(&input.ident, "crdforge: invalid input")
+            }));
+        }
+    };
+    Ok(emit(&model))
+}
+
+/// The tokens for a validated model.
+pub(crate) fn emit(input: &Input) -> TokenStream {
+    let items = match &input.resource {
+        Some(r) => resource::custom_resource(input, r),
+        None => {
+            let item = schema::schema_impl(input);
+            let deep_copy = deep_copy::type_impl(input);
+            quote!(const _: () = { #item #deep_copy };)
+        }
+    };
+    let apply = apply::apply_configuration(input);
+    quote!(#items #apply)
+}

@@ -1,0 +1,353 @@
+//! Cross-cutting rules the front end enforces at compile time, one function
+//! per rule. Each states the rule it enforces and reports at the span of
+//! the key or field at fault. What needs the full schema of other types is
+//! checked at run time by `validate` instead.
+
+use proc_macro2::Span;
+use syn::{GenericArgument, PathArguments, Type};
+
+use super::attr::Attrs;
+use super::ctxt::Errors;
+use super::keys::*;
+
+/// The JSON shape of a type, when its syntax alone tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    String,
+    Integer,
+    Float,
+    Boolean,
+    List,
+    Map,
+    /// A user type, an alias, a generic parameter: only run time knows.
+    Unknown,
+}
+
+/// The last path segment of a type and its generic arguments.
+fn last_segment(ty: &Type) -> Option<(String, Vec<&Type>)> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let seg = p.path.segments.last()?;
+            let args = match &seg.arguments {
+                PathArguments::AngleBracketed(a) => a
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Some((seg.ident.to_string(), args))
+        }
+        Type::Reference(r) => last_segment(&r.elem),
+        Type::Group(g) => last_segment(&g.elem),
+        Type::Paren(p) => last_segment(&p.elem),
+        _ => None,
+    }
+}
+
+/// `Option<T>` → `T` (also through `Box`), else `None`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    match last_segment(ty)? {
+        (name, args) if name == "Option" && args.len() == 1 => Some(args[0]),
+        _ => None,
+    }
+}
+
+/// The shape of `ty` after looking through `Option` and `Box`.
+pub(crate) fn shape(ty: &Type) -> Shape {
+    let Some((name, args)) = last_segment(ty) else {
+        return Shape::Unknown;
+    };
+    match (name.as_str(), args.as_slice()) {
+        ("Option" | "Box" | "Arc" | "Rc", [inner]) => shape(inner),
+        ("String" | "str" | "Cow", _) => Shape::String,
+        ("i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "isize" | "usize", _) => {
+            Shape::Integer
+        }
+        ("f32" | "f64", _) => Shape::Float,
+        ("bool", _) => Shape::Boolean,
+        ("Vec" | "VecDeque" | "BTreeSet" | "HashSet", _) => Shape::List,
+        ("BTreeMap" | "HashMap", _) => Shape::Map,
+        _ => Shape::Unknown,
+    }
+}
+
+/// Rule: floats do not survive JSON round trips exactly and differ between
+/// languages; like controller-gen (`allowDangerousTypes`), a float anywhere
+/// in a field's type needs an explicit `#[crd(allow_float)]`.
+pub(crate) fn floats_need_opt_in(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
+    if attrs.allow_float
+        || attrs.schema_with.is_some()
+        || attrs.schemars.is_some()
+        || attrs.constraints.schemaless
+    {
+        return;
+    }
+    if let Some(float) = find_float(ty) {
+        errors.spanned(
+            float,
+            format!(
+                "field `{field}` is a float; floats do not round-trip exactly through JSON, \
+                 so crdforge (like controller-gen) needs #[crd(allow_float)] on the field"
+            ),
+        );
+    }
+}
+
+fn find_float(ty: &Type) -> Option<&Type> {
+    let (name, args) = last_segment(ty)?;
+    if name == "f32" || name == "f64" {
+        return Some(ty);
+    }
+    args.into_iter().find_map(find_float)
+}
+
+/// Rule: a validation keyword applies to one JSON type (`max_length` to
+/// strings, `minimum` to numbers, `min_items` to lists, ...). When the
+/// field's syntax shows its type, a keyword for another type is an error
+/// at the keyword.
+pub(crate) fn keys_fit_the_type(ty: &Type, attrs: &Attrs, errors: &mut Errors) {
+    if attrs.constraints.int_or_string
+        || attrs.constraints.schemaless
+        || attrs.schema_with.is_some()
+    {
+        return;
+    }
+    let shape = shape(ty);
+    if shape == Shape::Unknown {
+        return;
+    }
+    for (key, span) in &attrs.spans {
+        let wants: &[Shape] = match *key {
+            MINIMUM | MAXIMUM | EXCLUSIVE_MINIMUM | EXCLUSIVE_MAXIMUM | MULTIPLE_OF => {
+                &[Shape::Integer, Shape::Float]
+            }
+            MIN_LENGTH | MAX_LENGTH | PATTERN => &[Shape::String],
+            MIN_ITEMS | MAX_ITEMS | UNIQUE_ITEMS | LIST_TYPE | LIST_MAP_KEY => &[Shape::List],
+            MIN_PROPERTIES | MAX_PROPERTIES | MAP_TYPE => &[Shape::Map],
+            ITEMS => &[Shape::List, Shape::Map],
+            STRUCT_TYPE | EMBEDDED_RESOURCE => &[],
+            _ => continue,
+        };
+        if !wants.contains(&shape) {
+            let what = match shape {
+                Shape::String => "a string",
+                Shape::Integer => "an integer",
+                Shape::Float => "a number",
+                Shape::Boolean => "a boolean",
+                Shape::List => "a list",
+                Shape::Map => "a map",
+                Shape::Unknown => "of unknown type",
+            };
+            let applies = match *key {
+                MINIMUM | MAXIMUM | EXCLUSIVE_MINIMUM | EXCLUSIVE_MAXIMUM | MULTIPLE_OF => {
+                    "numbers"
+                }
+                MIN_LENGTH | MAX_LENGTH | PATTERN => "strings",
+                MIN_ITEMS | MAX_ITEMS | UNIQUE_ITEMS | LIST_TYPE | LIST_MAP_KEY => "lists",
+                MIN_PROPERTIES | MAX_PROPERTIES | MAP_TYPE => "maps",
+                ITEMS => "lists and maps",
+                _ => "structs",
+            };
+            errors.at(
+                *span,
+                format!("`{key}` applies to {applies}, but this field is {what}"),
+            );
+        }
+    }
+}
+
+/// Rule: `exclusive_minimum`/`exclusive_maximum` qualify a `minimum`/`maximum`
+/// on the same field (OpenAPI v3.0), so they need one.
+pub(crate) fn exclusive_bounds_need_a_bound(attrs: &Attrs, errors: &mut Errors) {
+    let c = &attrs.constraints;
+    for (key, flag, bound) in [
+        (EXCLUSIVE_MINIMUM, c.exclusive_minimum, c.minimum.is_some()),
+        (EXCLUSIVE_MAXIMUM, c.exclusive_maximum, c.maximum.is_some()),
+    ] {
+        if flag && !bound {
+            errors.at(
+                span_of(attrs, key),
+                format!(
+                    "`{key}` needs `{}` on the same field",
+                    &key["exclusive_".len()..]
+                ),
+            );
+        }
+    }
+    if let (Some(min), Some(max)) = (c.minimum, c.maximum)
+        && min > max
+    {
+        errors.at(
+            span_of(attrs, MINIMUM),
+            format!("`minimum` ({min}) is greater than `maximum` ({max})"),
+        );
+    }
+    for (lo_key, lo, hi_key, hi) in [
+        (MIN_LENGTH, c.min_length, MAX_LENGTH, c.max_length),
+        (MIN_ITEMS, c.min_items, MAX_ITEMS, c.max_items),
+        (
+            MIN_PROPERTIES,
+            c.min_properties,
+            MAX_PROPERTIES,
+            c.max_properties,
+        ),
+    ] {
+        if let (Some(lo), Some(hi)) = (lo, hi)
+            && lo > hi
+        {
+            errors.at(
+                span_of(attrs, lo_key),
+                format!("`{lo_key}` ({lo}) is greater than `{hi_key}` ({hi})"),
+            );
+        }
+    }
+}
+
+/// Rule: `list_map_key` names the keys of a `list_type = "map"` list, and
+/// such a list needs at least one key.
+pub(crate) fn list_map_keys_need_a_map_list(attrs: &Attrs, errors: &mut Errors) {
+    use crdforge_schema::ListType;
+    let c = &attrs.constraints;
+    if !c.list_map_keys.is_empty() && c.list_type != Some(ListType::Map) {
+        errors.at(
+            span_of(attrs, LIST_MAP_KEY),
+            "`list_map_key` needs `list_type = \"map\"` on the same field",
+        );
+    }
+    if c.list_type == Some(ListType::Map) && c.list_map_keys.is_empty() {
+        errors.at(
+            span_of(attrs, LIST_TYPE),
+            "`list_type = \"map\"` needs at least one `list_map_key = \"...\"`",
+        );
+    }
+}
+
+/// Rule: the apiserver forbids `uniqueItems: true` in structural schemas
+/// (it would be O(n²) per request); `list_type = "set"` is the replacement.
+pub(crate) fn unique_items_is_forbidden(attrs: &Attrs, errors: &mut Errors) {
+    if attrs.constraints.unique_items {
+        errors.at(
+            span_of(attrs, UNIQUE_ITEMS),
+            "the apiserver forbids `uniqueItems: true`; use `list_type = \"set\"` for a list of unique scalars",
+        );
+    }
+}
+
+/// Rule: `required` and `optional` contradict each other.
+pub(crate) fn required_or_optional(attrs: &Attrs, errors: &mut Errors) {
+    if attrs.required && attrs.optional {
+        errors.at(
+            span_of(attrs, OPTIONAL),
+            "a field cannot be both `required` and `optional`",
+        );
+    }
+}
+
+/// Rule: an `optional` field that is not an `Option` must have a serde
+/// default, or serde fails on every object that leaves it out — exactly the
+/// objects the schema now admits.
+pub(crate) fn optional_needs_a_default(
+    ty: &Type,
+    attrs: &Attrs,
+    serde_default: bool,
+    field: &str,
+    errors: &mut Errors,
+) {
+    if attrs.optional && option_inner(ty).is_none() && !serde_default {
+        errors.at(
+            span_of(attrs, OPTIONAL),
+            format!(
+                "field `{field}` is optional in the schema but not an Option and has no \
+                 #[serde(default)], so objects without it would fail to deserialize"
+            ),
+        );
+    }
+}
+
+/// Rule: a `default` is a JSON value or a Rust expression, not both.
+pub(crate) fn one_default(attrs: &Attrs, errors: &mut Errors) {
+    if attrs.default_expr.is_some() && attrs.constraints.default.is_some() {
+        errors.at(
+            span_of(attrs, DEFAULT_JSON),
+            "use either `default` or `default_json`, not both",
+        );
+    }
+}
+
+/// Rule: a field's schema comes from one source: its type's `KubeSchema`,
+/// `schema_with`, `schemars`, or nothing (`schemaless`).
+pub(crate) fn one_schema_source(attrs: &Attrs, errors: &mut Errors) {
+    let Some(span) = attrs.schemars else {
+        return;
+    };
+    for (other, used) in [
+        ("schema_with", attrs.schema_with.is_some()),
+        ("schemaless", attrs.constraints.schemaless),
+    ] {
+        if used {
+            errors.at(
+                span,
+                format!("`schemars` and `{other}` both give the field's schema; use one"),
+            );
+        }
+    }
+}
+
+/// Rule: only a struct with named fields gets an apply-configuration struct
+/// of its own, so only it can name one; an enum is its own configuration
+/// (its variants are applied whole) and a newtype has its inner type's.
+pub(crate) fn apply_name_needs_named_fields(
+    attrs: &Attrs,
+    named_fields: bool,
+    errors: &mut Errors,
+) {
+    if let Some(Some(name)) = &attrs.apply
+        && !named_fields
+    {
+        errors.at(
+            span_of(attrs, APPLY),
+            format!(
+                "`apply = \"{name}\"` names a struct of optional fields, which only a struct with \
+                 named fields gets; an enum is its own apply configuration and a newtype has its \
+                 inner type's (only `apply = false` fits here)"
+            ),
+        );
+    }
+}
+
+/// The span of `key` in `attrs`, or the call site if it was not used.
+pub(crate) fn span_of(attrs: &Attrs, key: &str) -> Span {
+    attrs
+        .spans
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or_else(Span::call_site, |(_, s)| *s)
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    #[test]
+    fn shapes_look_through_option_and_box() {
+        assert_eq!(shape(&parse_quote!(Option<String>)), Shape::String);
+        assert_eq!(shape(&parse_quote!(Box<Vec<u8>>)), Shape::List);
+        assert_eq!(
+            shape(&parse_quote!(std::collections::BTreeMap<String, i32>)),
+            Shape::Map
+        );
+        assert_eq!(shape(&parse_quote!(MyType)), Shape::Unknown);
+    }
+
+    #[test]
+    fn floats_are_found_inside_containers() {
+        assert!(find_float(&parse_quote!(Option<Vec<f64>>)).is_some());
+        assert!(find_float(&parse_quote!(BTreeMap<String, i64>)).is_none());
+    }
+}

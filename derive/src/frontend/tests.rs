@@ -1,0 +1,341 @@
+//! Front-end tests without a compiler: `parse_quote!` input to the model,
+//! asserting fields, rules and error counts. The trybuild tests in
+//! crdforge-derive show the same errors as a user sees them.
+
+use quote::ToTokens;
+use syn::{DeriveInput, parse_quote};
+
+use super::parse;
+use crate::model::{Body, Derive, Input, Requirement, Tagging, VariantShape};
+use crdforge_schema::ListType;
+
+fn ok(input: DeriveInput, derive: Derive) -> Input {
+    match parse(&input, derive) {
+        Ok(model) => model,
+        Err(errors) => panic!(
+            "unexpected errors: {:?}",
+            errors
+                .into_vec()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        ),
+    }
+}
+
+fn errors(input: DeriveInput, derive: Derive) -> Vec<String> {
+    match parse(&input, derive) {
+        Ok(_) => panic!("expected errors"),
+        Err(errors) => errors.into_vec().iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn fields(model: &Input) -> &[crate::model::Field] {
+    match &model.body {
+        Body::Struct(fields) => fields,
+        _ => panic!("not a struct"),
+    }
+}
+
+#[test]
+fn a_spec_becomes_a_resource_with_defaults_filled_in() {
+    let model = ok(
+        parse_quote! {
+            /// A network policy.
+            #[kube(group = "example.com", version = "v1", kind = "Policy", namespaced, shortname = "pol")]
+            #[serde(rename_all = "camelCase")]
+            pub struct PolicySpec {
+                /// Who may connect.
+                #[crd(max_items = 10, items(max_length = 63))]
+                pub allowed_peers: Vec<String>,
+                #[serde(skip)]
+                pub cache: u32,
+                #[serde(default)]
+                pub dry_run: bool,
+            }
+        },
+        Derive::CustomResource,
+    );
+    let r = model.resource.as_ref().unwrap();
+    assert_eq!(
+        (r.plural.as_str(), r.singular.as_str()),
+        ("policies", "policy")
+    );
+    assert_eq!(r.root.to_string(), "Policy");
+    assert!(r.namespaced && r.storage && r.served);
+    assert_eq!(r.shortnames, ["pol"]);
+    assert_eq!(
+        model.constraints.description.as_deref(),
+        Some("A network policy.")
+    );
+    let fields = fields(&model);
+    assert_eq!(
+        fields.len(),
+        2,
+        "the serde-skipped field is not on the wire"
+    );
+    assert_eq!(fields[0].wire_name, "allowedPeers");
+    assert_eq!(fields[0].required, Requirement::ByType);
+    assert_eq!(fields[0].constraints.max_items, Some(10));
+    assert_eq!(
+        fields[0].constraints.items.as_ref().unwrap().max_length,
+        Some(63)
+    );
+    assert_eq!(
+        fields[0].constraints.description.as_deref(),
+        Some("Who may connect.")
+    );
+    assert_eq!(
+        fields[1].required,
+        Requirement::Optional,
+        "serde(default) makes it optional"
+    );
+}
+
+#[test]
+fn crd_and_kube_attributes_say_the_same_things() {
+    let via_kube = ok(
+        parse_quote! {
+            #[kube(group = "example.com", version = "v1", kind = "User", namespaced = false, category = "all")]
+            pub struct UserSpec { pub name: String }
+        },
+        Derive::CustomResource,
+    );
+    let via_crd = ok(
+        parse_quote! {
+            #[crd(group = "example.com", version = "v1", kind = "User", scope = "Cluster", category = "all")]
+            pub struct UserSpec { pub name: String }
+        },
+        Derive::CustomResource,
+    );
+    let (a, b) = (via_kube.resource.unwrap(), via_crd.resource.unwrap());
+    assert_eq!((a.namespaced, &a.categories), (b.namespaced, &b.categories));
+}
+
+#[test]
+fn every_error_is_collected() {
+    let found = errors(
+        parse_quote! {
+            #[kube(group = "example.com", version = "v1", kind = "User", shortnmae = "u")]
+            pub struct UserSpec {
+                #[crd(max_length = 3, max_length = 4)]
+                pub name: String,
+                #[crd(minimum = "one")]
+                pub replicas: i32,
+                pub ratio: f64,
+                #[crd(list_type = "map")]
+                pub items: Vec<String>,
+            }
+        },
+        Derive::CustomResource,
+    );
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(found[0].contains("did you mean `shortname`"));
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("duplicate key `max_length`"))
+    );
+    assert!(found.iter().any(|e| e.contains("`minimum` takes a number")));
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("needs #[crd(allow_float)]"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("needs at least one `list_map_key"))
+    );
+}
+
+#[test]
+fn resource_keys_on_a_schema_type_are_refused_with_their_home() {
+    let found = errors(
+        parse_quote! {
+            #[crd(group = "example.com")]
+            pub struct Inner { pub a: String }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(
+        found,
+        [
+            "`group` cannot be used on a type deriving KubeSchema; it belongs on the spec struct of #[derive(CustomResource)]"
+        ]
+    );
+}
+
+#[test]
+fn enums_keep_their_serde_representation() {
+    let model = ok(
+        parse_quote! {
+            #[serde(tag = "kind", content = "spec", rename_all = "snake_case")]
+            pub enum Source {
+                GitRepo { url: String },
+                Inline(String),
+                Empty,
+                #[serde(skip)]
+                Hidden,
+            }
+        },
+        Derive::Schema,
+    );
+    let Body::Enum { tagging, variants } = &model.body else {
+        panic!()
+    };
+    assert_eq!(*tagging, Tagging::Adjacent("kind".into(), "spec".into()));
+    let names: Vec<_> = variants.iter().map(|v| v.wire_name.as_str()).collect();
+    assert_eq!(names, ["git_repo", "inline", "empty"]);
+    assert!(matches!(variants[0].shape, VariantShape::Struct(_)));
+    assert!(matches!(variants[1].shape, VariantShape::Newtype(_)));
+    assert!(matches!(variants[2].shape, VariantShape::Unit));
+}
+
+#[test]
+fn immutable_optional_fields_and_field_groups_become_cel_rules() {
+    let model = ok(
+        parse_quote! {
+            #[crd(exactly_one_of(http, tcp))]
+            #[serde(rename_all = "camelCase")]
+            pub struct Probe {
+                #[crd(immutable)]
+                pub zone_name: Option<String>,
+                pub http: Option<String>,
+                pub tcp: Option<String>,
+            }
+        },
+        Derive::Schema,
+    );
+    let rules: Vec<_> = model
+        .constraints
+        .validations
+        .iter()
+        .map(|r| r.rule.as_str())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "has(self.zoneName) == has(oldSelf.zoneName)",
+            "[has(self.http), has(self.tcp)].exists_one(x, x)"
+        ]
+    );
+    assert_eq!(
+        fields(&model)[0].constraints.validations[0].rule,
+        "self == oldSelf"
+    );
+}
+
+#[test]
+fn list_and_map_keys_parse_into_constraints() {
+    let model = ok(
+        parse_quote! {
+            pub struct S {
+                #[crd(list_type = "map", list_map_key = "name", list_map_key = "port")]
+                pub ports: Vec<Port>,
+                #[crd(enum = ["a", "b"], example = "a", default_json = r#""b""#)]
+                pub letter: String,
+                #[crd(minimum = -5, maximum = 2.5, allow_float)]
+                pub level: f32,
+            }
+        },
+        Derive::Schema,
+    );
+    let f = fields(&model);
+    assert_eq!(f[0].constraints.list_type, Some(ListType::Map));
+    assert_eq!(f[0].constraints.list_map_keys, ["name", "port"]);
+    assert_eq!(
+        f[1].constraints.enum_,
+        [serde_json::json!("a"), serde_json::json!("b")]
+    );
+    assert_eq!(f[1].constraints.default, Some(serde_json::json!("b")));
+    assert_eq!(
+        (f[2].constraints.minimum, f[2].constraints.maximum),
+        (Some(-5.0), Some(2.5))
+    );
+    assert!(f[2].allow_float);
+}
+
+#[test]
+fn expansion_is_valid_rust_and_uses_the_crate_override() {
+    let input: DeriveInput = parse_quote! {
+        #[kube(group = "example.com", version = "v1", kind = "User", status = "UserStatus")]
+        #[crd(crate = "::my_crdforge")]
+        pub struct UserSpec { pub name: String }
+    };
+    let tokens = crate::emit::expand_custom_resource(input.to_token_stream()).unwrap();
+    let file: syn::File = syn::parse2(tokens.clone()).expect("the expansion parses as items");
+    assert!(file.items.len() >= 3);
+    let text = tokens.to_string();
+    assert!(text.contains(":: my_crdforge :: KubeSchema"));
+    assert!(
+        !text.contains(":: crdforge ::"),
+        "every path goes through the override"
+    );
+}
+
+#[test]
+fn the_rust_view_keeps_skipped_fields_and_variants_with_their_copy_mode() {
+    use crate::model::{DeepCopyMode, RustBody, RustFields};
+    let model = ok(
+        parse_quote! {
+            pub struct Spec {
+                pub name: String,
+                #[serde(skip)]
+                #[crd(deep_copy = "clone")]
+                pub cache: Foreign,
+            }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(fields(&model).len(), 1, "the wire sees one field");
+    let RustBody::Struct(RustFields::Named(rust)) = &model.rust else {
+        panic!("named struct")
+    };
+    let modes: Vec<_> = rust.iter().map(|f| f.deep_copy).collect();
+    assert_eq!(modes, [DeepCopyMode::Deep, DeepCopyMode::Clone]);
+
+    let model = ok(
+        parse_quote! {
+            #[serde(tag = "kind")]
+            pub enum Source {
+                Git { url: String },
+                #[serde(skip)]
+                Local(#[crd(deep_copy = "clone")] Handle, u8),
+            }
+        },
+        Derive::Schema,
+    );
+    let Body::Enum { variants, .. } = &model.body else {
+        panic!("enum")
+    };
+    assert_eq!(variants.len(), 1, "the wire sees one variant");
+    let RustBody::Enum(rust) = &model.rust else {
+        panic!("enum")
+    };
+    assert_eq!(rust.len(), 2);
+    let RustFields::Unnamed(local) = &rust[1].fields else {
+        panic!("tuple variant")
+    };
+    assert_eq!(local[0].deep_copy, DeepCopyMode::Clone);
+    assert_eq!(local[1].deep_copy, DeepCopyMode::Deep);
+}
+
+#[test]
+fn deep_copy_takes_deep_or_clone_and_only_it_applies_to_skipped_fields() {
+    let errs = errors(
+        parse_quote! {
+            pub struct Spec {
+                #[crd(deep_copy = "shallow")]
+                pub a: String,
+                #[serde(skip)]
+                #[crd(deep_copy = "clone", max_length = 3)]
+                pub b: String,
+            }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs[0].contains("unknown deep_copy mode `shallow`; expected \"deep\" or \"clone\""));
+    assert!(errs[1].contains("only `deep_copy` applies"));
+}

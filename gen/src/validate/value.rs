@@ -1,0 +1,404 @@
+//! Validation of a JSON value against a schema, the way the apiserver does
+//! for the keywords CRDs use: OpenAPI v3.0 semantics (`nullable`, boolean
+//! `exclusiveMinimum`), `x-kubernetes-int-or-string`, pruning of unknown
+//! fields (reported here as errors, since a default or sample with unknown
+//! fields is a mistake), and `x-kubernetes-list-type` uniqueness.
+//!
+//! It is our own rather than a JSON Schema crate because those implement
+//! draft 7/2020-12, where `exclusiveMinimum` is a number, `nullable` does not
+//! exist and the Kubernetes extensions are unknown; and the offline check
+//! needs it as a library anyway, to check defaults. CEL rules are not
+//! evaluated here (the `cel` module type-checks them, without running them).
+
+use serde_json::Value;
+
+use crdforge::schema::Schema;
+
+/// What the apiserver does with an object before storing it: fill in
+/// defaults, then validate. Returns the defaulted object, or every error.
+pub fn admit(schema: &Schema, value: &Value) -> Result<Value, Vec<String>> {
+    let mut value = value.clone();
+    apply_defaults(schema, &mut value);
+    let errors = validate_value(schema, &value);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Fills absent (or pruned-null) properties that have a default, at every
+/// level, as the apiserver's defaulting does.
+pub fn apply_defaults(schema: &Schema, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (name, property) in &schema.properties {
+                let absent = match map.get(name) {
+                    None => true,
+                    Some(Value::Null) => !property.nullable,
+                    Some(_) => false,
+                };
+                if absent && let Some(default) = &property.default {
+                    map.insert(name.clone(), default.clone());
+                }
+                if let Some(child) = map.get_mut(name) {
+                    apply_defaults(property, child);
+                }
+            }
+            if let Some(values) = &schema.additional_properties {
+                for child in map.values_mut() {
+                    apply_defaults(values, child);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = &schema.items {
+                for item in items {
+                    apply_defaults(item_schema, item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every way `value` breaks `schema`, each as "path: message".
+pub fn validate_value(schema: &Schema, value: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    check(schema, value, "", &mut errors);
+    errors
+}
+
+fn type_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
+    let here = if path.is_empty() { "<root>" } else { path };
+    let mut fail = |message: String| errors.push(format!("{here}: {message}"));
+    if value.is_null() {
+        let any = schema.type_.is_none() && schema.preserve_unknown_fields;
+        if !(schema.nullable || any) {
+            fail("must not be null".into());
+        }
+        return;
+    }
+    let actual = type_of(value);
+    if schema.int_or_string {
+        if !matches!(actual, "integer" | "string") {
+            fail(format!("must be an integer or a string, not {actual}"));
+            return;
+        }
+    } else if let Some(expected) = &schema.type_ {
+        let ok = expected == actual || (expected == "number" && actual == "integer");
+        if !ok {
+            fail(format!("must be of type {expected}, not {actual}"));
+            return;
+        }
+    }
+    if !schema.enum_.is_empty() && !schema.enum_.contains(value) {
+        let allowed: Vec<String> = schema.enum_.iter().map(Value::to_string).collect();
+        fail(format!("{value} is not one of {}", allowed.join(", ")));
+    }
+    match value {
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or_default();
+            if let Some(min) = schema.minimum
+                && (x < min || (schema.exclusive_minimum && x == min))
+            {
+                let op = if schema.exclusive_minimum { ">" } else { ">=" };
+                fail(format!("{x} must be {op} {min}"));
+            }
+            if let Some(max) = schema.maximum
+                && (x > max || (schema.exclusive_maximum && x == max))
+            {
+                let op = if schema.exclusive_maximum { "<" } else { "<=" };
+                fail(format!("{x} must be {op} {max}"));
+            }
+            if let Some(m) = schema.multiple_of
+                && m > 0.0
+                && ((x / m) - (x / m).round()).abs() > 1e-9
+            {
+                fail(format!("{x} must be a multiple of {m}"));
+            }
+        }
+        Value::String(s) => {
+            let len = s.chars().count() as i64;
+            if let Some(min) = schema.min_length
+                && len < min
+            {
+                fail(format!("must be at least {min} characters long"));
+            }
+            if let Some(max) = schema.max_length
+                && len > max
+            {
+                fail(format!("must be at most {max} characters long"));
+            }
+            if let Some(format) = &schema.format
+                && let Some(re) = format_pattern(format)
+                && !regex::Regex::new(re).is_ok_and(|re| re.is_match(s))
+            {
+                fail(format!("must be of format {format}"));
+            }
+            if let Some(pattern) = &schema.pattern {
+                match regex::Regex::new(pattern) {
+                    Ok(re) if !re.is_match(s) => fail(format!("must match the pattern {pattern}")),
+                    Ok(_) => {}
+                    Err(_) => fail(format!("has an invalid pattern {pattern}")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            let len = items.len() as i64;
+            if let Some(min) = schema.min_items
+                && len < min
+            {
+                fail(format!("must have at least {min} items"));
+            }
+            if let Some(max) = schema.max_items
+                && len > max
+            {
+                fail(format!("must have at most {max} items"));
+            }
+            match schema.list_type.as_deref() {
+                Some("set") => {
+                    for (i, item) in items.iter().enumerate() {
+                        if items[..i].contains(item) {
+                            fail(format!("duplicate entry {item} in a set"));
+                        }
+                    }
+                }
+                Some("map") => {
+                    let keys: Vec<Vec<Option<&Value>>> = items
+                        .iter()
+                        .map(|item| schema.list_map_keys.iter().map(|k| item.get(k)).collect())
+                        .collect();
+                    for (i, key) in keys.iter().enumerate() {
+                        if keys[..i].contains(key) {
+                            fail(format!("duplicate entry with the same keys at [{i}]"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if let Some(item_schema) = &schema.items {
+                for (i, item) in items.iter().enumerate() {
+                    check(item_schema, item, &format!("{path}[{i}]"), errors);
+                }
+            }
+        }
+        Value::Object(map) => {
+            if schema.embedded_resource {
+                for name in ["apiVersion", "kind"] {
+                    if map
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        fail(format!("an embedded resource needs {name}"));
+                    }
+                }
+            }
+            let len = map.len() as i64;
+            if let Some(min) = schema.min_properties
+                && len < min
+            {
+                fail(format!("must have at least {min} properties"));
+            }
+            if let Some(max) = schema.max_properties
+                && len > max
+            {
+                fail(format!("must have at most {max} properties"));
+            }
+            // The apiserver prunes nulls of non-nullable fields before it
+            // validates, so such a field counts as absent.
+            let pruned = |name: &str, item: &Value| {
+                item.is_null() && schema.properties.get(name).is_some_and(|p| !p.nullable)
+            };
+            for name in &schema.required {
+                if map.get(name).is_none_or(|item| pruned(name, item)) {
+                    fail(format!("{name} is required"));
+                }
+            }
+            for (name, item) in map {
+                if pruned(name, item) {
+                    continue;
+                }
+                // ObjectMeta is validated by the apiserver's own rules, not
+                // by the CRD's schema.
+                if name == "metadata" && (path.is_empty() || schema.embedded_resource) {
+                    continue;
+                }
+                let child = format!("{path}.{name}");
+                if let Some(property) = schema.properties.get(name) {
+                    check(property, item, &child, errors);
+                } else if let Some(values) = &schema.additional_properties {
+                    check(values, item, &child, errors);
+                } else if !schema.preserve_unknown_fields && !is_type_meta(path, name, schema) {
+                    errors.push(format!("{child}: unknown field"));
+                }
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
+    }
+    // The junctions constrain the same value.
+    if !schema.one_of.is_empty() {
+        let matching = schema
+            .one_of
+            .iter()
+            .filter(|b| validate_value(&permissive(b), value).is_empty())
+            .count();
+        if matching != 1 {
+            errors.push(format!(
+                "{here}: must match exactly one alternative, matches {matching}"
+            ));
+        }
+    }
+    if !schema.any_of.is_empty()
+        && !schema
+            .any_of
+            .iter()
+            .any(|b| validate_value(&permissive(b), value).is_empty())
+    {
+        errors.push(format!("{here}: must match at least one alternative"));
+    }
+    for branch in &schema.all_of {
+        check(&permissive(branch), value, path, errors);
+    }
+    if let Some(not) = &schema.not
+        && validate_value(&permissive(not), value).is_empty()
+    {
+        errors.push(format!("{here}: must not match the `not` schema"));
+    }
+}
+
+/// The formats the apiserver checks that CRDs commonly use, as regular
+/// expressions; other formats are not checked (nor are they by us).
+fn format_pattern(format: &str) -> Option<&'static str> {
+    Some(match format {
+        "email" => r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        "date-time" | "datetime" => {
+            r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+        }
+        "date" => r"^\d{4}-\d{2}-\d{2}$",
+        "uuid" => r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        "ipv4" => r"^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$",
+        _ => return None,
+    })
+}
+
+/// An embedded resource carries apiVersion and kind the apiserver accepts
+/// without a schema for them.
+fn is_type_meta(_path: &str, name: &str, schema: &Schema) -> bool {
+    schema.embedded_resource && matches!(name, "apiVersion" | "kind" | "metadata")
+}
+
+/// A junction branch only adds value validations to the outer schema: it
+/// has no type and does not prune, so unknown fields do not fail it.
+fn permissive(branch: &Schema) -> Schema {
+    let mut b = branch.clone();
+    b.walk_mut("", &mut |_, node| {
+        if node.additional_properties.is_none() {
+            node.preserve_unknown_fields = true;
+        }
+    });
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn port() -> Schema {
+        Schema {
+            minimum: Some(1.0),
+            maximum: Some(65535.0),
+            ..Schema::formatted("integer", "int32")
+        }
+    }
+
+    #[test]
+    fn numbers_are_checked_against_bounds() {
+        assert!(validate_value(&port(), &json!(80)).is_empty());
+        assert_eq!(
+            validate_value(&port(), &json!(0)),
+            ["<root>: 0 must be >= 1"]
+        );
+        let exclusive = Schema {
+            exclusive_minimum: true,
+            ..port()
+        };
+        assert_eq!(validate_value(&exclusive, &json!(1)).len(), 1);
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_required_fields_are_reported_with_paths() {
+        let mut object = Schema::typed("object");
+        object.properties.insert("port".into(), port());
+        object.required.push("port".into());
+        assert_eq!(
+            validate_value(&object, &json!({"prot": 80})),
+            ["<root>: port is required", ".prot: unknown field"]
+        );
+    }
+
+    #[test]
+    fn int_or_string_accepts_both_and_nothing_else() {
+        let s = Schema::int_or_string();
+        assert!(validate_value(&s, &json!(3)).is_empty());
+        assert!(validate_value(&s, &json!("50%")).is_empty());
+        assert_eq!(validate_value(&s, &json!(true)).len(), 1);
+    }
+
+    #[test]
+    fn one_of_needs_exactly_one_branch() {
+        let mut s = Schema::typed("object");
+        s.properties.insert("a".into(), Schema::typed("string"));
+        s.properties.insert("b".into(), Schema::typed("string"));
+        s.one_of = vec![
+            Schema {
+                required: vec!["a".into()],
+                ..Schema::default()
+            },
+            Schema {
+                required: vec!["b".into()],
+                ..Schema::default()
+            },
+        ];
+        assert!(validate_value(&s, &json!({"a": "x"})).is_empty());
+        assert_eq!(validate_value(&s, &json!({"a": "x", "b": "y"})).len(), 1);
+        assert_eq!(validate_value(&s, &json!({})).len(), 1);
+    }
+
+    #[test]
+    fn sets_and_map_lists_reject_duplicates() {
+        let set = Schema {
+            list_type: Some("set".into()),
+            ..Schema::array(Schema::typed("string"))
+        };
+        assert_eq!(validate_value(&set, &json!(["a", "a"])).len(), 1);
+        let mut item = Schema::typed("object");
+        item.properties
+            .insert("name".into(), Schema::typed("string"));
+        let map = Schema {
+            list_type: Some("map".into()),
+            list_map_keys: vec!["name".into()],
+            ..Schema::array(item)
+        };
+        assert!(validate_value(&map, &json!([{"name": "a"}, {"name": "b"}])).is_empty());
+        assert_eq!(
+            validate_value(&map, &json!([{"name": "a"}, {"name": "a"}])).len(),
+            1
+        );
+    }
+}

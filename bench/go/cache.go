@@ -94,7 +94,7 @@ func liveHeap() uint64 {
 var tiers = [...]string{"frontend", "backend", "cache"}
 
 // configMap is the i-th object of the workload; the Rust side builds the
-// same one (xtask/bench/src/objects.rs).
+// same one (bench/src/objects.rs).
 func configMap(i int) *corev1.ConfigMap {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{

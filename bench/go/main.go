@@ -1,6 +1,6 @@
 // Command bench runs the Go contenders of `cargo xtask bench`: client-go's
 // work queue and informer indexer, on the same workloads as the Rust bench
-// crate (xtask/bench), each measured iteration printing one JSON line; and
+// crate (bench), each measured iteration printing one JSON line; and
 // the User controller on client-go, which the controller benchmark's harness
 // runs and measures from outside.
 //

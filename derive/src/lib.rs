@@ -1,12 +1,8 @@
-//! Derive macros for crdforge. Each entry point only converts token streams;
-//! the work is done in three stages, as serde_derive does it:
-//! - [`frontend`] parses and checks `syn` input into a validated [`model`],
-//!   reporting every error with its span;
-//! - [`emit`] turns the model into Rust tokens, and cannot fail.
-//!
-//! Use the macros through the `crdforge` crate, which re-exports them next
-//! to the traits their output implements.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+// Each entry point only converts token streams: `frontend` parses and checks
+// the input into a validated `model`, reporting every error with its span,
+// and `emit` turns the model into tokens and cannot fail.
 
 use proc_macro::TokenStream;
 

@@ -4,7 +4,7 @@
 //! Nothing is downloaded as a binary. kube-apiserver, kube-controller-manager
 //! and kubectl come from `k8s.io/kubernetes`, etcd from
 //! `go.etcd.io/etcd/server/v3`, each through a small wrapper module under
-//! `xtask/envtest/go/` that pins versions the module proxy serves. A build
+//! `envtest/go/` that pins versions the module proxy serves. A build
 //! lands in a temporary directory and is renamed into place only when every
 //! binary is there, so an interrupted build never leaves a half cache behind.
 
@@ -255,7 +255,7 @@ fn check_go() -> Result<()> {
         Err(err) => bail!(
             "Go is not installed or not on PATH ({err}). The control plane is built from Go \
              modules and needs Go 1.21 or newer; it fetches the exact toolchain that \
-             xtask/envtest/go/*/go.mod names through the Go module proxy."
+             envtest/go/*/go.mod names through the Go module proxy."
         ),
     }
 }

@@ -50,10 +50,7 @@ use std::fmt::Debug;
 
 use futures::Stream;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
-use kube::api::{
-    Api, DeleteParams, ListParams, ObjectList, Patch, PatchParams, PostParams, WatchEvent,
-    WatchParams,
-};
+use kube::api::{Api, ObjectList, Patch, PatchParams, WatchEvent};
 use kube::core::Status;
 use kube::{Client, Resource};
 use serde::Serialize;
@@ -61,10 +58,9 @@ use serde::de::DeserializeOwned;
 
 use crdforge::apply::{ApplyConfiguration, ObjectConfiguration};
 
-pub use kube::api::{
-    DeleteParams as DeleteOptions, ListParams as ListOptions, PostParams as CreateOptions,
-    WatchParams as WatchOptions,
-};
+/// The parameters the verbs take, re-exported under kube's own names so
+/// that the signatures and the imports read the same.
+pub use kube::api::{DeleteParams, ListParams, PostParams, WatchParams};
 
 /// Bounds every typed kind meets.
 pub trait Kind:

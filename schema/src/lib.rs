@@ -1,17 +1,4 @@
-//! The neutral schema model: the subset of OpenAPI v3 that CustomResourceDefinitions
-//! accept, as plain data. Rust types describe themselves in it (through the
-//! `crdforge::KubeSchema` trait the derive implements), named passes rewrite it
-//! into structural form ([`passes`]), and `crdforge::crd` turns it into a
-//! k8s-openapi `JSONSchemaProps`.
-//!
-//! It is our own type rather than `JSONSchemaProps` so that it needs no
-//! k8s-openapi (the derive never links it) and so that its builders can record
-//! problems with a field path instead of failing. The crate depends on serde
-//! and serde_json only: the derive links it at compile time and every API
-//! crate at run time.
-//!
-//! Users do not depend on it directly: `crdforge` re-exports it as
-//! `crdforge::schema`.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod parts;

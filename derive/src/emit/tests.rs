@@ -1,6 +1,6 @@
 //! Golden files of the derives' output, formatted with prettyplease, so a
 //! change to generated code shows up as a reviewable diff. Re-bless with
-//! `UPDATE_EXPECT=1 cargo test -p crdforge-codegen`.
+//! `UPDATE_EXPECT=1 cargo test -p crdforge-derive`.
 
 use expect_test::expect_file;
 use quote::ToTokens;

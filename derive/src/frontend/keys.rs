@@ -208,3 +208,111 @@ pub(crate) const SCALE_KEYS: &[&str] = &[
     STATUS_REPLICAS_PATH,
     LABEL_SELECTOR_PATH,
 ];
+
+/// `docs/annotations.md` is the reference users read; these lists are what
+/// the front end accepts. One must not drift from the other.
+#[cfg(test)]
+mod docs_table {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    const DOC: &str = include_str!("../../../docs/annotations.md");
+
+    /// The rows of the key tables of the sections that list keys: the key
+    /// of each row (its first backticked word, `items(...)` read as
+    /// `items`) and the whole row.
+    fn rows() -> Vec<(String, &'static str)> {
+        let mut in_key_section = false;
+        let mut rows = Vec::new();
+        for line in DOC.lines() {
+            if let Some(heading) = line.strip_prefix("## ") {
+                in_key_section = ["Resource level", "Type level", "Field level"]
+                    .iter()
+                    .any(|s| heading.starts_with(s));
+                continue;
+            }
+            let Some(first) = line.strip_prefix("| `") else {
+                continue;
+            };
+            if !in_key_section {
+                continue;
+            }
+            let key: String = first
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rows.push((key, line));
+        }
+        rows
+    }
+
+    fn accepted() -> BTreeSet<&'static str> {
+        [RESOURCE_KEYS, TYPE_KEYS, VALUE_KEYS, FIELD_KEYS]
+            .concat()
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_key_is_accepted() {
+        let accepted = accepted();
+        for (key, row) in rows() {
+            assert!(
+                accepted.contains(key.as_str()),
+                "docs/annotations.md documents `{key}`, which the front end does not know:\n{row}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_accepted_key_is_documented() {
+        let documented: BTreeSet<String> = rows().into_iter().map(|(key, _)| key).collect();
+        for key in accepted() {
+            if [CRATES, CEL].contains(&key) {
+                // Refused with an explanation; the docs say so in prose.
+                assert!(DOC.contains(&format!("`{key}")), "`{key}` is not mentioned");
+                continue;
+            }
+            assert!(
+                documented.contains(key),
+                "`{key}` is accepted but has no row in docs/annotations.md"
+            );
+        }
+    }
+
+    #[test]
+    fn nested_keys_are_shown_in_their_rows() {
+        let rows = rows();
+        let row = |key: &str| {
+            rows.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, row)| *row)
+                .unwrap_or_else(|| panic!("no row for `{key}`"))
+        };
+        let nested: [(&str, &[&str]); 3] = [
+            (VALIDATION, RULE_KEYS),
+            (PRINTCOLUMN, PRINTCOLUMN_KEYS),
+            (SCALE, SCALE_KEYS),
+        ];
+        for (key, keys) in nested {
+            // The field-level `validation` row shows every key of `validation(...)`.
+            let text: String = rows
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, r)| *r)
+                .collect();
+            let text = if text.is_empty() {
+                row(key).to_owned()
+            } else {
+                text
+            };
+            for nested in keys {
+                assert!(
+                    text.contains(nested),
+                    "the row of `{key}` does not show `{nested}`:\n{text}"
+                );
+            }
+        }
+    }
+}

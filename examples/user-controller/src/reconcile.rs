@@ -288,11 +288,16 @@ fn namespace_in_shape(ns: &Namespace, user: &User) -> bool {
     has_labels(ns.meta(), user)
 }
 
-async fn create_namespace(user: &User, ctx: &Context) -> Result<(), Error> {
-    let ns = Namespace {
+/// The Namespace this controller keeps for `user`.
+pub fn desired_namespace(user: &User) -> Namespace {
+    Namespace {
         metadata: child_meta(user, &user.name_any(), None),
         ..Namespace::default()
-    };
+    }
+}
+
+async fn create_namespace(user: &User, ctx: &Context) -> Result<(), Error> {
+    let ns = desired_namespace(user);
     // A create, never an apply: if someone else made the namespace since our
     // cache read, this fails with 409 instead of adopting theirs, and the
     // retry sees the conflict in the cache.
@@ -321,7 +326,8 @@ async fn apply_namespace(user: &User, ctx: &Context, uid: Option<String>) -> Res
     Ok(())
 }
 
-fn desired_role_binding(user: &User) -> RoleBinding {
+/// The RoleBinding granting `user`'s role and groups in its namespace.
+pub fn desired_role_binding(user: &User) -> RoleBinding {
     let name = user.name_any();
     let mut subjects = vec![Subject {
         api_group: Some("rbac.authorization.k8s.io".into()),
@@ -373,6 +379,19 @@ async fn ensure_role_binding(user: &User, ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
+/// The ResourceQuota of `user`'s namespace, when its spec asks for one.
+pub fn desired_quota(user: &User) -> Option<ResourceQuota> {
+    let hard = user.spec.quota.clone()?;
+    Some(ResourceQuota {
+        metadata: child_meta(user, QUOTA, Some(&user.name_any())),
+        spec: Some(ResourceQuotaSpec {
+            hard: Some(hard),
+            ..ResourceQuotaSpec::default()
+        }),
+        ..ResourceQuota::default()
+    })
+}
+
 async fn ensure_quota(user: &User, ctx: &Context) -> Result<(), Error> {
     let name = user.name_any();
     let current = ctx.quotas.namespace(&name).get(QUOTA);
@@ -392,15 +411,7 @@ async fn ensure_quota(user: &User, ctx: &Context) -> Result<(), Error> {
                     && has_labels(q.meta(), user)
                     && owned_by(q.meta(), user)
             });
-            if !in_shape {
-                let quota = ResourceQuota {
-                    metadata: child_meta(user, QUOTA, Some(&name)),
-                    spec: Some(ResourceQuotaSpec {
-                        hard: Some(hard.clone()),
-                        ..ResourceQuotaSpec::default()
-                    }),
-                    ..ResourceQuota::default()
-                };
+            if let (false, Some(quota)) = (in_shape, desired_quota(user)) {
                 verbs
                     .apply(&quota, QUOTA, true)
                     .await

@@ -2,7 +2,7 @@
 //! the apiserver and against the same controller on kube-runtime and on
 //! client-go, on one private control plane started here.
 //!
-//! Each run is one process of `bench-controller-harness` (xtask/bench), which
+//! Each run is one process of `bench-controller-harness` (bench), which
 //! starts one contender, creates the Users, measures it from outside and
 //! cleans up; see its module docs for what is measured and how. This module
 //! starts the control plane (with an audit log, which is how requests are
@@ -579,7 +579,7 @@ pub(crate) fn render(results: &Results, plot: Option<&str>) -> String {
 
 /// What each contender is.
 const CONTENDER_FACTS: &[&str] = &[
-    "`limit`: `bench-limit` (xtask/bench), a tight client with no controller logic: it \
+    "`limit`: `bench-limit` (bench), a tight client with no controller logic: it \
      watches Users only to learn their UIDs and, for each, issues exactly the User \
      controller's writes once, in order: the finalizer patch, the Namespace, the `Created` \
      Event, the RoleBinding and ResourceQuota (server-side apply) and the status patch. It \
@@ -589,10 +589,10 @@ const CONTENDER_FACTS: &[&str] = &[
      returns after the finalizer patch and is triggered again by it) can come in under it.",
     "`crdforge`: the User controller (`examples/user-controller`) as shipped, with \
      `--workers` set; its clients have no client-side rate limit (kube-rs has none).",
-    "`kube-runtime`: `bench-kube-runtime-controller` (xtask/bench), the same reconcile logic \
+    "`kube-runtime`: `bench-kube-runtime-controller` (bench), the same reconcile logic \
      on kube-runtime's `Controller` with reflector stores shared through its \
      `for_stream`/`owns_stream`/`watches_stream`, and a plain serde User type.",
-    "`client-go`: `bench controller` (xtask/bench/go), the same reconcile logic on client-go's \
+    "`client-go`: `bench controller` (bench/go), the same reconcile logic on client-go's \
      shared informers, listers and rate-limited work queue (`DefaultTypedControllerRateLimiter`, \
      as ours), the User through the dynamic client and informer. client-go's default \
      client-side limit of 5 requests per second (burst 10) is **turned off** (`QPS = -1`) to \

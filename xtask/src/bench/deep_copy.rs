@@ -46,7 +46,7 @@ pub(super) fn plan(time_bin: &Path, allocs_bin: &Path, quick: bool) -> Vec<Bench
             "list",
             list_copies,
             format!(
-                "a `Vec` of {n} fixture `Widget`s (codegen/fixtures: the accepted sample \
+                "a `Vec` of {n} fixture `Widget`s (fixtures: the accepted sample \
                  specs in turn, each with name, namespace, uid, 2 labels, an ownerReference \
                  on every 4th, and a status with a condition); one copy is the whole list. \
                  Same method as above."

@@ -1,5 +1,5 @@
-//! `cargo xtask bench`: builds the Rust (`xtask/bench`) and Go
-//! (`xtask/bench/go`) contenders, runs them interleaved for several rounds,
+//! `cargo xtask bench`: builds the Rust (`bench`) and Go
+//! (`bench/go`) contenders, runs them interleaved for several rounds,
 //! and writes the medians and ratios to `docs/benchmarks.md`.
 //!
 //! xtask only orchestrates: kube, tokio and the counting allocator live in
@@ -569,7 +569,7 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
 /// Builds the Go contenders into `<target>/bench/go/`, unless the binary is
 /// newer than every file of the module.
 fn build_go(root: &Path, target: &Path) -> Result<PathBuf> {
-    let module = root.join("xtask/bench/go");
+    let module = root.join("bench/go");
     let binary = target.join("bench/go/bench");
     let newest_source = fs::read_dir(&module)
         .with_context(|| format!("reading {}", module.display()))?
@@ -643,8 +643,8 @@ fn proc_field(text: &str, key: &str) -> Option<String> {
 
 fn versions(root: &Path) -> Result<Vec<(String, String)>> {
     let lock = fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
-    let go_mod = fs::read_to_string(root.join("xtask/bench/go/go.mod"))
-        .context("reading xtask/bench/go/go.mod")?;
+    let go_mod =
+        fs::read_to_string(root.join("bench/go/go.mod")).context("reading bench/go/go.mod")?;
     let mut v = vec![
         ("rustc".into(), tool_version("rustc", &["-V"])),
         ("go".into(), tool_version("go", &["version"])),

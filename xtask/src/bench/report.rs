@@ -224,8 +224,8 @@ pub(crate) fn render(report: &Report) -> String {
     line(w, "");
     line(
         w,
-        "The Rust contenders are the binaries of the `crdforge-bench` package (`xtask/bench`); \
-         the Go contenders are one program in `xtask/bench/go`, built from the Go module proxy \
+        "The Rust contenders are the binaries of the `crdforge-bench` package (`bench`); \
+         the Go contenders are one program in `bench/go`, built from the Go module proxy \
          with the versions pinned in its `go.sum`. Every process prints one JSON line per \
          measured run (the work-queue programs after one unreported warm-up run); run one by \
          hand to see them, e.g. `cargo run --release -p crdforge-bench --bin bench-workqueue \

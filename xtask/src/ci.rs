@@ -42,10 +42,24 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             "warnings",
         ])
     })?;
+    // Broken intra-doc links and bad HTML in docs fail, as on docs.rs.
+    step(&mut timings, "doc", || {
+        cargo_with_env(
+            &[
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--quiet",
+            ],
+            ("RUSTDOCFLAGS", "-D warnings"),
+        )
+    })?;
     step(&mut timings, "gen --check", crate::r#gen::check)?;
     step(&mut timings, "unit tests", || {
         cargo(&["test", "--workspace"])
     })?;
+    step(&mut timings, "package", || crate::publish::package(false))?;
     // Reuses the debug build the tests left; proves the benchmark harness
     // (Rust and Go contenders, report) still runs end to end.
     step(&mut timings, "bench --quick", crate::bench::quick)?;
@@ -109,6 +123,19 @@ fn preflight() -> Result<()> {
         if !ok {
             bail!("`{program} {}` does not work: {hint}", args.join(" "));
         }
+    }
+    Ok(())
+}
+
+fn cargo_with_env(args: &[&str], (key, value): (&str, &str)) -> Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .env(key, value)
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("`{key}={value} cargo {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod ci;
 mod demo;
 mod envtest;
 mod r#gen;
+mod publish;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,12 @@ enum Cmd {
     /// The whole idea in one command: a control plane, the generated CRD and
     /// RBAC, the User controller, Users provisioned and one cleaned up.
     Demo(demo::Args),
+    /// `cargo package` of every publishable crate (`--verify`: also build
+    /// each from its packaged sources).
+    Package {
+        #[arg(long)]
+        verify: bool,
+    },
     /// Benchmarks against client-go and kube-runtime, run side by side;
     /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
     Bench(bench::Args),
@@ -48,6 +55,7 @@ fn main() -> ExitCode {
         Cmd::Gen(args) => r#gen::run(args),
         Cmd::Demo(args) => demo::run(args),
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -43,127 +43,149 @@ pub(crate) fn json(value: &Value, krate: &Path) -> TokenStream {
     }
 }
 
-fn opt_string(s: &Option<String>) -> TokenStream {
-    match s {
-        Some(s) => quote!(::core::option::Option::Some(::std::string::String::from(#s))),
-        None => quote!(::core::option::Option::None),
-    }
-}
-
-fn opt<T: quote::ToTokens>(v: &Option<T>) -> TokenStream {
-    match v {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
-    }
-}
-
-/// A `Rule` expression.
+/// A `Rule` expression: the rule and whichever options are set.
 pub(crate) fn rule(rule: &Rule, krate: &Path) -> TokenStream {
+    let ty = quote!(#krate::schema::Rule);
     let text = &rule.rule;
-    let message = opt_string(&rule.message);
-    let message_expression = opt_string(&rule.message_expression);
-    let reason = opt_string(&rule.reason);
-    let field_path = opt_string(&rule.field_path);
-    let optional_old_self = opt(&rule.optional_old_self);
-    quote!(#krate::schema::Rule {
+    let strings = [
+        ("message", &rule.message),
+        ("message_expression", &rule.message_expression),
+        ("reason", &rule.reason),
+        ("field_path", &rule.field_path),
+    ];
+    let mut set: Vec<TokenStream> = strings
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let name = syn::Ident::new(name, proc_macro2::Span::call_site());
+            let value = value.as_ref()?;
+            Some(quote!(#name: ::core::option::Option::Some(::std::string::String::from(#value))))
+        })
+        .collect();
+    if let Some(optional_old_self) = rule.optional_old_self {
+        set.push(quote!(optional_old_self: ::core::option::Option::Some(#optional_old_self)));
+    }
+    quote!(#ty {
         rule: ::std::string::String::from(#text),
-        message: #message,
-        message_expression: #message_expression,
-        reason: #reason,
-        field_path: #field_path,
-        optional_old_self: #optional_old_self,
+        #(#set,)*
+        ..<#ty as ::core::default::Default>::default()
     })
 }
 
-/// A `Constraints` expression; the default value when nothing is set, to
-/// keep generated code short.
+/// A `Constraints` expression naming only the keys that are set, the rest
+/// from `Default`: most fields set one or two keys, and every key spelled
+/// out cost every user crate compile time (a 2-field spec expanded to ~740
+/// lines).
 pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
     let ty = quote!(#krate::schema::Constraints);
+    let default = quote!(<#ty as ::core::default::Default>::default());
     if *c == Constraints::default() {
-        return quote!(<#ty as ::core::default::Default>::default());
+        return default;
     }
-    let description = opt_string(&c.description);
-    let title = opt_string(&c.title);
-    let format = opt_string(&c.format);
-    let pattern = opt_string(&c.pattern);
-    let (minimum, maximum, multiple_of) = (opt(&c.minimum), opt(&c.maximum), opt(&c.multiple_of));
-    let (min_length, max_length) = (opt(&c.min_length), opt(&c.max_length));
-    let (min_items, max_items) = (opt(&c.min_items), opt(&c.max_items));
-    let (min_properties, max_properties) = (opt(&c.min_properties), opt(&c.max_properties));
-    let (exclusive_minimum, exclusive_maximum) = (c.exclusive_minimum, c.exclusive_maximum);
-    let (unique_items, nullable, schemaless) = (c.unique_items, c.nullable, c.schemaless);
-    let (preserve, embedded, int_or_string) = (
-        c.preserve_unknown_fields,
-        c.embedded_resource,
-        c.int_or_string,
-    );
-    let enum_ = c.enum_.iter().map(|v| json(v, krate));
-    let items = match &c.items {
-        Some(items) => {
-            let items = constraints(items, krate);
-            quote!(::core::option::Option::Some(::std::boxed::Box::new(#items)))
-        }
-        None => quote!(::core::option::Option::None),
+    let mut set: Vec<TokenStream> = Vec::new();
+    let mut field = |name: &str, value: TokenStream| {
+        let name = syn::Ident::new(name, proc_macro2::Span::call_site());
+        set.push(quote!(#name: #value));
     };
-    let json_opt = |v: &Option<Value>| match v {
-        Some(v) => {
-            let v = json(v, krate);
-            quote!(::core::option::Option::Some(#v))
+    let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
+    let string = |text: &String| some(quote!(::std::string::String::from(#text)));
+    let strings = [
+        ("description", &c.description),
+        ("title", &c.title),
+        ("format", &c.format),
+        ("pattern", &c.pattern),
+    ];
+    for (name, value) in strings {
+        if let Some(text) = value {
+            field(name, string(text));
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let default = json_opt(&c.default);
-    let example = json_opt(&c.example);
-    let list_type = match c.list_type {
-        Some(ListType::Atomic) => {
-            quote!(::core::option::Option::Some(#krate::schema::ListType::Atomic))
+    }
+    let numbers = [
+        ("minimum", c.minimum),
+        ("maximum", c.maximum),
+        ("multiple_of", c.multiple_of),
+    ];
+    for (name, value) in numbers {
+        if let Some(n) = value {
+            field(name, some(quote!(#n)));
         }
-        Some(ListType::Set) => quote!(::core::option::Option::Some(#krate::schema::ListType::Set)),
-        Some(ListType::Map) => quote!(::core::option::Option::Some(#krate::schema::ListType::Map)),
-        None => quote!(::core::option::Option::None),
-    };
-    let map_type = |m: Option<MapType>| match m {
-        Some(MapType::Atomic) => {
-            quote!(::core::option::Option::Some(#krate::schema::MapType::Atomic))
+    }
+    let counts = [
+        ("min_length", c.min_length),
+        ("max_length", c.max_length),
+        ("min_items", c.min_items),
+        ("max_items", c.max_items),
+        ("min_properties", c.min_properties),
+        ("max_properties", c.max_properties),
+    ];
+    for (name, value) in counts {
+        if let Some(n) = value {
+            field(name, some(quote!(#n)));
         }
-        Some(MapType::Granular) => {
-            quote!(::core::option::Option::Some(#krate::schema::MapType::Granular))
+    }
+    let flags = [
+        ("exclusive_minimum", c.exclusive_minimum),
+        ("exclusive_maximum", c.exclusive_maximum),
+        ("unique_items", c.unique_items),
+        ("nullable", c.nullable),
+        ("schemaless", c.schemaless),
+        ("preserve_unknown_fields", c.preserve_unknown_fields),
+        ("embedded_resource", c.embedded_resource),
+        ("int_or_string", c.int_or_string),
+    ];
+    for (name, value) in flags {
+        if value {
+            field(name, quote!(true));
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let (map_type, struct_type) = (map_type(c.map_type), map_type(c.struct_type));
-    let list_map_keys = &c.list_map_keys;
-    let validations = c.validations.iter().map(|r| rule(r, krate));
-    quote!(#ty {
-        description: #description,
-        title: #title,
-        format: #format,
-        minimum: #minimum,
-        maximum: #maximum,
-        exclusive_minimum: #exclusive_minimum,
-        exclusive_maximum: #exclusive_maximum,
-        multiple_of: #multiple_of,
-        min_length: #min_length,
-        max_length: #max_length,
-        pattern: #pattern,
-        enum_: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#enum_),*]),
-        min_items: #min_items,
-        max_items: #max_items,
-        unique_items: #unique_items,
-        min_properties: #min_properties,
-        max_properties: #max_properties,
-        items: #items,
-        nullable: #nullable,
-        default: #default,
-        example: #example,
-        schemaless: #schemaless,
-        preserve_unknown_fields: #preserve,
-        embedded_resource: #embedded,
-        int_or_string: #int_or_string,
-        list_type: #list_type,
-        list_map_keys: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#list_map_keys)),*]),
-        map_type: #map_type,
-        struct_type: #struct_type,
-        validations: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#validations),*]),
-    })
+    }
+    let vec = |items: Vec<TokenStream>| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#items),*]));
+    if !c.enum_.is_empty() {
+        field(
+            "enum_",
+            vec(c.enum_.iter().map(|v| json(v, krate)).collect()),
+        );
+    }
+    if let Some(items) = &c.items {
+        let items = constraints(items, krate);
+        field("items", some(quote!(::std::boxed::Box::new(#items))));
+    }
+    for (name, value) in [("default", &c.default), ("example", &c.example)] {
+        if let Some(v) = value {
+            field(name, some(json(v, krate)));
+        }
+    }
+    if let Some(list_type) = c.list_type {
+        let variant = match list_type {
+            ListType::Atomic => quote!(Atomic),
+            ListType::Set => quote!(Set),
+            ListType::Map => quote!(Map),
+        };
+        field(
+            "list_type",
+            some(quote!(#krate::schema::ListType::#variant)),
+        );
+    }
+    if !c.list_map_keys.is_empty() {
+        let keys = c
+            .list_map_keys
+            .iter()
+            .map(|k| quote!(::std::string::String::from(#k)))
+            .collect();
+        field("list_map_keys", vec(keys));
+    }
+    for (name, value) in [("map_type", c.map_type), ("struct_type", c.struct_type)] {
+        if let Some(map_type) = value {
+            let variant = match map_type {
+                MapType::Atomic => quote!(Atomic),
+                MapType::Granular => quote!(Granular),
+            };
+            field(name, some(quote!(#krate::schema::MapType::#variant)));
+        }
+    }
+    if !c.validations.is_empty() {
+        field(
+            "validations",
+            vec(c.validations.iter().map(|r| rule(r, krate)).collect()),
+        );
+    }
+    quote!(#ty { #(#set,)* ..#default })
 }

@@ -48,40 +48,10 @@ const _: () = {
                                 description: ::core::option::Option::Some(
                                     ::std::string::String::from("The login name."),
                                 ),
-                                title: ::core::option::Option::None,
-                                format: ::core::option::Option::None,
-                                minimum: ::core::option::Option::None,
-                                maximum: ::core::option::Option::None,
-                                exclusive_minimum: false,
-                                exclusive_maximum: false,
-                                multiple_of: ::core::option::Option::None,
-                                min_length: ::core::option::Option::None,
-                                max_length: ::core::option::Option::Some(63i64),
                                 pattern: ::core::option::Option::Some(
                                     ::std::string::String::from("^[a-z]+$"),
                                 ),
-                                enum_: <::std::vec::Vec<
-                                    _,
-                                > as ::core::convert::From<_>>::from([]),
-                                min_items: ::core::option::Option::None,
-                                max_items: ::core::option::Option::None,
-                                unique_items: false,
-                                min_properties: ::core::option::Option::None,
-                                max_properties: ::core::option::Option::None,
-                                items: ::core::option::Option::None,
-                                nullable: false,
-                                default: ::core::option::Option::None,
-                                example: ::core::option::Option::None,
-                                schemaless: false,
-                                preserve_unknown_fields: false,
-                                embedded_resource: false,
-                                int_or_string: false,
-                                list_type: ::core::option::Option::None,
-                                list_map_keys: <::std::vec::Vec<
-                                    _,
-                                > as ::core::convert::From<_>>::from([]),
-                                map_type: ::core::option::Option::None,
-                                struct_type: ::core::option::Option::None,
+                                max_length: ::core::option::Option::Some(63i64),
                                 validations: <::std::vec::Vec<
                                     _,
                                 > as ::core::convert::From<
@@ -92,12 +62,10 @@ const _: () = {
                                         message: ::core::option::Option::Some(
                                             ::std::string::String::from("login is immutable"),
                                         ),
-                                        message_expression: ::core::option::Option::None,
-                                        reason: ::core::option::Option::None,
-                                        field_path: ::core::option::Option::None,
-                                        optional_old_self: ::core::option::Option::None,
+                                        ..<::crdforge::schema::Rule as ::core::default::Default>::default()
                                     },
                                 ]),
+                                ..<::crdforge::schema::Constraints as ::core::default::Default>::default()
                             },
                         },
                         ::crdforge::schema::FieldDesc {
@@ -113,42 +81,8 @@ const _: () = {
                             flatten: false,
                             constraints: {
                                 let mut constraints = ::crdforge::schema::Constraints {
-                                    description: ::core::option::Option::None,
-                                    title: ::core::option::Option::None,
-                                    format: ::core::option::Option::None,
                                     minimum: ::core::option::Option::Some(0f64),
-                                    maximum: ::core::option::Option::None,
-                                    exclusive_minimum: false,
-                                    exclusive_maximum: false,
-                                    multiple_of: ::core::option::Option::None,
-                                    min_length: ::core::option::Option::None,
-                                    max_length: ::core::option::Option::None,
-                                    pattern: ::core::option::Option::None,
-                                    enum_: <::std::vec::Vec<
-                                        _,
-                                    > as ::core::convert::From<_>>::from([]),
-                                    min_items: ::core::option::Option::None,
-                                    max_items: ::core::option::Option::None,
-                                    unique_items: false,
-                                    min_properties: ::core::option::Option::None,
-                                    max_properties: ::core::option::Option::None,
-                                    items: ::core::option::Option::None,
-                                    nullable: false,
-                                    default: ::core::option::Option::None,
-                                    example: ::core::option::Option::None,
-                                    schemaless: false,
-                                    preserve_unknown_fields: false,
-                                    embedded_resource: false,
-                                    int_or_string: false,
-                                    list_type: ::core::option::Option::None,
-                                    list_map_keys: <::std::vec::Vec<
-                                        _,
-                                    > as ::core::convert::From<_>>::from([]),
-                                    map_type: ::core::option::Option::None,
-                                    struct_type: ::core::option::Option::None,
-                                    validations: <::std::vec::Vec<
-                                        _,
-                                    > as ::core::convert::From<_>>::from([]),
+                                    ..<::crdforge::schema::Constraints as ::core::default::Default>::default()
                                 };
                                 constraints.default = ::crdforge::__private::default_value::<
                                     i32,
@@ -164,41 +98,7 @@ const _: () = {
                             description: ::core::option::Option::Some(
                                 ::std::string::String::from("A user."),
                             ),
-                            title: ::core::option::Option::None,
-                            format: ::core::option::Option::None,
-                            minimum: ::core::option::Option::None,
-                            maximum: ::core::option::Option::None,
-                            exclusive_minimum: false,
-                            exclusive_maximum: false,
-                            multiple_of: ::core::option::Option::None,
-                            min_length: ::core::option::Option::None,
-                            max_length: ::core::option::Option::None,
-                            pattern: ::core::option::Option::None,
-                            enum_: <::std::vec::Vec<
-                                _,
-                            > as ::core::convert::From<_>>::from([]),
-                            min_items: ::core::option::Option::None,
-                            max_items: ::core::option::Option::None,
-                            unique_items: false,
-                            min_properties: ::core::option::Option::None,
-                            max_properties: ::core::option::Option::None,
-                            items: ::core::option::Option::None,
-                            nullable: false,
-                            default: ::core::option::Option::None,
-                            example: ::core::option::Option::None,
-                            schemaless: false,
-                            preserve_unknown_fields: false,
-                            embedded_resource: false,
-                            int_or_string: false,
-                            list_type: ::core::option::Option::None,
-                            list_map_keys: <::std::vec::Vec<
-                                _,
-                            > as ::core::convert::From<_>>::from([]),
-                            map_type: ::core::option::Option::None,
-                            struct_type: ::core::option::Option::None,
-                            validations: <::std::vec::Vec<
-                                _,
-                            > as ::core::convert::From<_>>::from([]),
+                            ..<::crdforge::schema::Constraints as ::core::default::Default>::default()
                         },
                     )
                 },

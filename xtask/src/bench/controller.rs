@@ -127,7 +127,7 @@ pub(crate) fn run(programs: &Programs, settings: &Settings, work: &Path) -> Resu
     run_one(
         programs,
         &warm_up,
-        &instance,
+        instance,
         &audit_log,
         work,
         "limit",
@@ -148,7 +148,7 @@ pub(crate) fn run(programs: &Programs, settings: &Settings, work: &Path) -> Resu
                 settings.rounds,
                 settings.users
             );
-            let outcome = run_one(programs, settings, &instance, &audit_log, work, name, round)?;
+            let outcome = run_one(programs, settings, instance, &audit_log, work, name, round)?;
             eprintln!(
                 "bench:   converged in {:.2} s, {} requests ({} writes), {:.2} s CPU{}",
                 outcome.converge_seconds,

@@ -33,7 +33,7 @@ pub(crate) struct Args {
     #[arg(long)]
     rounds: Option<usize>,
     /// Where to write the report (default docs/benchmarks.md; with --quick
-    /// <target>/bench/benchmarks-quick.md). The convergence plot is written
+    /// `<target>/bench/benchmarks-quick.md`). The convergence plot is written
     /// next to it.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -520,8 +520,6 @@ fn run_contender(c: &Contender) -> Result<Vec<Line>> {
     );
     Ok(lines)
 }
-
-/// Cargo's target directory, as cargo itself picks it for this workspace.
 
 fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     // Quick mode reuses the debug build that `cargo test --workspace` left.

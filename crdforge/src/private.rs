@@ -59,3 +59,78 @@ pub trait SchemarsFeature {
     /// Never reached: no type implements this trait.
     const UNREACHABLE: crate::schema::Schema;
 }
+
+/// What every `<Kind>Apply` does with its metadata and on the wire, written
+/// once here instead of in each expansion.
+pub mod apply {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+    use serde::ser::{SerializeStruct, Serializer};
+
+    /// The identity of an object to apply.
+    pub fn identity(namespace: Option<&str>, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            namespace: namespace.map(String::from),
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// Adds a label.
+    pub fn label(meta: &mut ObjectMeta, key: &str, value: &str) {
+        meta.labels
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value.to_owned());
+    }
+
+    /// Adds an annotation.
+    pub fn annotation(meta: &mut ObjectMeta, key: &str, value: &str) {
+        meta.annotations
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value.to_owned());
+    }
+
+    /// Adds an owner reference.
+    pub fn owner_reference(meta: &mut ObjectMeta, owner: OwnerReference) {
+        meta.owner_references
+            .get_or_insert_with(Default::default)
+            .push(owner);
+    }
+
+    /// Adds a finalizer.
+    pub fn finalizer(meta: &mut ObjectMeta, finalizer: &str) {
+        meta.finalizers
+            .get_or_insert_with(Default::default)
+            .push(finalizer.to_owned());
+    }
+
+    /// The body of an apply: `apiVersion`, `kind`, `metadata`, and `spec`
+    /// and `status` when set. `status` is `None` for a kind without one.
+    pub fn serialize_object<S, Spec, Status>(
+        serializer: S,
+        (api_version, kind): (&'static str, &'static str),
+        metadata: &ObjectMeta,
+        spec: Option<&Spec>,
+        status: Option<Option<&Status>>,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        Spec: serde::Serialize,
+        Status: serde::Serialize,
+    {
+        let fields = if status.is_some() { 5 } else { 4 };
+        let mut state = serializer.serialize_struct(kind, fields)?;
+        state.serialize_field("apiVersion", api_version)?;
+        state.serialize_field("kind", kind)?;
+        state.serialize_field("metadata", metadata)?;
+        match spec {
+            Some(spec) => state.serialize_field("spec", spec)?,
+            None => state.skip_field("spec")?,
+        }
+        match status {
+            Some(Some(status)) => state.serialize_field("status", status)?,
+            Some(None) => state.skip_field("status")?,
+            None => {}
+        }
+        state.end()
+    }
+}

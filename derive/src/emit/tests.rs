@@ -96,3 +96,61 @@ fn deep_copy_expansion() {
     expect_file!["../../tests/snapshots/deep_copy.expanded.rs"]
         .assert_eq(&prettyplease::unparse(&file));
 }
+
+/// The size of what the derives write for the fixture API and the User
+/// API — every type in them, expanded and formatted — as a golden file,
+/// so that a change that grows or shrinks the expansion (which every user
+/// crate pays for in compile time) shows up in review with its figure.
+#[test]
+fn expansion_size_of_the_fixture_api() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files = [
+        "fixtures/src/widget/v1alpha1.rs",
+        "fixtures/src/widget/v1beta1.rs",
+        "fixtures/src/widget/v1.rs",
+        "fixtures/src/policy.rs",
+        "fixtures/src/proxy.rs",
+        "examples/user-api/src/lib.rs",
+    ];
+    let mut report = String::from("file | types | input lines | expanded lines\n");
+    let (mut all_types, mut all_input, mut all_output) = (0, 0, 0);
+    for path in files {
+        let source = std::fs::read_to_string(root.join(path)).unwrap();
+        let file: syn::File = syn::parse_file(&source).unwrap();
+        let (mut types, mut input, mut output) = (0, 0, 0);
+        for item in file.items {
+            let input_item: DeriveInput = match item {
+                syn::Item::Struct(s) => s.into(),
+                syn::Item::Enum(e) => e.into(),
+                _ => continue,
+            };
+            let derives = |name: &str| {
+                input_item.attrs.iter().any(|a| {
+                    a.path().is_ident("derive") && a.to_token_stream().to_string().contains(name)
+                })
+            };
+            let expanded = if derives("CustomResource") {
+                super::expand_custom_resource(input_item.to_token_stream())
+            } else if derives("KubeSchema") {
+                super::expand_schema(input_item.to_token_stream())
+            } else {
+                continue;
+            };
+            types += 1;
+            let item_file = syn::File {
+                shebang: None,
+                attrs: Vec::new(),
+                items: vec![syn::parse2(input_item.to_token_stream()).unwrap()],
+            };
+            input += prettyplease::unparse(&item_file).lines().count();
+            output += pretty(expanded.unwrap()).lines().count();
+        }
+        report.push_str(&format!("{path} | {types} | {input} | {output}\n"));
+        (all_types, all_input, all_output) =
+            (all_types + types, all_input + input, all_output + output);
+    }
+    report.push_str(&format!(
+        "total | {all_types} | {all_input} | {all_output}\n"
+    ));
+    expect_file!["../../tests/snapshots/expansion_size.txt"].assert_eq(&report);
+}

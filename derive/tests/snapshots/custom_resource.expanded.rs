@@ -479,13 +479,11 @@ impl UserApply {
     /// A configuration of the object `name` in `namespace`,
     /// applying nothing but its identity until fields are set.
     pub fn new(namespace: &str, name: &str) -> Self {
-        let mut metadata = <::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::core::default::Default>::default();
-        metadata.namespace = ::core::option::Option::Some(
-            ::std::string::String::from(namespace),
-        );
-        metadata.name = ::core::option::Option::Some(::std::string::String::from(name));
         Self {
-            metadata,
+            metadata: ::crdforge::__private::apply::identity(
+                ::core::option::Option::Some(namespace),
+                name,
+            ),
             spec: ::core::option::Option::None,
             status: ::core::option::Option::None,
         }
@@ -493,27 +491,13 @@ impl UserApply {
     /// Applies the label `key` = `value`.
     #[must_use]
     pub fn with_label(mut self, key: &str, value: &str) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.labels,
-                ::std::collections::BTreeMap::new,
-            )
-            .insert(
-                ::std::string::String::from(key),
-                ::std::string::String::from(value),
-            );
+        ::crdforge::__private::apply::label(&mut self.metadata, key, value);
         self
     }
     /// Applies the annotation `key` = `value`.
     #[must_use]
     pub fn with_annotation(mut self, key: &str, value: &str) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.annotations,
-                ::std::collections::BTreeMap::new,
-            )
-            .insert(
-                ::std::string::String::from(key),
-                ::std::string::String::from(value),
-            );
+        ::crdforge::__private::apply::annotation(&mut self.metadata, key, value);
         self
     }
     /// Applies an owner reference (owner references are keyed by
@@ -523,22 +507,14 @@ impl UserApply {
         mut self,
         owner: ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
     ) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.owner_references,
-                ::std::vec::Vec::new,
-            )
-            .push(owner);
+        ::crdforge::__private::apply::owner_reference(&mut self.metadata, owner);
         self
     }
     /// Applies a finalizer (finalizers are a set: each manager owns
     /// the ones it sends).
     #[must_use]
     pub fn with_finalizer(mut self, finalizer: &str) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.finalizers,
-                ::std::vec::Vec::new,
-            )
-            .push(::std::string::String::from(finalizer));
+        ::crdforge::__private::apply::finalizer(&mut self.metadata, finalizer);
         self
     }
     /// Sets the spec.
@@ -571,57 +547,15 @@ const _: () = {
             &self,
             serializer: S,
         ) -> ::core::result::Result<S::Ok, S::Error> {
-            let mut state = ::crdforge::__private::serde::Serializer::serialize_struct(
+            ::crdforge::__private::apply::serialize_object(
                 serializer,
-                "User",
-                5usize,
-            )?;
-            ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                &mut state,
-                "apiVersion",
-                "example.com/v1",
-            )?;
-            ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                &mut state,
-                "kind",
-                "User",
-            )?;
-            ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                &mut state,
-                "metadata",
+                ("example.com/v1", "User"),
                 &self.metadata,
-            )?;
-            match &self.spec {
-                ::core::option::Option::Some(spec) => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                        &mut state,
-                        "spec",
-                        spec,
-                    )?;
-                }
-                ::core::option::Option::None => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::skip_field(
-                        &mut state,
-                        "spec",
-                    )?;
-                }
-            }
-            match &self.status {
-                ::core::option::Option::Some(status) => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                        &mut state,
-                        "status",
-                        status,
-                    )?;
-                }
-                ::core::option::Option::None => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::skip_field(
-                        &mut state,
-                        "status",
-                    )?;
-                }
-            }
-            ::crdforge::__private::serde::ser::SerializeStruct::end(state)
+                ::core::option::Option::as_ref(&self.spec),
+                ::core::option::Option::Some(
+                    ::core::option::Option::as_ref(&self.status),
+                ),
+            )
         }
     }
     #[automatically_derived]

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 /// Types per crate.
 const TYPES: usize = 100;
 /// Timed rebuilds per crate, interleaved.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// In-process generations timed.
 const GENERATIONS: usize = 20;
 
@@ -44,14 +44,15 @@ pub(crate) fn run() -> Result<()> {
             touch(krate)?;
             let took = build(krate, &target)?;
             println!(
-                "gen: round {round}: {} in {:.2} s",
+                "gen: round {round}: {} in {:.2} s wall, {:.2} s CPU",
                 krate.display(),
-                took.as_secs_f64()
+                took.wall.as_secs_f64(),
+                took.cpu.as_secs_f64()
             );
             times.push(took);
         }
     }
-    let report = report(generation, &ours_times, &theirs_times);
+    let report = report(generation, &ours_times, &theirs_times, &machine());
     print!("{report}");
     let path = root.join("docs/gen-benchmark.md");
     std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
@@ -182,8 +183,57 @@ fn touch(krate: &Path) -> Result<()> {
     Ok(())
 }
 
-fn build(krate: &Path, target: &Path) -> Result<Duration> {
+/// What one build took: wall-clock time, and the CPU time (user + system)
+/// of cargo and every rustc it ran, which a loaded machine disturbs far
+/// less than the wall clock.
+#[derive(Clone, Copy)]
+struct Took {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// CPU time of every child process this one has waited for, and of theirs
+/// (`cutime` + `cstime` of /proc/self/stat, in clock ticks).
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // cutime and cstime are fields 16 and 17 of the whole line, 14 and 15 here.
+    let ticks: u64 = [13, 14]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+/// The CPU model and the load average, for the report: ratios taken on a
+/// loaded machine have been off by more than 2x here.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "{cpu}, {cores} cores; load average at the end {}",
+        load.join(" ")
+    )
+}
+
+fn build(krate: &Path, target: &Path) -> Result<Took> {
     let started = Instant::now();
+    let cpu_before = children_cpu();
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--manifest-path"])
         .arg(krate.join("Cargo.toml"))
@@ -193,36 +243,58 @@ fn build(krate: &Path, target: &Path) -> Result<Duration> {
     if !status.success() {
         bail!("building {} failed ({status})", krate.display());
     }
-    Ok(started.elapsed())
+    Ok(Took {
+        wall: started.elapsed(),
+        cpu: children_cpu() - cpu_before,
+    })
 }
 
-fn report(generation: Duration, ours_times: &[Duration], theirs_times: &[Duration]) -> String {
-    let (ours, theirs) = (median(ours_times.to_vec()), median(theirs_times.to_vec()));
-    let ratio = ours.as_secs_f64() / theirs.as_secs_f64().max(f64::EPSILON);
-    let rounds = |times: &[Duration]| {
+fn report(generation: Duration, ours: &[Took], theirs: &[Took], machine: &str) -> String {
+    let secs = |d: Duration| d.as_secs_f64();
+    let wall = |t: &[Took]| median(t.iter().map(|t| t.wall).collect());
+    let cpu = |t: &[Took]| median(t.iter().map(|t| t.cpu).collect());
+    // Paired per round, so a round that both contenders spent on a busy
+    // machine cancels out; the spread says how far to trust the median.
+    let ratios = |f: fn(&Took) -> Duration| {
+        let mut r: Vec<f64> = ours
+            .iter()
+            .zip(theirs)
+            .map(|(o, t)| secs(f(o)) / secs(f(t)).max(f64::EPSILON))
+            .collect();
+        r.sort_by(f64::total_cmp);
+        (r[r.len() / 2], r[0], r[r.len() - 1])
+    };
+    let (cpu_ratio, cpu_min, cpu_max) = ratios(|t| t.cpu);
+    let (wall_ratio, wall_min, wall_max) = ratios(|t| t.wall);
+    let rounds = |times: &[Took]| {
         times
             .iter()
-            .map(|t| format!("{:.1}", t.as_secs_f64()))
+            .map(|t| format!("{:.1}/{:.1}", secs(t.wall), secs(t.cpu)))
             .collect::<Vec<_>>()
             .join(", ")
     };
     format!(
         "# Generator benchmark\n\n\
-         Written by `cargo xtask gen --bench` (one run on this machine; medians).\n\n\
-         | measure | value |\n|---|---|\n\
-         | full generation of the fixture API (4 CRDs, 6 versions), in process | {:.1} ms |\n\
-         | compile {TYPES} resource types, crdforge derive | {:.2} s |\n\
-         | compile {TYPES} resource types, kube-derive 5 + schemars | {:.2} s |\n\
-         | crdforge / kube-derive compile time | {ratio:.2} |\n\n\
-         Rounds (s): crdforge {}; kube-derive {}. The machine is shared with other builds, so\n\
-         single rounds are noisy; the medians are what to compare.\n\n\
+         Written by `cargo xtask gen --bench`: one run, {ROUNDS} interleaved rounds, medians.\n\
+         Machine: {machine}.\n\n\
+         | measure | crdforge | kube-derive 5 + schemars | crdforge / kube-derive (min–max of rounds) |\n\
+         |---|---|---|---|\n\
+         | compile {TYPES} resource types, CPU time (user + sys) | {:.2} s | {:.2} s | **{cpu_ratio:.2}** ({cpu_min:.2}–{cpu_max:.2}) |\n\
+         | compile {TYPES} resource types, wall clock | {:.2} s | {:.2} s | {wall_ratio:.2} ({wall_min:.2}–{wall_max:.2}) |\n\n\
+         Full generation of the fixture API (its CRDs, every version), in process: {:.1} ms.\n\n\
+         Rounds (wall/CPU s): crdforge {}; kube-derive {}. The CPU time counts cargo and every\n\
+         rustc it ran; it is what to compare when the machine is not quiet.\n\n\
          Each type: a spec with a validated string and integer, a list, a map, a unit enum, an\n\
-         optional nested struct, and a status. Dependencies are built before timing; each of\n\
-         {ROUNDS} interleaved rounds rebuilds only the crate of {TYPES} types (debug profile).\n",
+         optional nested struct, and a status. Dependencies are built before timing; each round\n\
+         rebuilds only the crate of {TYPES} types (debug profile). kube-derive's crate derives\n\
+         `JsonSchema` on every type, as kube-derive requires; crdforge's derives `KubeSchema`\n\
+         (schema, deep copy and apply configuration).\n",
+        secs(cpu(ours)),
+        secs(cpu(theirs)),
+        secs(wall(ours)),
+        secs(wall(theirs)),
         ms(generation),
-        ours.as_secs_f64(),
-        theirs.as_secs_f64(),
-        rounds(ours_times),
-        rounds(theirs_times),
+        rounds(ours),
+        rounds(theirs),
     )
 }

@@ -307,26 +307,43 @@ async fn graceful_shutdown_drains() {
 async fn workers_run_in_parallel_but_never_on_the_same_key() {
     let q: RateLimitingQueue<u32> = RateLimitingQueue::default();
     let running: Arc<Mutex<HashMap<u32, usize>>> = Arc::default();
+    // Recorded here and asserted after the run: an assertion inside the work
+    // future would panic into the controller, which catches it and requeues.
+    let overlaps: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let current = Arc::new(AtomicUsize::new(0));
     let work = {
-        let (running, peak, current) = (
+        let (running, overlaps, calls, peak, current) = (
             Arc::clone(&running),
+            Arc::clone(&overlaps),
+            Arc::clone(&calls),
             Arc::clone(&peak),
             Arc::clone(&current),
         );
         move |key: u32| {
-            let (running, peak, current) = (
+            let (running, overlaps, calls, peak, current) = (
                 Arc::clone(&running),
+                Arc::clone(&overlaps),
+                Arc::clone(&calls),
                 Arc::clone(&peak),
                 Arc::clone(&current),
             );
             async move {
-                *running.lock().unwrap().entry(key).or_default() += 1;
-                assert_eq!(running.lock().unwrap()[&key], 1, "key {key} on two workers");
+                let call = calls.fetch_add(1, Ordering::SeqCst) as u32;
+                {
+                    let mut running = running.lock().unwrap();
+                    let on_key = running.entry(key).or_default();
+                    *on_key += 1;
+                    if *on_key > 1 {
+                        overlaps.lock().unwrap().push(key);
+                    }
+                }
                 let now = current.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(10 * MS).await;
+                // Uneven lengths, so that workers free up while others still
+                // hold a key that was added again meanwhile.
+                tokio::time::sleep(MS * (2 + (key + call) % 9)).await;
                 current.fetch_sub(1, Ordering::SeqCst);
                 *running.lock().unwrap().get_mut(&key).unwrap() -= 1;
                 Ok::<_, String>(Action::Done)
@@ -349,6 +366,13 @@ async fn workers_run_in_parallel_but_never_on_the_same_key() {
     }
     stop_tx.send(()).unwrap();
     run.await.unwrap();
+    let overlaps = overlaps.lock().unwrap();
+    assert!(
+        overlaps.is_empty(),
+        "keys on two workers at once, {} times in {} calls: {overlaps:?}",
+        overlaps.len(),
+        calls.load(Ordering::SeqCst)
+    );
     assert_eq!(
         peak.load(Ordering::SeqCst),
         4,

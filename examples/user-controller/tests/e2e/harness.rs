@@ -180,6 +180,13 @@ pub(crate) struct ControllerOptions {
     pub(crate) lease_namespace: Option<String>,
 }
 
+/// The leader-election timings replicas run with (short, for tests).
+pub(crate) const LEASE: Duration = Duration::from_secs(4);
+/// See [`LEASE`].
+pub(crate) const RENEW: Duration = Duration::from_secs(3);
+/// See [`LEASE`].
+pub(crate) const RETRY: Duration = Duration::from_millis(500);
+
 /// The controller binary, running.
 pub(crate) struct ControllerProcess {
     child: Option<Child>,
@@ -223,14 +230,9 @@ impl ControllerProcess {
             .stderr(out);
         if let Some(identity) = &options.leader {
             cmd.args(["--leader-elect", "--identity", identity])
-                .args([
-                    "--lease-duration",
-                    "4",
-                    "--renew-deadline",
-                    "3",
-                    "--retry-period-ms",
-                    "500",
-                ])
+                .args(["--lease-duration", &LEASE.as_secs().to_string()])
+                .args(["--renew-deadline", &RENEW.as_secs().to_string()])
+                .args(["--retry-period-ms", &RETRY.as_millis().to_string()])
                 .args(["--lease-name", "user-controller-e2e"])
                 .args([
                     "--lease-namespace",

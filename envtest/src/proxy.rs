@@ -1,19 +1,35 @@
-//! A loopback TCP proxy that a test can cut, to put a client out of touch
-//! with the apiserver while the test changes things behind its back.
+//! A loopback TCP proxy that a test can cut or stall, to put a client out of
+//! touch with the apiserver while the test changes things behind its back.
+//!
+//! - [`Proxy::cut`] drops every connection and refuses new ones: the client
+//!   sees errors at once.
+//! - [`Proxy::stall`] keeps every connection open and accepts new ones, but
+//!   holds the bytes it reads instead of forwarding them: the client sees an
+//!   apiserver that takes requests and never answers, which only a client
+//!   with its own timeouts survives.
+//! - [`Proxy::restore`] forwards again, held bytes first.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinSet;
 
-/// Forwards connections from a local port to `upstream` until cut.
+/// What the proxy does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Forward,
+    Cut,
+    Stall,
+}
+
+/// Forwards connections from a local port to `upstream` until cut or stalled.
 pub struct Proxy {
     addr: SocketAddr,
-    cut: Arc<AtomicBool>,
+    mode: watch::Sender<Mode>,
     connections: Arc<Mutex<JoinSet<()>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -25,21 +41,28 @@ impl Proxy {
             .await
             .context("binding the proxy")?;
         let addr = listener.local_addr()?;
-        let cut = Arc::new(AtomicBool::new(false));
+        let (mode, _) = watch::channel(Mode::Forward);
         let connections = Arc::new(Mutex::new(JoinSet::new()));
         let accept = tokio::spawn({
-            let cut = Arc::clone(&cut);
+            let mode = mode.clone();
             let connections = Arc::clone(&connections);
             async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
-                    if cut.load(Ordering::SeqCst) {
+                while let Ok((inbound, _)) = listener.accept().await {
+                    if *mode.borrow() == Mode::Cut {
                         // Refused: the client sees the connection close.
                         continue;
                     }
+                    let mode = mode.subscribe();
                     connections.lock().await.spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(upstream).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        if let Ok(outbound) = TcpStream::connect(upstream).await {
+                            let (in_read, in_write) = inbound.into_split();
+                            let (out_read, out_write) = outbound.into_split();
+                            // Each direction closes on its own, as a
+                            // half-closed TCP connection does.
+                            tokio::join!(
+                                pump(in_read, out_write, mode.clone()),
+                                pump(out_read, in_write, mode),
+                            );
                         }
                     });
                 }
@@ -47,7 +70,7 @@ impl Proxy {
         });
         Ok(Self {
             addr,
-            cut,
+            mode,
             connections,
             accept,
         })
@@ -60,14 +83,44 @@ impl Proxy {
 
     /// Drops every open connection and refuses new ones.
     pub async fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
+        self.mode.send_replace(Mode::Cut);
         self.connections.lock().await.abort_all();
     }
 
-    /// Accepts connections again.
-    pub fn restore(&self) {
-        self.cut.store(false, Ordering::SeqCst);
+    /// Keeps every connection open and accepts new ones, but forwards
+    /// nothing, in either direction, until [`restore`](Self::restore).
+    pub fn stall(&self) {
+        self.mode.send_replace(Mode::Stall);
     }
+
+    /// Accepts and forwards again; bytes held while stalled go through first.
+    pub fn restore(&self) {
+        self.mode.send_replace(Mode::Forward);
+    }
+}
+
+/// Copies `from` to `to`, holding each chunk read while the proxy is
+/// stalled. Returns when `from` closes or fails, or the proxy is dropped,
+/// and then closes `to`.
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    mut mode: watch::Receiver<Mode>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if mode.wait_for(|m| *m != Mode::Stall).await.is_err() {
+            break;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 impl Drop for Proxy {

@@ -20,9 +20,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! A namespaced call on a cluster-scoped kind does not compile:
+//! A namespaced call on a cluster-scoped kind does not compile (the method
+//! exists, but its scope bound does not hold: E0599). rustdoc checks a
+//! `compile_fail` block's error code only on nightly, so on stable these
+//! blocks would pass on any error, a typo included; `tests/ui/scope/` holds
+//! the same cases with their full expected errors, checked by trybuild.
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::Namespace;
 //! # fn f(client: kube::Client) {
@@ -30,13 +34,26 @@
 //! # }
 //! ```
 //!
+//! nor does listing a cluster-scoped kind across namespaces:
+//!
+//! ```compile_fail,E0599
+//! # use crdforge_runtime::client::TypedClient;
+//! # use k8s_openapi::api::core::v1::Namespace;
+//! # fn f(client: kube::Client) {
+//! TypedClient::<Namespace>::new(client, "my-controller").all_namespaces();
+//! # }
+//! ```
+//!
 //! nor a cluster-wide `get` of a namespaced kind:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::ConfigMap;
-//! # fn f(client: kube::Client) {
-//! TypedClient::<ConfigMap>::new(client, "my-controller").cluster();
+//! # async fn f(client: kube::Client) {
+//! let _ = TypedClient::<ConfigMap>::new(client, "my-controller")
+//!     .cluster()
+//!     .get("settings")
+//!     .await;
 //! # }
 //! ```
 //!

@@ -13,7 +13,11 @@
 //!   `renew_deadline` (shorter than the lease duration), or sees another
 //!   holder, its [`Leadership`] token flips to lost and the future given to
 //!   [`LeaderElector::run`] is dropped, before any other candidate may take
-//!   over;
+//!   over. This holds on an apiserver that accepts requests and never
+//!   answers: every request is bounded by the deadline, which runs from the
+//!   moment the last successful renew was *sent* (a standby can have seen
+//!   that record no earlier, so it waits a whole lease duration from a later
+//!   instant than the one our deadline counts from);
 //! - **graceful hand-over**: a leader that finishes releases the lease so a
 //!   standby takes over at its next retry instead of after a full duration.
 
@@ -138,50 +142,84 @@ impl LeaderElector {
         F: FnOnce(Leadership) -> Fut,
         Fut: Future<Output = T>,
     {
-        self.acquire().await;
+        let renewed = self.acquire().await;
         tracing::info!(lease = %self.config.name, identity = %self.config.identity, "became leader");
         let (tx, rx) = watch::channel(true);
         let work = lead(Leadership { rx });
-        let mut work = std::pin::pin!(work);
-        let mut last_renew = Instant::now();
-        let mut ticker = tokio::time::interval(self.config.retry_period);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                out = &mut work => {
-                    self.release().await;
-                    return Ok(out);
-                }
-                _ = ticker.tick() => {
-                    match self.try_acquire_or_renew().await {
-                        Ok(Attempt::Held) => last_renew = Instant::now(),
-                        Ok(Attempt::Taken(holder)) => {
-                            let _ = tx.send(false);
-                            return Err(LeaderError::Lost(format!(
-                                "{}: now held by {holder}", self.config.name
-                            )));
-                        }
-                        Err(err) => tracing::warn!(error = %err, "renewing the lease failed"),
-                    }
-                    if last_renew.elapsed() >= self.config.renew_deadline {
-                        let _ = tx.send(false);
-                        return Err(LeaderError::Lost(format!(
-                            "{}: not renewed for {:?}", self.config.name, self.config.renew_deadline
-                        )));
-                    }
-                }
+        // Both futures are polled side by side, so the work goes on while a
+        // renew is in flight; whichever ends first drops the other here.
+        let outcome = tokio::select! {
+            out = work => Ok(out),
+            lost = self.keep_renewed(renewed, &tx) => Err(lost),
+        };
+        match outcome {
+            Ok(out) => {
+                let _ = tx.send(false);
+                self.release().await;
+                Ok(out)
             }
+            Err(lost) => Err(lost),
         }
     }
 
-    async fn acquire(&mut self) {
+    /// Renews every retry period until leadership is lost, and says why.
+    /// `renewed` is when the last successful attempt was sent.
+    async fn keep_renewed(
+        &mut self,
+        mut renewed: Instant,
+        leading: &watch::Sender<bool>,
+    ) -> LeaderError {
         loop {
-            match self.try_acquire_or_renew().await {
-                Ok(Attempt::Held) => return,
-                Ok(Attempt::Taken(holder)) => {
+            let deadline = renewed + self.config.renew_deadline;
+            tokio::time::sleep_until((Instant::now() + self.config.retry_period).min(deadline))
+                .await;
+            if Instant::now() >= deadline {
+                break;
+            }
+            let sent = Instant::now();
+            // A request the apiserver accepts and never answers must not
+            // outlive the deadline: that is how a leader keeps leading after
+            // a standby took over.
+            match tokio::time::timeout_at(deadline, self.try_acquire_or_renew()).await {
+                Ok(Ok(Attempt::Held)) => renewed = sent,
+                Ok(Ok(Attempt::Taken(holder))) => {
+                    let _ = leading.send(false);
+                    return LeaderError::Lost(format!(
+                        "{}: now held by {holder}",
+                        self.config.name
+                    ));
+                }
+                Ok(Err(err)) => tracing::warn!(error = %err, "renewing the lease failed"),
+                Err(_) => {
+                    tracing::warn!("renewing the lease got no answer before the renew deadline")
+                }
+            }
+        }
+        let _ = leading.send(false);
+        LeaderError::Lost(format!(
+            "{}: not renewed for {:?}",
+            self.config.name, self.config.renew_deadline
+        ))
+    }
+
+    /// Tries until the lease is ours; returns when the winning attempt was
+    /// sent, which is when the renew deadline starts counting.
+    async fn acquire(&mut self) -> Instant {
+        loop {
+            let sent = Instant::now();
+            // Bounded like a renew, so that a hung apiserver cannot keep a
+            // candidate from trying again.
+            match tokio::time::timeout(self.config.renew_deadline, self.try_acquire_or_renew())
+                .await
+            {
+                Ok(Ok(Attempt::Held)) => return sent,
+                Ok(Ok(Attempt::Taken(holder))) => {
                     tracing::debug!(%holder, "lease held by another candidate")
                 }
-                Err(err) => tracing::warn!(error = %err, "acquiring the lease failed"),
+                Ok(Err(err)) => tracing::warn!(error = %err, "acquiring the lease failed"),
+                Err(_) => {
+                    tracing::warn!("acquiring the lease got no answer within the renew deadline")
+                }
             }
             tokio::time::sleep(self.config.retry_period).await;
         }
@@ -273,8 +311,19 @@ impl LeaderElector {
         }
     }
 
-    /// Gives the lease up so that a standby need not wait for it to expire.
+    /// Gives the lease up so that a standby need not wait for it to expire;
+    /// bounded by the renew deadline, after which it expires instead.
     async fn release(&mut self) {
+        let deadline = self.config.renew_deadline;
+        if tokio::time::timeout(deadline, self.try_release())
+            .await
+            .is_err()
+        {
+            tracing::warn!("releasing the lease got no answer; it will expire instead");
+        }
+    }
+
+    async fn try_release(&mut self) {
         let Ok(Some(mut lease)) = self.api.get_opt(&self.config.name).await else {
             return;
         };

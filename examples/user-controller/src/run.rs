@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use crdforge_runtime::client::TypedClient;
-use crdforge_runtime::controller::{Action, Controller};
+use crdforge_runtime::controller::{Controller, ControllerMetrics, ReconcileMetrics};
 use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
 use crdforge_runtime::leader::{LeaderElector, LeaseConfig};
 use crdforge_runtime::lister::Lister;
@@ -20,10 +20,6 @@ use crdforge_runtime::workqueue::{
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::{Client, Resource};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::api::User;
@@ -47,18 +43,12 @@ pub struct Options {
     pub identity: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReconcileLabels {
-    controller: &'static str,
-    result: &'static str,
-}
-
 /// Metrics and readiness shared by the parts of one run.
 #[derive(Clone)]
 struct Telemetry {
     queue: WorkQueueMetrics,
-    reconciles: Family<ReconcileLabels, Counter>,
-    durations: Histogram,
+    /// Counted by the controller loop, so panics and timeouts are failures too.
+    reconciles: ReconcileMetrics,
     ready: Arc<AtomicBool>,
 }
 
@@ -72,23 +62,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut registry = Registry::default();
+    let reconciles = ControllerMetrics::new();
+    reconciles.register(&mut registry);
+    // Made now, so that a standby exports its zeros too.
     let telemetry = Telemetry {
         queue: WorkQueueMetrics::new(),
-        reconciles: Family::default(),
-        durations: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+        reconciles: reconciles.controller("user"),
         ready: Arc::new(AtomicBool::new(false)),
     };
     telemetry.queue.register(&mut registry);
-    registry.register(
-        "controller_runtime_reconcile",
-        "Total number of reconciliations per controller and result",
-        telemetry.reconciles.clone(),
-    );
-    registry.register(
-        "controller_runtime_reconcile_time_seconds",
-        "Length of time per reconciliation",
-        telemetry.durations.clone(),
-    );
     let (addr, server) = server::serve(
         options.metrics_addr,
         Health {
@@ -206,28 +188,10 @@ async fn reconcile_loop(
         directory: Arc::new(FileDirectory::new(&options.directory)?),
         recorder: Recorder::new(TypedClient::new(client, MANAGER), options.identity.clone()),
     });
-    let (reconciles, durations) = (telemetry.reconciles, telemetry.durations);
     Controller::new(queue, move |name: String| {
-        let ctx = Arc::clone(&ctx);
-        let (reconciles, durations) = (reconciles.clone(), durations.clone());
-        async move {
-            let started = Instant::now();
-            let result = reconcile::reconcile(name.clone(), ctx).await;
-            durations.observe(started.elapsed().as_secs_f64());
-            let outcome = match &result {
-                Ok(Action::Done) => "success",
-                Ok(Action::RequeueAfter(_)) => "requeue_after",
-                Err(err) => {
-                    tracing::warn!(user = %name, error = %err, "reconcile failed; requeued with backoff");
-                    "error"
-                }
-            };
-            reconciles
-                .get_or_create(&ReconcileLabels { controller: "user", result: outcome })
-                .inc();
-            result
-        }
+        reconcile::reconcile(name, Arc::clone(&ctx))
     })
+    .metrics(telemetry.reconciles)
     .workers(options.workers)
     .timeout(Duration::from_secs(60))
     .run_until(async move {

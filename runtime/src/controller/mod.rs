@@ -21,6 +21,9 @@
 //!   the key is requeued rate limited; the worker goes on with the next key.
 //! * **a timeout counts as an error**: the work future is dropped (cancelled) and the
 //!   key is requeued rate limited.
+//! * **every call is counted, however it ends**: with [`Controller::metrics`], each call
+//!   lands in `controller_runtime_reconcile_total` by result, a panic and a timeout as an
+//!   `error` (see [`ControllerMetrics`]); the work function cannot count those itself.
 //! * **graceful shutdown drains**: [`Controller::run_until`] stops accepting keys when
 //!   its signal fires, lets the workers finish every queued and in-flight key, and
 //!   returns once they have exited.
@@ -28,8 +31,12 @@
 //! The loop knows nothing of Kubernetes: the key is any [`Key`], so it is tested
 //! without an apiserver.
 
+mod metrics;
 #[cfg(test)]
 mod tests;
+
+use metrics::Outcome;
+pub use metrics::{ControllerMetrics, ReconcileMetrics};
 
 use std::any::Any;
 use std::fmt::{Debug, Display};
@@ -79,6 +86,7 @@ pub struct Controller<K, F> {
     work: Arc<F>,
     workers: usize,
     timeout: Option<Duration>,
+    metrics: Option<ReconcileMetrics>,
 }
 
 impl<K: Key, F> Debug for Controller<K, F> {
@@ -87,6 +95,7 @@ impl<K: Key, F> Debug for Controller<K, F> {
             .field("queue", &self.queue)
             .field("workers", &self.workers)
             .field("timeout", &self.timeout)
+            .field("metrics", &self.metrics.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +115,7 @@ where
             work: Arc::new(work),
             workers: 1,
             timeout: None,
+            metrics: None,
         }
     }
 
@@ -121,6 +131,14 @@ where
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Counts every call in `metrics` (from [`ControllerMetrics::controller`]): its
+    /// result, panics and timeouts included, and its length.
+    #[must_use]
+    pub fn metrics(mut self, metrics: ReconcileMetrics) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -154,6 +172,7 @@ where
                 self.queue.clone(),
                 Arc::clone(&self.work),
                 self.timeout,
+                self.metrics.clone(),
             ));
         }
         set
@@ -171,8 +190,12 @@ async fn join_all(workers: &mut JoinSet<()>) {
 }
 
 /// One worker: processes keys until the queue is shut down.
-async fn worker<K, F, Fut, E>(queue: RateLimitingQueue<K>, work: Arc<F>, timeout: Option<Duration>)
-where
+async fn worker<K, F, Fut, E>(
+    queue: RateLimitingQueue<K>,
+    work: Arc<F>,
+    timeout: Option<Duration>,
+    metrics: Option<ReconcileMetrics>,
+) where
     K: Key + Debug,
     F: Fn(K) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Action, E>> + Send + 'static,
@@ -185,25 +208,32 @@ where
             // the same catch as a panic while polling.
             async move { work(key).await }
         };
+        let started = tokio::time::Instant::now();
         let outcome = match timeout {
             Some(limit) => CatchUnwind::new(tokio::time::timeout(limit, call))
                 .await
                 .map(|r| r.map_err(|_| Failure::TimedOut(limit))),
             None => CatchUnwind::new(call).await.map(Ok),
         };
-        match outcome {
-            Ok(Ok(Ok(Action::Done))) => queue.forget(&key),
+        let counted = match outcome {
+            Ok(Ok(Ok(Action::Done))) => {
+                queue.forget(&key);
+                Outcome::Success
+            }
             Ok(Ok(Ok(Action::RequeueAfter(delay)))) => {
                 queue.forget(&key);
                 queue.add_after(key.clone(), delay);
+                Outcome::RequeueAfter
             }
             Ok(Ok(Err(error))) => {
                 tracing::warn!(?key, %error, "work failed; requeued rate limited");
                 queue.add_rate_limited(key.clone());
+                Outcome::Error
             }
             Ok(Err(Failure::TimedOut(limit))) => {
                 tracing::warn!(?key, timeout = ?limit, "work timed out; requeued rate limited");
                 queue.add_rate_limited(key.clone());
+                Outcome::Timeout
             }
             Err(payload) => {
                 tracing::error!(
@@ -212,7 +242,11 @@ where
                     "work panicked; requeued rate limited"
                 );
                 queue.add_rate_limited(key.clone());
+                Outcome::Panic
             }
+        };
+        if let Some(metrics) = &metrics {
+            metrics.observe(counted, started.elapsed().as_secs_f64());
         }
         queue.done(&key);
     }

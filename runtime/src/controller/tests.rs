@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Action, Controller};
+use super::{Action, Controller, ControllerMetrics};
 use crate::workqueue::{ItemExponentialBackoff, RateLimitingQueue};
 
 const MS: Duration = Duration::from_millis(1);
@@ -307,26 +307,43 @@ async fn graceful_shutdown_drains() {
 async fn workers_run_in_parallel_but_never_on_the_same_key() {
     let q: RateLimitingQueue<u32> = RateLimitingQueue::default();
     let running: Arc<Mutex<HashMap<u32, usize>>> = Arc::default();
+    // Recorded here and asserted after the run: an assertion inside the work
+    // future would panic into the controller, which catches it and requeues.
+    let overlaps: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let current = Arc::new(AtomicUsize::new(0));
     let work = {
-        let (running, peak, current) = (
+        let (running, overlaps, calls, peak, current) = (
             Arc::clone(&running),
+            Arc::clone(&overlaps),
+            Arc::clone(&calls),
             Arc::clone(&peak),
             Arc::clone(&current),
         );
         move |key: u32| {
-            let (running, peak, current) = (
+            let (running, overlaps, calls, peak, current) = (
                 Arc::clone(&running),
+                Arc::clone(&overlaps),
+                Arc::clone(&calls),
                 Arc::clone(&peak),
                 Arc::clone(&current),
             );
             async move {
-                *running.lock().unwrap().entry(key).or_default() += 1;
-                assert_eq!(running.lock().unwrap()[&key], 1, "key {key} on two workers");
+                let call = calls.fetch_add(1, Ordering::SeqCst) as u32;
+                {
+                    let mut running = running.lock().unwrap();
+                    let on_key = running.entry(key).or_default();
+                    *on_key += 1;
+                    if *on_key > 1 {
+                        overlaps.lock().unwrap().push(key);
+                    }
+                }
                 let now = current.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(10 * MS).await;
+                // Uneven lengths, so that workers free up while others still
+                // hold a key that was added again meanwhile.
+                tokio::time::sleep(MS * (2 + (key + call) % 9)).await;
                 current.fetch_sub(1, Ordering::SeqCst);
                 *running.lock().unwrap().get_mut(&key).unwrap() -= 1;
                 Ok::<_, String>(Action::Done)
@@ -349,9 +366,94 @@ async fn workers_run_in_parallel_but_never_on_the_same_key() {
     }
     stop_tx.send(()).unwrap();
     run.await.unwrap();
+    let overlaps = overlaps.lock().unwrap();
+    assert!(
+        overlaps.is_empty(),
+        "keys on two workers at once, {} times in {} calls: {overlaps:?}",
+        overlaps.len(),
+        calls.load(Ordering::SeqCst)
+    );
     assert_eq!(
         peak.load(Ordering::SeqCst),
         4,
         "the four workers never overlapped"
     );
+}
+
+/// The value of the sample `series` (name and labels, exactly) in `registry`'s text
+/// encoding; fails when it is not there.
+fn sample(registry: &prometheus_client::registry::Registry, series: &str) -> f64 {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+    text.lines()
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_call_is_counted_however_it_ends() {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = ControllerMetrics::new();
+    metrics.register(&mut registry);
+    let handle = metrics.controller("t");
+    let total = |result: &str| {
+        format!("controller_runtime_reconcile_total{{controller=\"t\",result=\"{result}\"}}")
+    };
+    // Every series exists before the first call.
+    for result in ["success", "requeue_after", "error"] {
+        assert_eq!(sample(&registry, &total(result)), 0.0);
+    }
+
+    let q = queue();
+    let (calls, mut rx) = Calls::new();
+    let work = {
+        let calls = calls.clone();
+        move |key| {
+            let calls = calls.clone();
+            async move {
+                let first = calls.record(key) == 0;
+                calls.tx.send(key).unwrap();
+                match key {
+                    "error" if first => Err("failed".to_owned()),
+                    "panic" if first => panic!("work function bug"),
+                    "timeout" if first => {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        Ok(Action::Done)
+                    }
+                    "requeue" if first => Ok(Action::RequeueAfter(Duration::from_secs(1))),
+                    _ => Ok(Action::Done),
+                }
+            }
+        }
+    };
+    let run = tokio::spawn(
+        Controller::new(q.clone(), work)
+            .timeout(100 * MS)
+            .metrics(handle)
+            .run(),
+    );
+    for key in ["ok", "error", "panic", "timeout", "requeue"] {
+        q.add(key);
+    }
+    // One call of `ok`, two of each other key.
+    expect_calls(&mut rx, 9).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    q.shut_down();
+    run.await.unwrap();
+
+    assert_eq!(sample(&registry, &total("success")), 5.0);
+    assert_eq!(sample(&registry, &total("requeue_after")), 1.0);
+    assert_eq!(
+        sample(&registry, &total("error")),
+        3.0,
+        "an error, a panic and a timeout"
+    );
+    let one = |name: &str| sample(&registry, &format!("{name}{{controller=\"t\"}}"));
+    assert_eq!(one("controller_runtime_reconcile_errors_total"), 3.0);
+    assert_eq!(one("controller_runtime_reconcile_panics_total"), 1.0);
+    assert_eq!(one("controller_runtime_reconcile_timeouts_total"), 1.0);
+    assert_eq!(one("controller_runtime_reconcile_time_seconds_count"), 9.0);
 }

@@ -21,16 +21,32 @@ fn cm(name: &str, rv: &str) -> ConfigMap {
 }
 
 /// Records every call as a line, and checks on each call that the store
-/// already reflects the event.
+/// already reflects the event. A failed check is recorded, not asserted:
+/// handlers run inside the informer's task, where a panic would only end
+/// that task; [`Recorder::lines`] asserts there were none.
 #[derive(Clone, Default)]
 struct Recorder {
     log: Arc<Mutex<Vec<String>>>,
     store: Arc<Mutex<Option<Store<ConfigMap>>>>,
+    stale: Arc<Mutex<Vec<String>>>,
 }
 
 impl Recorder {
+    /// The lines recorded since the last call; fails if any handler ran
+    /// before the cache reflected its event.
     fn lines(&self) -> Vec<String> {
+        let stale = std::mem::take(&mut *self.stale.lock().unwrap());
+        assert!(stale.is_empty(), "handlers ran before the cache: {stale:?}");
         std::mem::take(&mut *self.log.lock().unwrap())
+    }
+    /// Records a handler call whose store did not yet reflect the event.
+    fn check_cache(&self, call: &str, stored: Option<String>, expected: Option<String>) {
+        if stored != expected {
+            self.stale
+                .lock()
+                .unwrap()
+                .push(format!("{call}: cache has {stored:?}, event {expected:?}"));
+        }
     }
     fn push(&self, line: String) {
         self.log.lock().unwrap().push(line);
@@ -53,10 +69,10 @@ fn name_rv(c: &ConfigMap) -> String {
 impl EventHandler<ConfigMap> for Recorder {
     fn on_add(&self, obj: &Arc<ConfigMap>, initial: bool) {
         let name = obj.metadata.name.clone().unwrap();
-        assert_eq!(
+        self.check_cache(
+            &format!("add {name}"),
             self.stored_rv(&name),
-            obj.metadata.resource_version,
-            "cache before handlers"
+            obj.metadata.resource_version.clone(),
         );
         self.push(format!(
             "add {}{}",
@@ -66,10 +82,10 @@ impl EventHandler<ConfigMap> for Recorder {
     }
     fn on_update(&self, old: &Arc<ConfigMap>, new: &Arc<ConfigMap>) {
         let name = new.metadata.name.clone().unwrap();
-        assert_eq!(
+        self.check_cache(
+            &format!("update {name}"),
             self.stored_rv(&name),
-            new.metadata.resource_version,
-            "cache before handlers"
+            new.metadata.resource_version.clone(),
         );
         let resync = if Arc::ptr_eq(old, new) { " resync" } else { "" };
         self.push(format!(
@@ -80,7 +96,7 @@ impl EventHandler<ConfigMap> for Recorder {
     }
     fn on_delete(&self, deleted: &Deleted<ConfigMap>) {
         let name = deleted.object().metadata.name.clone().unwrap();
-        assert!(self.stored_rv(&name).is_none(), "cache before handlers");
+        self.check_cache(&format!("delete {name}"), self.stored_rv(&name), None);
         let kind = if deleted.is_final_state_unknown() {
             "tombstone"
         } else {

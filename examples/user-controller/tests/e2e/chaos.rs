@@ -1,17 +1,20 @@
 //! Convergence under failure: while many Users are created, the apiserver
-//! is killed and restarted twice and the controller SIGKILLed twice; the
-//! final state must be exact.
+//! is killed and restarted twice and the controller SIGKILLed twice, each
+//! time with some Users not yet Ready (checked); the final state must be
+//! exact, every child's content included.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crdforge_envtest::{Component, Instance};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
-use user_controller::api::User;
+use user_controller::api::{Role, User};
 use user_controller::directory::FileDirectory;
 
 use crate::harness::*;
@@ -22,6 +25,48 @@ fn count() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500)
+}
+
+/// What user `i` asks for, spread so that every combination occurs: a role,
+/// groups for every fourth user, a quota for every fifth.
+struct Wanted {
+    role: Role,
+    groups: Vec<String>,
+    quota: Option<(&'static str, String)>,
+}
+
+fn wanted(i: usize) -> Wanted {
+    Wanted {
+        role: [Role::Admin, Role::Edit, Role::View][i % 3],
+        groups: if i.is_multiple_of(4) {
+            vec![format!("chaos-team-{}", i % 3), "chaos-all".into()]
+        } else {
+            Vec::new()
+        },
+        quota: i
+            .is_multiple_of(5)
+            .then(|| ("pods", (5 + i % 10).to_string())),
+    }
+}
+
+fn fixture(i: usize, name: &str) -> User {
+    let w = wanted(i);
+    let groups: Vec<&str> = w.groups.iter().map(String::as_str).collect();
+    let mut u = user(name).role(w.role).groups(&groups);
+    if let Some((key, value)) = &w.quota {
+        u = u.quota(&[(key, value)]);
+    }
+    u.build()
+}
+
+/// How many of this test's Users are Ready now.
+async fn ready_count(users: &Api<User>) -> usize {
+    let list = users.list(&ListParams::default()).await.unwrap();
+    list.items
+        .iter()
+        .filter(|u| u.name_any().starts_with("chaos-"))
+        .filter(|u| ready(u) == Some(("True".into(), "Provisioned".into())))
+        .count()
 }
 
 async fn restart_apiserver() {
@@ -43,38 +88,92 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
     controller.wait_ready().await;
 
     // Creates retry through the apiserver's absences, as a client would.
+    // `attempted` counts the Users whose create was sent: more than exist,
+    // so more than are Ready, at any moment up to when it is read.
+    let (attempted, created) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let creator = tokio::spawn({
         let users = users.clone();
         let names = names.clone();
+        let (attempted, created) = (Arc::clone(&attempted), Arc::clone(&created));
         async move {
-            futures::stream::iter(names)
-                .for_each_concurrent(16, |name| {
-                    let users = users.clone();
+            futures::stream::iter(names.into_iter().enumerate())
+                .for_each_concurrent(16, |(i, name)| {
+                    let (users, attempted, created) =
+                        (users.clone(), Arc::clone(&attempted), Arc::clone(&created));
                     async move {
+                        attempted.fetch_add(1, Ordering::SeqCst);
                         loop {
                             match users
-                                .create(&PostParams::default(), &user(&name).build())
+                                .create(&PostParams::default(), &fixture(i, &name))
                                 .await
                             {
-                                Ok(_) => return,
-                                Err(kube::Error::Api(s)) if s.code == 409 => return,
+                                Ok(_) => break,
+                                Err(kube::Error::Api(s)) if s.code == 409 => break,
                                 Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
                             }
                         }
+                        created.fetch_add(1, Ordering::SeqCst);
                     }
                 })
                 .await
         }
     });
+    let created_at_least = |k: usize| {
+        let created = Arc::clone(&created);
+        async move {
+            eventually(
+                &format!("{k} users created"),
+                Duration::from_secs(120),
+                || async { (created.load(Ordering::SeqCst) >= k).then_some(()) },
+            )
+            .await
+        }
+    };
+    // Mid-run, checked: read after an apiserver restart, `attempted` bounds
+    // the Users that existed, so were Ready, when it went down; a killed
+    // controller makes no more Ready, so a count after the kill is the
+    // count at the kill.
+    let mut hits = Vec::new();
+    let restart_mid_run = |what: &'static str, hits: &mut Vec<String>| {
+        let exist = attempted.load(Ordering::SeqCst);
+        assert!(exist < n, "{what}: all {n} users may have existed already");
+        hits.push(format!("{what}: at most {exist} of {n} existed"));
+    };
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    created_at_least(n / 5).await;
     restart_apiserver().await;
+    restart_mid_run("apiserver restart 1", &mut hits);
+    // Killed while it is working: after it has made some User Ready.
+    eventually("a first Ready user", Duration::from_secs(120), || async {
+        (ready_count(&users).await > 0).then_some(())
+    })
+    .await;
     controller.kill();
+    let ready_at_kill_1 = ready_count(&users).await;
+    assert!(
+        (1..n).contains(&ready_at_kill_1),
+        "controller kill 1: {ready_at_kill_1} of {n} users were Ready"
+    );
+    hits.push(format!("controller kill 1: {ready_at_kill_1} of {n} Ready"));
     controller = ControllerProcess::start(&dir, &Default::default());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    created_at_least(n / 2).await;
     restart_apiserver().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    restart_mid_run("apiserver restart 2", &mut hits);
+    // The second controller has made progress since the first kill.
+    eventually(
+        "Ready users beyond those of the first kill",
+        Duration::from_secs(120),
+        || async { (ready_count(&users).await > ready_at_kill_1).then_some(()) },
+    )
+    .await;
     controller.kill();
+    let ready_at_kill_2 = ready_count(&users).await;
+    assert!(
+        ready_at_kill_2 < n,
+        "controller kill 2: all {n} users were Ready"
+    );
+    hits.push(format!("controller kill 2: {ready_at_kill_2} of {n} Ready"));
+    eprintln!("chaos hit mid-run:\n  {}", hits.join("\n  "));
     let controller = ControllerProcess::start(&dir, &Default::default());
     creator.await.unwrap();
     controller.wait_ready().await;
@@ -134,6 +233,80 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         per_namespace.values().all(|c| *c == 1),
         "duplicate bindings"
     );
+    // Each child says what its User asked for.
+    let quotas = Api::<ResourceQuota>::all(client.clone())
+        .list(&managed)
+        .await
+        .unwrap();
+    let index = |name: &str| -> usize { name.trim_start_matches("chaos-").parse().unwrap() };
+    let mut with_quota = BTreeSet::new();
+    for q in quotas
+        .items
+        .iter()
+        .filter(|q| q.namespace().unwrap_or_default().starts_with("chaos-"))
+    {
+        let ns = q.namespace().unwrap();
+        let (key, value) = wanted(index(&ns))
+            .quota
+            .unwrap_or_else(|| panic!("{ns}: a quota its user did not ask for"));
+        let hard = q
+            .spec
+            .as_ref()
+            .and_then(|s| s.hard.clone())
+            .unwrap_or_default();
+        assert_eq!(hard.len(), 1, "{ns}: quota {hard:?}");
+        assert_eq!(
+            hard.get(key).map(|v| v.0.as_str()),
+            Some(value.as_str()),
+            "{ns}"
+        );
+        assert!(with_quota.insert(ns.clone()), "{ns}: two quotas");
+    }
+    let asked: BTreeSet<String> = (0..n)
+        .filter(|i| wanted(*i).quota.is_some())
+        .map(|i| names[i].clone())
+        .collect();
+    assert_eq!(with_quota, asked, "namespaces with a quota");
+    for rb in bindings
+        .items
+        .iter()
+        .filter(|rb| rb.namespace().unwrap_or_default().starts_with("chaos-"))
+    {
+        let ns = rb.namespace().unwrap();
+        let w = wanted(index(&ns));
+        assert_eq!(rb.name_any(), "user-access", "{ns}");
+        assert_eq!(
+            (
+                rb.role_ref.api_group.as_deref(),
+                rb.role_ref.kind.as_str(),
+                rb.role_ref.name.as_str()
+            ),
+            (
+                Some("rbac.authorization.k8s.io"),
+                "ClusterRole",
+                w.role.cluster_role()
+            ),
+            "{ns}: roleRef"
+        );
+        let subjects: Vec<(&str, &str, Option<&str>, Option<&str>)> = rb
+            .subjects
+            .iter()
+            .flatten()
+            .map(|s| {
+                (
+                    s.kind.as_str(),
+                    s.name.as_str(),
+                    s.api_group.as_deref(),
+                    s.namespace.as_deref(),
+                )
+            })
+            .collect();
+        let rbac = Some("rbac.authorization.k8s.io");
+        let mut expected = vec![("User", ns.as_str(), rbac, None)];
+        expected.extend(w.groups.iter().map(|g| ("Group", g.as_str(), rbac, None)));
+        assert_eq!(subjects, expected, "{ns}: subjects");
+    }
+
     // Only this test's users: others may exist in a shared control plane.
     let ours = |line: &&String| line.contains(" chaos-");
     let accounts: Vec<_> = FileDirectory::new(&dir)

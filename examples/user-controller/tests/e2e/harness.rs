@@ -180,6 +180,13 @@ pub(crate) struct ControllerOptions {
     pub(crate) lease_namespace: Option<String>,
 }
 
+/// The leader-election timings replicas run with (short, for tests).
+pub(crate) const LEASE: Duration = Duration::from_secs(4);
+/// See [`LEASE`].
+pub(crate) const RENEW: Duration = Duration::from_secs(3);
+/// See [`LEASE`].
+pub(crate) const RETRY: Duration = Duration::from_millis(500);
+
 /// The controller binary, running.
 pub(crate) struct ControllerProcess {
     child: Option<Child>,
@@ -223,14 +230,9 @@ impl ControllerProcess {
             .stderr(out);
         if let Some(identity) = &options.leader {
             cmd.args(["--leader-elect", "--identity", identity])
-                .args([
-                    "--lease-duration",
-                    "4",
-                    "--renew-deadline",
-                    "3",
-                    "--retry-period-ms",
-                    "500",
-                ])
+                .args(["--lease-duration", &LEASE.as_secs().to_string()])
+                .args(["--renew-deadline", &RENEW.as_secs().to_string()])
+                .args(["--retry-period-ms", &RETRY.as_millis().to_string()])
                 .args(["--lease-name", "user-controller-e2e"])
                 .args([
                     "--lease-namespace",
@@ -288,13 +290,40 @@ impl ControllerProcess {
         .await;
     }
 
-    /// The value of a metric sample (the sum over matching lines).
-    pub(crate) async fn metric(&self, prefix: &str) -> f64 {
-        let (_, body) = self.get("/metrics").await.unwrap_or_default();
-        body.lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+    /// The value of a metric: `name{labels}` names one sample exactly, a bare
+    /// name sums every sample of that name. Fails, with the log, when
+    /// `/metrics` cannot be read or has no such sample: a zero read from a
+    /// missing endpoint or series would pass "nothing failed" for nothing.
+    pub(crate) async fn metric(&self, series: &str) -> f64 {
+        let body = match self.get("/metrics").await {
+            Some((200, body)) => body,
+            other => panic!(
+                "cannot read /metrics on {}: {other:?}\n{}",
+                self.metrics,
+                self.log_text()
+            ),
+        };
+        let values: Vec<f64> = body
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' '))
+            .filter(|(sample, _)| {
+                *sample == series
+                    || (!series.contains('{')
+                        && sample.split_once('{').map(|(name, _)| name) == Some(series))
+            })
+            .map(|(sample, value)| {
+                value
+                    .parse::<f64>()
+                    .unwrap_or_else(|e| panic!("{sample}: value {value:?}: {e}"))
+            })
+            .collect();
+        assert!(
+            !values.is_empty(),
+            "no sample {series} on /metrics of {}:\n{body}",
+            self.metrics
+        );
+        values.iter().sum()
     }
 
     /// The log so far, for assertion messages.

@@ -52,11 +52,19 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
         .unwrap();
     wait_ready(&users, "lf-kim", "True", "Provisioned").await;
     let took = killed.elapsed();
-    // Lease 4 s; the standby needs at most that plus a retry, a cache sync
-    // and one reconcile.
+    // The standby reads a's last renew within a retry and takes the lease a
+    // lease duration later, at its next retry; then it syncs its caches and
+    // reconciles, which on a loaded two-core machine takes up to
+    // SYNC_AND_RECONCILE (about 1 s unloaded).
+    const SYNC_AND_RECONCILE: Duration = Duration::from_secs(7);
+    let bound = LEASE + RETRY * 2 + SYNC_AND_RECONCILE;
+    eprintln!(
+        "takeover: {took:?} of a {bound:?} bound ({:.0}%)",
+        took.as_secs_f64() * 100.0 / bound.as_secs_f64()
+    );
     assert!(
-        took < Duration::from_secs(12),
-        "takeover took {took:?}\n{}",
+        took <= bound,
+        "takeover took {took:?}, over its {bound:?} bound\n{}",
         b.log_text()
     );
     assert!(b.metric("controller_runtime_reconcile_total").await > 0.0);

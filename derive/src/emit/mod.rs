@@ -44,6 +44,14 @@ fn expand(input: TokenStream, derive: Derive) -> syn::Result<TokenStream> {
     Ok(emit(&model))
 }
 
+/// A name the expansion invents for itself (`ctx`, `self`, a local): spelled
+/// at the call site, never at a user's span, so that it resolves in the same
+/// hygiene context as its binding even when the field tokens come from a
+/// `macro_rules!` with another context.
+pub(crate) fn local(name: &str) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
+}
+
 /// The tokens for a validated model.
 pub(crate) fn emit(input: &Input) -> TokenStream {
     let items = match &input.resource {

@@ -8,6 +8,10 @@
 //! type is a compile error, as controller-gen refuses floats by default.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::num::{
+    NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize, NonZeroU8, NonZeroU16,
+    NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
+};
 use std::sync::Arc;
 
 use crdforge_schema::{Context, Schema};
@@ -56,24 +60,73 @@ pub trait CustomResource: kube_core::Resource<DynamicType = ()> {
     fn definition() -> crate::crd::Definition;
 }
 
+/// Integers: the `format` of their width and the bounds of their type, so
+/// the apiserver refuses what serde could not read back. The apiserver keeps
+/// every integer as an int64, so the 64- and 128-bit unsigned types and
+/// `i128` are capped at int64's range; the derive refuses a field of those
+/// types unless it states that range itself (`#[crd(maximum = ...)]`), so no
+/// value a field admits is refused (see docs/annotations.md, "Integers").
 macro_rules! integer {
-    ($format:literal, $unsigned:literal: $($t:ty),*) => {$(
+    ($format:literal: $($t:ty => $min:expr, $max:expr;)*) => {$(
         impl KubeSchema for $t {
             fn kube_schema(_: &mut Context) -> Schema {
-                Schema {
-                    // serde refuses negative input for unsigned types, so
-                    // the schema says so too.
-                    minimum: if $unsigned { Some(0.0) } else { None },
-                    ..Schema::formatted("integer", $format)
-                }
+                integer($format, $min, $max)
             }
         }
     )*};
 }
-integer!("int32", false: i8, i16, i32);
-integer!("int32", true: u8, u16);
-integer!("int64", false: i64, isize);
-integer!("int64", true: u32, u64, usize);
+
+const I64_MIN: f64 = i64::MIN as f64;
+const I64_MAX: f64 = i64::MAX as f64;
+
+fn integer(format: &str, minimum: Option<f64>, maximum: Option<f64>) -> Schema {
+    Schema {
+        minimum,
+        maximum,
+        ..Schema::formatted("integer", format)
+    }
+}
+
+integer!("int32":
+    i8 => Some(i8::MIN.into()), Some(i8::MAX.into());
+    i16 => Some(i16::MIN.into()), Some(i16::MAX.into());
+    i32 => None, None;
+    u8 => Some(0.0), Some(u8::MAX.into());
+    u16 => Some(0.0), Some(u16::MAX.into());
+    NonZeroU8 => Some(1.0), Some(u8::MAX.into());
+    NonZeroU16 => Some(1.0), Some(u16::MAX.into());
+    NonZeroI8 => Some(i8::MIN.into()), Some(i8::MAX.into());
+    NonZeroI16 => Some(i16::MIN.into()), Some(i16::MAX.into());
+    NonZeroI32 => None, None;
+);
+integer!("int64":
+    i64 => None, None;
+    isize => None, None;
+    u32 => Some(0.0), Some(u32::MAX.into());
+    NonZeroU32 => Some(1.0), Some(u32::MAX.into());
+    NonZeroI64 => None, None;
+    NonZeroIsize => None, None;
+    u64 => Some(0.0), Some(I64_MAX);
+    usize => Some(0.0), Some(I64_MAX);
+    u128 => Some(0.0), Some(I64_MAX);
+    i128 => Some(I64_MIN), Some(I64_MAX);
+    NonZeroU64 => Some(1.0), Some(I64_MAX);
+    NonZeroUsize => Some(1.0), Some(I64_MAX);
+    NonZeroU128 => Some(1.0), Some(I64_MAX);
+    NonZeroI128 => Some(I64_MIN), Some(I64_MAX);
+);
+
+/// serde writes a `char` as a string of one character (the apiserver counts
+/// lengths in characters).
+impl KubeSchema for char {
+    fn kube_schema(_: &mut Context) -> Schema {
+        Schema {
+            min_length: Some(1),
+            max_length: Some(1),
+            ..Schema::typed("string")
+        }
+    }
+}
 
 impl KubeSchema for String {
     fn kube_schema(_: &mut Context) -> Schema {
@@ -111,7 +164,10 @@ macro_rules! containers {
         impl<T: $tr> $tr for Option<T> {
             const OPTIONAL: bool = true;
             fn kube_schema(ctx: &mut Context) -> Schema {
-                T::kube_schema(ctx)
+                // `None` is absent (or null, which the apiserver prunes);
+                // `Some(None)` of an `Option<Option<T>>` is a null that
+                // must be kept.
+                nullable_if(T::OPTIONAL, T::kube_schema(ctx))
             }
         }
 
@@ -131,13 +187,13 @@ macro_rules! containers {
 
         impl<T: $tr> $tr for Vec<T> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::array(ctx.items(T::kube_schema))
+                Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
             }
         }
 
         impl<T: $tr> $tr for VecDeque<T> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::array(ctx.items(T::kube_schema))
+                Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
             }
         }
 
@@ -155,19 +211,29 @@ macro_rules! containers {
 
         impl<V: $tr> $tr for BTreeMap<String, V> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::map(ctx.items(V::kube_schema))
+                Schema::map(nullable_if(V::OPTIONAL, ctx.items(V::kube_schema)))
             }
         }
 
         impl<V: $tr, S> $tr for HashMap<String, V, S> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::map(ctx.items(V::kube_schema))
+                Schema::map(nullable_if(V::OPTIONAL, ctx.items(V::kube_schema)))
             }
         }
     };
 }
 containers!(KubeSchema);
 containers!(KubeSchemaFloat);
+
+/// An element, map value or inner option that may be `None` is written as
+/// `null`, which the apiserver prunes from maps (losing the key) and refuses
+/// in lists unless the schema is `nullable`.
+fn nullable_if(optional: bool, schema: Schema) -> Schema {
+    Schema {
+        nullable: schema.nullable || optional,
+        ..schema
+    }
+}
 
 /// A set of scalars is a `x-kubernetes-list-type: set`, which makes the
 /// apiserver refuse duplicates as serde's set would drop them; a set of
@@ -184,8 +250,13 @@ fn set(items: Schema) -> Schema {
 }
 
 impl KubeSchema for serde_json::Value {
+    /// Any JSON value, `null` included: without `nullable` the apiserver
+    /// prunes a null and then refuses a required field as missing.
     fn kube_schema(_: &mut Context) -> Schema {
-        Schema::any()
+        Schema {
+            nullable: true,
+            ..Schema::any()
+        }
     }
 }
 
@@ -356,8 +427,19 @@ mod tests {
             json!({"type": "integer", "format": "int32"})
         );
         assert_eq!(
+            schema::<u16>(),
+            json!({"type": "integer", "format": "int32", "minimum": 0.0, "maximum": 65535.0})
+        );
+        // The apiserver keeps int64s: a u64 is capped there (and the derive
+        // asks the field to say so).
+        assert_eq!(
             schema::<u64>(),
-            json!({"type": "integer", "format": "int64", "minimum": 0.0})
+            json!({"type": "integer", "format": "int64", "minimum": 0.0, "maximum": i64::MAX as f64})
+        );
+        assert_eq!(schema::<std::num::NonZeroU32>()["minimum"], 1.0);
+        assert_eq!(
+            schema::<char>(),
+            json!({"type": "string", "minLength": 1, "maxLength": 1})
         );
     }
 
@@ -373,6 +455,27 @@ mod tests {
             schema::<BTreeSet<String>>()["x-kubernetes-list-type"],
             "set"
         );
+    }
+
+    #[test]
+    fn nulls_a_value_can_hold_are_nullable() {
+        // A plain `Option` is absent or a pruned null: not nullable.
+        assert_eq!(schema::<Option<String>>(), json!({"type": "string"}));
+        // `Some(None)` is a null that must be kept.
+        assert_eq!(
+            schema::<Option<Option<String>>>(),
+            json!({"type": "string", "nullable": true})
+        );
+        assert_eq!(
+            schema::<BTreeMap<String, Option<bool>>>(),
+            json!({"type": "object", "additionalProperties": {"type": "boolean", "nullable": true}})
+        );
+        assert_eq!(
+            schema::<Vec<Option<String>>>(),
+            json!({"type": "array", "items": {"type": "string", "nullable": true}})
+        );
+        assert_eq!(schema::<Box<serde_json::Value>>()["nullable"], true);
+        assert_eq!(schema::<Option<serde_json::Value>>()["nullable"], true);
     }
 
     #[test]
@@ -392,7 +495,7 @@ mod tests {
         );
         assert_eq!(
             schema::<serde_json::Value>(),
-            json!({"x-kubernetes-preserve-unknown-fields": true})
+            json!({"nullable": true, "x-kubernetes-preserve-unknown-fields": true})
         );
         assert_eq!(
             schema::<Condition>()["required"].as_array().unwrap().len(),

@@ -175,6 +175,8 @@ pub(crate) enum Requirement {
 
 /// One enum variant that appears on the wire.
 pub(crate) struct Variant {
+    /// Its Rust name, for errors.
+    pub ident: Ident,
     /// Its name on the wire.
     pub wire_name: String,
     /// Its doc comment.

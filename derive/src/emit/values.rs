@@ -85,6 +85,7 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
     let description = opt_string(&c.description);
     let title = opt_string(&c.title);
     let format = opt_string(&c.format);
+    let no_format = c.no_format;
     let pattern = opt_string(&c.pattern);
     let (minimum, maximum, multiple_of) = (opt(&c.minimum), opt(&c.maximum), opt(&c.multiple_of));
     let (min_length, max_length) = (opt(&c.min_length), opt(&c.max_length));
@@ -138,6 +139,7 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
         description: #description,
         title: #title,
         format: #format,
+        no_format: #no_format,
         minimum: #minimum,
         maximum: #maximum,
         exclusive_minimum: #exclusive_minimum,

@@ -398,7 +398,20 @@ fn key(
             }
         }
         // #[crd(format = "date-time")]
-        FORMAT => c.format = Some(values::string(meta, key)?.value()),
+        FORMAT => {
+            let s = values::string(meta, key)?;
+            if s.value().is_empty() {
+                errors.at(
+                    s.span(),
+                    "`format = \"\"` would write an empty format; to write an integer without \
+                     a format (Go's `int`), use #[crd(no_format)]",
+                );
+            } else {
+                c.format = Some(s.value());
+            }
+        }
+        // #[crd(no_format)]
+        NO_FORMAT => c.no_format = values::flag(meta, key)?,
         // #[crd(min_items = 1)]
         MIN_ITEMS => c.min_items = Some(values::count(meta, key)?),
         // #[crd(max_items = 10)]

@@ -87,6 +87,7 @@ pub(crate) const MAX_LENGTH: &str = "max_length";
 pub(crate) const PATTERN: &str = "pattern";
 pub(crate) const ENUM: &str = "enum";
 pub(crate) const FORMAT: &str = "format";
+pub(crate) const NO_FORMAT: &str = "no_format";
 pub(crate) const MIN_ITEMS: &str = "min_items";
 pub(crate) const MAX_ITEMS: &str = "max_items";
 pub(crate) const UNIQUE_ITEMS: &str = "unique_items";
@@ -120,6 +121,7 @@ pub(crate) const VALUE_KEYS: &[&str] = &[
     PATTERN,
     ENUM,
     FORMAT,
+    NO_FORMAT,
     MIN_ITEMS,
     MAX_ITEMS,
     UNIQUE_ITEMS,

@@ -311,8 +311,22 @@ impl KubeSchema for RawExtension {
     }
 }
 
+/// metav1.Condition's `type`: a CamelCase name, optionally prefixed by a
+/// DNS subdomain and a slash, as the apiserver's own types validate it.
+const CONDITION_TYPE_PATTERN: &str = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$";
+
+/// metav1.Condition's `reason`: a CamelCase identifier.
+const CONDITION_REASON_PATTERN: &str = "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$";
+
 impl KubeSchema for Condition {
+    /// The schema Kubernetes gives metav1.Condition in its own CRDs: the
+    /// same bounds, patterns and enum, so a condition the apiserver would
+    /// refuse in a built-in type is refused here too.
     fn kube_schema(_: &mut Context) -> Schema {
+        let described = |description: &str, schema: Schema| Schema {
+            description: Some(description.to_owned()),
+            ..schema
+        };
         let mut schema = Schema {
             description: Some(
                 "Condition contains details for one aspect of the current state of this API Resource."
@@ -326,44 +340,65 @@ impl KubeSchema for Condition {
         let properties = [
             (
                 "lastTransitionTime",
-                Schema::formatted("string", "date-time"),
+                described(
+                    "When the condition last changed from one status to another.",
+                    Schema::formatted("string", "date-time"),
+                ),
             ),
             (
                 "message",
-                Schema {
-                    max_length: Some(32768),
-                    ..Schema::typed("string")
-                },
+                described(
+                    "A human-readable message with details about the transition; may be empty.",
+                    Schema {
+                        max_length: Some(32768),
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
             (
                 "observedGeneration",
-                Schema {
-                    minimum: Some(0.0),
-                    ..Schema::formatted("integer", "int64")
-                },
+                described(
+                    "The .metadata.generation the condition was set for; older than the \
+                     object's generation means the condition is out of date.",
+                    Schema {
+                        minimum: Some(0.0),
+                        ..Schema::formatted("integer", "int64")
+                    },
+                ),
             ),
             (
                 "reason",
-                Schema {
-                    min_length: Some(1),
-                    max_length: Some(1024),
-                    pattern: Some("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$".into()),
-                    ..Schema::typed("string")
-                },
+                described(
+                    "A programmatic CamelCase identifier for the reason of the last transition; \
+                     not empty.",
+                    Schema {
+                        min_length: Some(1),
+                        max_length: Some(1024),
+                        pattern: Some(CONDITION_REASON_PATTERN.into()),
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
             (
                 "status",
-                Schema {
-                    enum_: vec!["True".into(), "False".into(), "Unknown".into()],
-                    ..Schema::typed("string")
-                },
+                described(
+                    "The status of the condition: True, False or Unknown.",
+                    Schema {
+                        enum_: vec!["True".into(), "False".into(), "Unknown".into()],
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
             (
                 "type",
-                Schema {
-                    max_length: Some(316),
-                    ..Schema::typed("string")
-                },
+                described(
+                    "The type of the condition, CamelCase or foo.example.com/CamelCase.",
+                    Schema {
+                        max_length: Some(316),
+                        pattern: Some(CONDITION_TYPE_PATTERN.into()),
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
         ];
         for (name, property) in properties {
@@ -497,9 +532,13 @@ mod tests {
             schema::<serde_json::Value>(),
             json!({"nullable": true, "x-kubernetes-preserve-unknown-fields": true})
         );
-        assert_eq!(
-            schema::<Condition>()["required"].as_array().unwrap().len(),
-            5
-        );
+        let condition = schema::<Condition>();
+        assert_eq!(condition["required"].as_array().unwrap().len(), 5);
+        assert_eq!(condition["properties"]["type"]["pattern"], CONDITION_TYPE_PATTERN);
+        assert_eq!(condition["properties"]["type"]["maxLength"], 316);
+        assert_eq!(condition["properties"]["reason"]["minLength"], 1);
+        for property in condition["properties"].as_object().unwrap().values() {
+            assert!(property["description"].is_string(), "{property}");
+        }
     }
 }

@@ -245,6 +245,9 @@ pub(crate) struct Resource {
     pub schema_mode: SchemaMode,
     /// controller-gen's `maxDescLen`.
     pub max_description_length: Option<usize>,
+    /// `optional_spec`: objects may leave `spec` out (it defaults), with
+    /// the key's span for the `Default` bound this needs.
+    pub optional_spec: Option<Span>,
 }
 
 /// kube-derive's `schema = "..."`.

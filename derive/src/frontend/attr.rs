@@ -148,6 +148,8 @@ pub(crate) struct ResourceAttrs {
     pub(crate) deprecated: Option<Option<String>>,
     pub(crate) schema_mode: Option<SchemaMode>,
     pub(crate) max_description_length: Option<usize>,
+    /// `optional_spec`, with the key's span.
+    pub(crate) optional_spec: Option<Span>,
     /// kube-derive's `#[kube(validation = ...)]`: CEL rules on the root object.
     pub(crate) rules: Vec<Rule>,
 }
@@ -332,6 +334,12 @@ fn key(
         // #[crd(max_description_length = 200)]
         MAX_DESCRIPTION_LENGTH => {
             r.max_description_length = Some(values::count(meta, key)? as usize)
+        }
+        // #[crd(optional_spec)]
+        OPTIONAL_SPEC => {
+            if values::flag(meta, key)? {
+                r.optional_spec = Some(span);
+            }
         }
         // #[kube(crates(kube_core = ...))] is kube-derive's; crdforge has one path.
         CRATES => {

@@ -27,6 +27,7 @@ pub(crate) const SERVED: &str = "served";
 pub(crate) const DEPRECATED: &str = "deprecated";
 pub(crate) const SCHEMA: &str = "schema";
 pub(crate) const MAX_DESCRIPTION_LENGTH: &str = "max_description_length";
+pub(crate) const OPTIONAL_SPEC: &str = "optional_spec";
 /// kube-derive's `crates(...)`, refused with a pointer to `crate`.
 pub(crate) const CRATES: &str = "crates";
 /// kube-derive's client-side CEL, refused with an explanation.
@@ -57,6 +58,7 @@ pub(crate) const RESOURCE_KEYS: &[&str] = &[
     DEPRECATED,
     SCHEMA,
     MAX_DESCRIPTION_LENGTH,
+    OPTIONAL_SPEC,
     CRATES,
     CEL,
 ];

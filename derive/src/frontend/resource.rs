@@ -189,6 +189,7 @@ pub(super) fn resource(
         deprecated: r.deprecated,
         schema_mode: r.schema_mode.unwrap_or(SchemaMode::Derived),
         max_description_length: r.max_description_length,
+        optional_spec: r.optional_spec,
     })
 }
 

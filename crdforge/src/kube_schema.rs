@@ -62,10 +62,10 @@ pub trait CustomResource: kube_core::Resource<DynamicType = ()> {
 
 /// Integers: the `format` of their width and the bounds of their type, so
 /// the apiserver refuses what serde could not read back. The apiserver keeps
-/// every integer as an int64, so the 64- and 128-bit unsigned types and
-/// `i128` are capped at int64's range; the derive refuses a field of those
-/// types unless it states that range itself (`#[crd(maximum = ...)]`), so no
-/// value a field admits is refused (see docs/annotations.md, "Integers").
+/// every integer as an int64, so the derive refuses a field of the 64- and
+/// 128-bit unsigned types and `i128` unless it states its range within
+/// int64 (`#[crd(maximum = ...)]`), so no value a field admits is refused
+/// (see docs/annotations.md, "Integers").
 macro_rules! integer {
     ($format:literal: $($t:ty => $min:expr, $max:expr;)*) => {$(
         impl KubeSchema for $t {
@@ -75,9 +75,6 @@ macro_rules! integer {
         }
     )*};
 }
-
-const I64_MIN: f64 = i64::MIN as f64;
-const I64_MAX: f64 = i64::MAX as f64;
 
 fn integer(format: &str, minimum: Option<f64>, maximum: Option<f64>) -> Schema {
     Schema {
@@ -106,14 +103,17 @@ integer!("int64":
     NonZeroU32 => Some(1.0), Some(u32::MAX.into());
     NonZeroI64 => None, None;
     NonZeroIsize => None, None;
-    u64 => Some(0.0), Some(I64_MAX);
-    usize => Some(0.0), Some(I64_MAX);
-    u128 => Some(0.0), Some(I64_MAX);
-    i128 => Some(I64_MIN), Some(I64_MAX);
-    NonZeroU64 => Some(1.0), Some(I64_MAX);
-    NonZeroUsize => Some(1.0), Some(I64_MAX);
-    NonZeroU128 => Some(1.0), Some(I64_MAX);
-    NonZeroI128 => Some(I64_MIN), Some(I64_MAX);
+    // Beyond int64: no bound of their own (the apiserver refuses a bound of
+    // 2^63, which is what `i64::MAX as f64` is); the derive makes the field
+    // state one.
+    u64 => Some(0.0), None;
+    usize => Some(0.0), None;
+    u128 => Some(0.0), None;
+    i128 => None, None;
+    NonZeroU64 => Some(1.0), None;
+    NonZeroUsize => Some(1.0), None;
+    NonZeroU128 => Some(1.0), None;
+    NonZeroI128 => None, None;
 );
 
 /// serde writes a `char` as a string of one character (the apiserver counts
@@ -465,11 +465,11 @@ mod tests {
             schema::<u16>(),
             json!({"type": "integer", "format": "int32", "minimum": 0.0, "maximum": 65535.0})
         );
-        // The apiserver keeps int64s: a u64 is capped there (and the derive
-        // asks the field to say so).
+        // The apiserver keeps int64s; the derive asks a u64 field to state
+        // its range, the type has none of its own.
         assert_eq!(
             schema::<u64>(),
-            json!({"type": "integer", "format": "int64", "minimum": 0.0, "maximum": i64::MAX as f64})
+            json!({"type": "integer", "format": "int64", "minimum": 0.0})
         );
         assert_eq!(schema::<std::num::NonZeroU32>()["minimum"], 1.0);
         assert_eq!(

@@ -108,6 +108,10 @@ fn find_float(ty: &Type) -> Option<&Type> {
     args.into_iter().find_map(find_float)
 }
 
+/// The largest float64 below 2^63: the widest integer bound the apiserver
+/// accepts.
+pub(crate) const INT64_BOUND: f64 = 9_223_372_036_854_774_784.0;
+
 /// Integer types whose values go beyond int64 on one side or the other.
 const WIDE_INTEGERS: &[&str] = &[
     "u64",
@@ -149,8 +153,11 @@ pub(crate) fn wide_integers_need_a_range(ty: &Type, attrs: &Attrs, field: &str, 
     let Some((wide, name, nested)) = find_wide(ty, false) else {
         return;
     };
-    const MAX: f64 = i64::MAX as f64;
-    const MIN: f64 = i64::MIN as f64;
+    // The apiserver holds bounds as float64 and refuses one that is not an
+    // int64 (2^63, which `i64::MAX as f64` rounds to, is not): the widest
+    // bound it takes is the largest float64 below 2^63.
+    const MAX: f64 = INT64_BOUND;
+    const MIN: f64 = -INT64_BOUND;
     let c = if nested {
         attrs.constraints.items.as_deref()
     } else {
@@ -164,9 +171,9 @@ pub(crate) fn wide_integers_need_a_range(ty: &Type, attrs: &Attrs, field: &str, 
         return;
     }
     let bound = if signed {
-        "minimum = -9223372036854775808, maximum = 9223372036854775807"
+        "minimum = -9223372036854774784, maximum = 9223372036854774784"
     } else {
-        "maximum = 9223372036854775807"
+        "maximum = 9223372036854774784"
     };
     let attr = if nested {
         format!("#[crd(items({bound}))]")
@@ -177,7 +184,8 @@ pub(crate) fn wide_integers_need_a_range(ty: &Type, attrs: &Attrs, field: &str, 
         wide,
         format!(
             "field `{field}` is a `{name}`, but the apiserver keeps integers as int64 and would refuse larger values this type admits; use i64 (or u32), or state the range \
-             the field takes: {attr} (or narrower)"
+             the field takes: {attr} (or narrower; the apiserver holds bounds as float64, and \
+             this is the widest it accepts)"
         ),
     );
 }

@@ -394,18 +394,18 @@ fn wide_integers_need_a_range_within_int64() {
                 pub a: u64,
                 pub b: Option<usize>,
                 pub c: Vec<i128>,
-                #[crd(maximum = 1e19)]
+                #[crd(maximum = 9223372036854775807)]
                 pub d: u64,
             }
         },
         Derive::Schema,
     );
     assert_eq!(found.len(), 4, "{found:?}");
-    assert!(found[2].contains("minimum = -9223372036854775808"), "{}", found[2]);
+    assert!(found[2].contains("minimum = -9223372036854774784"), "{}", found[2]);
     ok(
         parse_quote! {
             pub struct Spec {
-                #[crd(maximum = 9223372036854775807)]
+                #[crd(maximum = 9223372036854774784)]
                 pub a: u64,
                 #[crd(items(minimum = 0, maximum = 100))]
                 pub c: Vec<i128>,

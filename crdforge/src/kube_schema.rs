@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::num::{
-    NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize, NonZeroU8, NonZeroU16,
-    NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
+    NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize, NonZeroU8,
+    NonZeroU16, NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
 };
 use std::sync::Arc;
 
@@ -534,7 +534,10 @@ mod tests {
         );
         let condition = schema::<Condition>();
         assert_eq!(condition["required"].as_array().unwrap().len(), 5);
-        assert_eq!(condition["properties"]["type"]["pattern"], CONDITION_TYPE_PATTERN);
+        assert_eq!(
+            condition["properties"]["type"]["pattern"],
+            CONDITION_TYPE_PATTERN
+        );
         assert_eq!(condition["properties"]["type"]["maxLength"], 316);
         assert_eq!(condition["properties"]["reason"]["minLength"], 1);
         for property in condition["properties"].as_object().unwrap().values() {

@@ -142,7 +142,12 @@ fn find_wide(ty: &Type, nested: bool) -> Option<(&Type, String, bool)> {
 /// takes (`maximum`, and `minimum` for the signed 128-bit types) within
 /// int64's, or describe itself some other way; the schema then matches the
 /// field exactly.
-pub(crate) fn wide_integers_need_a_range(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
+pub(crate) fn wide_integers_need_a_range(
+    ty: &Type,
+    attrs: &Attrs,
+    field: &str,
+    errors: &mut Errors,
+) {
     if attrs.schema_with.is_some()
         || attrs.schemars.is_some()
         || attrs.constraints.schemaless
@@ -236,10 +241,8 @@ pub(crate) fn variants_share_a_type(
     let Some(&(first, first_type)) = typed.first() else {
         return;
     };
-    let int_or_string = matches!(tagging, Tagging::Untagged)
-        && variants.len() == 2
-        && typed.len() == 2
-        && {
+    let int_or_string =
+        matches!(tagging, Tagging::Untagged) && variants.len() == 2 && typed.len() == 2 && {
             let mut pair = [typed[0].1, typed[1].1];
             pair.sort_unstable();
             pair == ["a string", "an integer"]

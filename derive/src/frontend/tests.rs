@@ -401,7 +401,11 @@ fn wide_integers_need_a_range_within_int64() {
         Derive::Schema,
     );
     assert_eq!(found.len(), 4, "{found:?}");
-    assert!(found[2].contains("minimum = -9223372036854774784"), "{}", found[2]);
+    assert!(
+        found[2].contains("minimum = -9223372036854774784"),
+        "{}",
+        found[2]
+    );
     ok(
         parse_quote! {
             pub struct Spec {

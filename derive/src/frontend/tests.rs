@@ -454,3 +454,34 @@ fn a_default_literal_of_another_type_is_an_error() {
         Derive::Schema,
     );
 }
+
+#[test]
+fn paths_may_name_fields_of_a_flattened_spec_struct() {
+    // Only `gen` sees the flattened struct's fields; the front end lets
+    // any first field through when the spec flattens one.
+    ok(
+        parse_quote! {
+            #[crd(group = "a.example.com", version = "v1", kind = "Thing",
+                  printcolumn(name = "Zone", type_ = "string", json_path = ".spec.zone"),
+                  selectable = ".spec.zone")]
+            pub struct ThingSpec {
+                pub name: String,
+                #[serde(flatten)]
+                pub placement: Placement,
+            }
+        },
+        Derive::CustomResource,
+    );
+    let found = errors(
+        parse_quote! {
+            #[crd(group = "a.example.com", version = "v1", kind = "Thing",
+                  selectable = ".spec.zone")]
+            pub struct ThingSpec {
+                pub name: String,
+            }
+        },
+        Derive::CustomResource,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("names no field of the spec"), "{}", found[0]);
+}

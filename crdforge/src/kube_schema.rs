@@ -8,6 +8,10 @@
 //! type is a compile error, as controller-gen refuses floats by default.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::num::{
+    NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize, NonZeroU8,
+    NonZeroU16, NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
+};
 use std::sync::Arc;
 
 use crdforge_schema::{Context, Schema};
@@ -56,24 +60,73 @@ pub trait CustomResource: kube_core::Resource<DynamicType = ()> {
     fn definition() -> crate::crd::Definition;
 }
 
+/// Integers: the `format` of their width and the bounds of their type, so
+/// the apiserver refuses what serde could not read back. The apiserver keeps
+/// every integer as an int64, so the derive refuses a field of the 64- and
+/// 128-bit unsigned types and `i128` unless it states its range within
+/// int64 (`#[crd(maximum = ...)]`), so no value a field admits is refused
+/// (see docs/annotations.md, "Integers").
 macro_rules! integer {
-    ($format:literal, $unsigned:literal: $($t:ty),*) => {$(
+    ($format:literal: $($t:ty => $min:expr, $max:expr;)*) => {$(
         impl KubeSchema for $t {
             fn kube_schema(_: &mut Context) -> Schema {
-                Schema {
-                    // serde refuses negative input for unsigned types, so
-                    // the schema says so too.
-                    minimum: if $unsigned { Some(0.0) } else { None },
-                    ..Schema::formatted("integer", $format)
-                }
+                integer($format, $min, $max)
             }
         }
     )*};
 }
-integer!("int32", false: i8, i16, i32);
-integer!("int32", true: u8, u16);
-integer!("int64", false: i64, isize);
-integer!("int64", true: u32, u64, usize);
+
+fn integer(format: &str, minimum: Option<f64>, maximum: Option<f64>) -> Schema {
+    Schema {
+        minimum,
+        maximum,
+        ..Schema::formatted("integer", format)
+    }
+}
+
+integer!("int32":
+    i8 => Some(i8::MIN.into()), Some(i8::MAX.into());
+    i16 => Some(i16::MIN.into()), Some(i16::MAX.into());
+    i32 => None, None;
+    u8 => Some(0.0), Some(u8::MAX.into());
+    u16 => Some(0.0), Some(u16::MAX.into());
+    NonZeroU8 => Some(1.0), Some(u8::MAX.into());
+    NonZeroU16 => Some(1.0), Some(u16::MAX.into());
+    NonZeroI8 => Some(i8::MIN.into()), Some(i8::MAX.into());
+    NonZeroI16 => Some(i16::MIN.into()), Some(i16::MAX.into());
+    NonZeroI32 => None, None;
+);
+integer!("int64":
+    i64 => None, None;
+    isize => None, None;
+    u32 => Some(0.0), Some(u32::MAX.into());
+    NonZeroU32 => Some(1.0), Some(u32::MAX.into());
+    NonZeroI64 => None, None;
+    NonZeroIsize => None, None;
+    // Beyond int64: no bound of their own (the apiserver refuses a bound of
+    // 2^63, which is what `i64::MAX as f64` is); the derive makes the field
+    // state one.
+    u64 => Some(0.0), None;
+    usize => Some(0.0), None;
+    u128 => Some(0.0), None;
+    i128 => None, None;
+    NonZeroU64 => Some(1.0), None;
+    NonZeroUsize => Some(1.0), None;
+    NonZeroU128 => Some(1.0), None;
+    NonZeroI128 => None, None;
+);
+
+/// serde writes a `char` as a string of one character (the apiserver counts
+/// lengths in characters).
+impl KubeSchema for char {
+    fn kube_schema(_: &mut Context) -> Schema {
+        Schema {
+            min_length: Some(1),
+            max_length: Some(1),
+            ..Schema::typed("string")
+        }
+    }
+}
 
 impl KubeSchema for String {
     fn kube_schema(_: &mut Context) -> Schema {
@@ -111,7 +164,10 @@ macro_rules! containers {
         impl<T: $tr> $tr for Option<T> {
             const OPTIONAL: bool = true;
             fn kube_schema(ctx: &mut Context) -> Schema {
-                T::kube_schema(ctx)
+                // `None` is absent (or null, which the apiserver prunes);
+                // `Some(None)` of an `Option<Option<T>>` is a null that
+                // must be kept.
+                nullable_if(T::OPTIONAL, T::kube_schema(ctx))
             }
         }
 
@@ -131,13 +187,13 @@ macro_rules! containers {
 
         impl<T: $tr> $tr for Vec<T> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::array(ctx.items(T::kube_schema))
+                Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
             }
         }
 
         impl<T: $tr> $tr for VecDeque<T> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::array(ctx.items(T::kube_schema))
+                Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
             }
         }
 
@@ -155,19 +211,29 @@ macro_rules! containers {
 
         impl<V: $tr> $tr for BTreeMap<String, V> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::map(ctx.items(V::kube_schema))
+                Schema::map(nullable_if(V::OPTIONAL, ctx.items(V::kube_schema)))
             }
         }
 
         impl<V: $tr, S> $tr for HashMap<String, V, S> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                Schema::map(ctx.items(V::kube_schema))
+                Schema::map(nullable_if(V::OPTIONAL, ctx.items(V::kube_schema)))
             }
         }
     };
 }
 containers!(KubeSchema);
 containers!(KubeSchemaFloat);
+
+/// An element, map value or inner option that may be `None` is written as
+/// `null`, which the apiserver prunes from maps (losing the key) and refuses
+/// in lists unless the schema is `nullable`.
+fn nullable_if(optional: bool, schema: Schema) -> Schema {
+    Schema {
+        nullable: schema.nullable || optional,
+        ..schema
+    }
+}
 
 /// A set of scalars is a `x-kubernetes-list-type: set`, which makes the
 /// apiserver refuse duplicates as serde's set would drop them; a set of
@@ -184,8 +250,13 @@ fn set(items: Schema) -> Schema {
 }
 
 impl KubeSchema for serde_json::Value {
+    /// Any JSON value, `null` included: without `nullable` the apiserver
+    /// prunes a null and then refuses a required field as missing.
     fn kube_schema(_: &mut Context) -> Schema {
-        Schema::any()
+        Schema {
+            nullable: true,
+            ..Schema::any()
+        }
     }
 }
 
@@ -240,8 +311,22 @@ impl KubeSchema for RawExtension {
     }
 }
 
+/// metav1.Condition's `type`: a CamelCase name, optionally prefixed by a
+/// DNS subdomain and a slash, as the apiserver's own types validate it.
+const CONDITION_TYPE_PATTERN: &str = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$";
+
+/// metav1.Condition's `reason`: a CamelCase identifier.
+const CONDITION_REASON_PATTERN: &str = "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$";
+
 impl KubeSchema for Condition {
+    /// The schema Kubernetes gives metav1.Condition in its own CRDs: the
+    /// same bounds, patterns and enum, so a condition the apiserver would
+    /// refuse in a built-in type is refused here too.
     fn kube_schema(_: &mut Context) -> Schema {
+        let described = |description: &str, schema: Schema| Schema {
+            description: Some(description.to_owned()),
+            ..schema
+        };
         let mut schema = Schema {
             description: Some(
                 "Condition contains details for one aspect of the current state of this API Resource."
@@ -255,44 +340,65 @@ impl KubeSchema for Condition {
         let properties = [
             (
                 "lastTransitionTime",
-                Schema::formatted("string", "date-time"),
+                described(
+                    "When the condition last changed from one status to another.",
+                    Schema::formatted("string", "date-time"),
+                ),
             ),
             (
                 "message",
-                Schema {
-                    max_length: Some(32768),
-                    ..Schema::typed("string")
-                },
+                described(
+                    "A human-readable message with details about the transition; may be empty.",
+                    Schema {
+                        max_length: Some(32768),
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
             (
                 "observedGeneration",
-                Schema {
-                    minimum: Some(0.0),
-                    ..Schema::formatted("integer", "int64")
-                },
+                described(
+                    "The .metadata.generation the condition was set for; older than the \
+                     object's generation means the condition is out of date.",
+                    Schema {
+                        minimum: Some(0.0),
+                        ..Schema::formatted("integer", "int64")
+                    },
+                ),
             ),
             (
                 "reason",
-                Schema {
-                    min_length: Some(1),
-                    max_length: Some(1024),
-                    pattern: Some("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$".into()),
-                    ..Schema::typed("string")
-                },
+                described(
+                    "A programmatic CamelCase identifier for the reason of the last transition; \
+                     not empty.",
+                    Schema {
+                        min_length: Some(1),
+                        max_length: Some(1024),
+                        pattern: Some(CONDITION_REASON_PATTERN.into()),
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
             (
                 "status",
-                Schema {
-                    enum_: vec!["True".into(), "False".into(), "Unknown".into()],
-                    ..Schema::typed("string")
-                },
+                described(
+                    "The status of the condition: True, False or Unknown.",
+                    Schema {
+                        enum_: vec!["True".into(), "False".into(), "Unknown".into()],
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
             (
                 "type",
-                Schema {
-                    max_length: Some(316),
-                    ..Schema::typed("string")
-                },
+                described(
+                    "The type of the condition, CamelCase or foo.example.com/CamelCase.",
+                    Schema {
+                        max_length: Some(316),
+                        pattern: Some(CONDITION_TYPE_PATTERN.into()),
+                        ..Schema::typed("string")
+                    },
+                ),
             ),
         ];
         for (name, property) in properties {
@@ -356,8 +462,19 @@ mod tests {
             json!({"type": "integer", "format": "int32"})
         );
         assert_eq!(
+            schema::<u16>(),
+            json!({"type": "integer", "format": "int32", "minimum": 0.0, "maximum": 65535.0})
+        );
+        // The apiserver keeps int64s; the derive asks a u64 field to state
+        // its range, the type has none of its own.
+        assert_eq!(
             schema::<u64>(),
             json!({"type": "integer", "format": "int64", "minimum": 0.0})
+        );
+        assert_eq!(schema::<std::num::NonZeroU32>()["minimum"], 1.0);
+        assert_eq!(
+            schema::<char>(),
+            json!({"type": "string", "minLength": 1, "maxLength": 1})
         );
     }
 
@@ -373,6 +490,27 @@ mod tests {
             schema::<BTreeSet<String>>()["x-kubernetes-list-type"],
             "set"
         );
+    }
+
+    #[test]
+    fn nulls_a_value_can_hold_are_nullable() {
+        // A plain `Option` is absent or a pruned null: not nullable.
+        assert_eq!(schema::<Option<String>>(), json!({"type": "string"}));
+        // `Some(None)` is a null that must be kept.
+        assert_eq!(
+            schema::<Option<Option<String>>>(),
+            json!({"type": "string", "nullable": true})
+        );
+        assert_eq!(
+            schema::<BTreeMap<String, Option<bool>>>(),
+            json!({"type": "object", "additionalProperties": {"type": "boolean", "nullable": true}})
+        );
+        assert_eq!(
+            schema::<Vec<Option<String>>>(),
+            json!({"type": "array", "items": {"type": "string", "nullable": true}})
+        );
+        assert_eq!(schema::<Box<serde_json::Value>>()["nullable"], true);
+        assert_eq!(schema::<Option<serde_json::Value>>()["nullable"], true);
     }
 
     #[test]
@@ -392,11 +530,18 @@ mod tests {
         );
         assert_eq!(
             schema::<serde_json::Value>(),
-            json!({"x-kubernetes-preserve-unknown-fields": true})
+            json!({"nullable": true, "x-kubernetes-preserve-unknown-fields": true})
         );
+        let condition = schema::<Condition>();
+        assert_eq!(condition["required"].as_array().unwrap().len(), 5);
         assert_eq!(
-            schema::<Condition>()["required"].as_array().unwrap().len(),
-            5
+            condition["properties"]["type"]["pattern"],
+            CONDITION_TYPE_PATTERN
         );
+        assert_eq!(condition["properties"]["type"]["maxLength"], 316);
+        assert_eq!(condition["properties"]["reason"]["minLength"], 1);
+        for property in condition["properties"].as_object().unwrap().values() {
+            assert!(property["description"].is_string(), "{property}");
+        }
     }
 }

@@ -175,6 +175,8 @@ pub(crate) enum Requirement {
 
 /// One enum variant that appears on the wire.
 pub(crate) struct Variant {
+    /// Its Rust name, for errors.
+    pub ident: Ident,
     /// Its name on the wire.
     pub wire_name: String,
     /// Its doc comment.
@@ -243,6 +245,9 @@ pub(crate) struct Resource {
     pub schema_mode: SchemaMode,
     /// controller-gen's `maxDescLen`.
     pub max_description_length: Option<usize>,
+    /// `optional_spec`: objects may leave `spec` out (it defaults), with
+    /// the key's span for the `Default` bound this needs.
+    pub optional_spec: Option<Span>,
 }
 
 /// kube-derive's `schema = "..."`.

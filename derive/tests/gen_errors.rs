@@ -32,7 +32,9 @@ fn recursion_names_the_path_and_the_type() {
     assert!(text.contains("gen_errors::Tree"), "{text}");
 }
 
-/// An untagged enum whose variants have different JSON types.
+/// An untagged enum whose variants have different JSON types, one of them
+/// behind a newtype, so only generation sees it (where syntax shows it, it
+/// is a compile error: `tests/ui/enums/untagged_mixed_types`).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
 #[kube(group = "errors.crdforge.dev", version = "v1", kind = "Mixed")]
 pub struct MixedSpec {
@@ -42,9 +44,12 @@ pub struct MixedSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
 #[serde(untagged)]
 pub enum Either {
-    Flag(bool),
+    Flag(Flag),
     Pair { a: String },
 }
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Flag(pub bool);
 
 #[test]
 fn untagged_variants_of_two_types_name_the_field() {

@@ -86,3 +86,57 @@ fn shadowing_names_does_not_break_the_generated_code() {
     crdforge::DeepCopy::deep_copy_into(&bare, &mut out);
     assert_eq!((out.n, out.items), (1, vec![true]));
 }
+
+/// A `macro_rules!` that receives the derive list from its caller and adds
+/// fields of its own: the derive's call site is the caller's, the fields'
+/// spans are partly the macro's, so a local the expansion spelled with a
+/// field's span would not resolve.
+macro_rules! with_common_fields {
+    ($(#[$attr:meta])* $vis:vis struct $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$attr])*
+        $vis struct $name {
+            /// Added by the macro.
+            pub generation: i64,
+            /// Added by the macro, with a default.
+            #[crd(default = 3)]
+            pub retries: i32,
+            $(pub $field: $ty),*
+        }
+    };
+}
+
+mod in_macro {
+    with_common_fields! {
+        #[derive(crdforge::CustomResource, ::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
+        #[kube(group = "hygiene.crdforge.dev", version = "v1", kind = "Made", status = "MadeStatus")]
+        pub struct MadeSpec {
+            name: String,
+            labels: std::collections::BTreeMap<String, String>,
+        }
+    }
+
+    with_common_fields! {
+        #[derive(crdforge::KubeSchema, ::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
+        pub struct MadeStatus {
+            ready: bool,
+        }
+    }
+}
+
+#[test]
+fn derives_handed_to_a_macro_rules_expand() {
+    let crd = crdforge_gen::checked_crd::<in_macro::Made>().expect("a valid CRD");
+    assert_eq!(crd.spec.names.plural, "mades");
+    let spec = in_macro::MadeSpec {
+        generation: 1,
+        retries: 2,
+        name: "n".into(),
+        labels: [("a".to_owned(), "b".to_owned())].into(),
+    };
+    let mut copy = spec.clone();
+    copy.name.clear();
+    crdforge::DeepCopy::deep_copy_into(&spec, &mut copy);
+    assert_eq!(copy, spec);
+    let apply = in_macro::MadeSpecApply::default();
+    assert!(format!("{apply:?}").contains("MadeSpecApply"));
+}

@@ -62,19 +62,21 @@ pub fn struct_schema(
 }
 
 /// Merges a `#[serde(flatten)]`ed field's schema into its parent.
+///
+/// Kubernetes rule: an object may not have both `properties` and
+/// `additionalProperties`, and the apiserver prunes every field a schema
+/// does not name. A flattened map (a catch-all beside named fields) puts its
+/// entries next to the named fields, so the parent must keep unknown fields
+/// (`x-kubernetes-preserve-unknown-fields`), or every entry would be pruned
+/// silently. The map's value schema cannot be stated there; the named
+/// fields stay typed.
 fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: bool) {
-    if flat.preserve_unknown_fields && flat.properties.is_empty() {
-        // Flattening a map of anything (serde_json::Value, a BTreeMap) keeps
-        // unknown fields; the parent's known fields stay typed.
+    if flat.additional_properties.is_some()
+        || (flat.preserve_unknown_fields && flat.properties.is_empty())
+    {
+        // A map of anything (serde_json::Value, serde_json::Map, a BTreeMap
+        // or HashMap of any value type).
         parent.preserve_unknown_fields = true;
-        return;
-    }
-    if flat.additional_properties.is_some() {
-        ctx.problem(
-            "a flattened map makes the parent both a struct and a map; structural schemas \
-             cannot have `properties` and `additionalProperties` together \
-             (use #[crd(preserve_unknown_fields)] on the parent type instead)",
-        );
         return;
     }
     if !flat.one_of.is_empty() || !flat.any_of.is_empty() {
@@ -112,6 +114,9 @@ fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: 
         }
     }
     parent.validations.extend(flat.validations);
+    // A flattened struct that itself keeps unknown fields (it has a
+    // flattened map of its own) makes its entries the parent's.
+    parent.preserve_unknown_fields |= flat.preserve_unknown_fields;
 }
 
 /// How serde writes an enum: the four representations.
@@ -324,6 +329,52 @@ mod tests {
         );
         assert_eq!(schema.required, ["host", "port"]);
         assert!(schema.properties.contains_key("port"));
+        assert!(ctx.problems().is_empty());
+    }
+
+    #[test]
+    fn a_flattened_map_keeps_unknown_fields_on_the_parent() {
+        let mut ctx = Context::new();
+        for catch_all in [Schema::map(Schema::typed("string")), Schema::any_object()] {
+            let mut flat = field("", catch_all, true);
+            flat.flatten = true;
+            let schema = struct_schema(
+                &mut ctx,
+                vec![field("host", Schema::typed("string"), true), flat],
+                &Constraints::default(),
+            );
+            assert_eq!(
+                schema.to_json(),
+                json!({
+                    "type": "object",
+                    "properties": {"host": {"type": "string"}},
+                    "required": ["host"],
+                    "x-kubernetes-preserve-unknown-fields": true,
+                })
+            );
+        }
+        assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
+    }
+
+    #[test]
+    fn a_flattened_struct_with_a_catch_all_passes_it_on() {
+        let mut ctx = Context::new();
+        let mut extra = field("", Schema::map(Schema::any()), true);
+        extra.flatten = true;
+        let inner = struct_schema(
+            &mut ctx,
+            vec![field("port", Schema::typed("integer"), true), extra],
+            &Constraints::default(),
+        );
+        let mut flat = field("", inner, true);
+        flat.flatten = true;
+        let schema = struct_schema(
+            &mut ctx,
+            vec![field("host", Schema::typed("string"), true), flat],
+            &Constraints::default(),
+        );
+        assert!(schema.preserve_unknown_fields);
+        assert_eq!(schema.required, ["host", "port"]);
         assert!(ctx.problems().is_empty());
     }
 

@@ -85,6 +85,9 @@ pub struct Constraints {
     pub title: Option<String>,
     /// `format`, overriding the type's own.
     pub format: Option<String>,
+    /// `no_format`: drop the type's own `format` (an integer of no stated
+    /// width, Go's `int`).
+    pub no_format: bool,
     /// `minimum`.
     pub minimum: Option<f64>,
     /// `maximum`.
@@ -176,6 +179,9 @@ impl Constraints {
         set(&mut schema.description, &self.description);
         set(&mut schema.title, &self.title);
         set(&mut schema.format, &self.format);
+        if self.no_format {
+            schema.format = None;
+        }
         if self.minimum.is_some() && need(numeric, "minimum", "numbers", ctx) {
             schema.minimum = self.minimum;
         }

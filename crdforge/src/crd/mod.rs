@@ -154,6 +154,14 @@ pub fn root_schema(
     root
 }
 
+/// A root schema whose `spec` may be left out (`#[crd(optional_spec)]`):
+/// the spec type is `Default` and an object without one reads as the
+/// default spec, as cert-manager's `Certificate` allows.
+pub fn optional_spec(mut root: Schema) -> Schema {
+    root.required.retain(|name| name != "spec");
+    root
+}
+
 /// A version's root schema after the passes: the schema the apiserver
 /// will validate objects with, for tests that validate samples offline.
 pub fn final_schema(version: &Version) -> (Schema, Vec<Problem>) {

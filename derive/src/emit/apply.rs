@@ -164,9 +164,10 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
 
     // Spanned at each field, so a field type without a configuration is
     // reported there rather than at the derive.
+    let (this, s) = (super::local("self"), super::local("s"));
     let clones = fields.iter().map(|f| {
         let member = &f.member;
-        quote_spanned!(f.span=> #member: ::core::clone::Clone::clone(&self.#member),)
+        quote_spanned!(f.span=> #member: ::core::clone::Clone::clone(&#this.#member),)
     });
     let defaults = fields.iter().map(|f| {
         let member = &f.member;
@@ -174,7 +175,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     });
     let debugs = fields.iter().map(|f| {
         let (member, wire) = (&f.member, &f.wire_name);
-        quote_spanned!(f.span=> ::core::fmt::DebugStruct::field(&mut s, #wire, &self.#member);)
+        quote_spanned!(f.span=> ::core::fmt::DebugStruct::field(&mut #s, #wire, &#this.#member);)
     });
     let definitions = fields.iter().map(|f| {
         let member = &f.member;

@@ -36,12 +36,64 @@ fn expand(input: TokenStream, derive: Derive) -> syn::Result<TokenStream> {
     let model = match frontend::parse(&input, derive) {
         Ok(model) => model,
         Err(errors) => {
-            return Err(errors.finish().err().unwrap_or_else(|| {
+            let error = errors.finish().err().unwrap_or_else(|| {
                 syn::Error::new_spanned(&input.ident, "crdforge: invalid input")
-            }));
+            });
+            let error = error.into_compile_error();
+            let fallback = fallback(&input, &frontend::fallback(&input, derive));
+            return Ok(quote!(#error #fallback));
         }
     };
     Ok(emit(&model))
+}
+
+/// The impls of a derive that reported errors, with bodies that never run
+/// (the crate does not compile), so that only the real error is shown.
+fn fallback(input: &syn::DeriveInput, f: &frontend::Fallback) -> TokenStream {
+    let krate = &f.krate;
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let schema = f.schema.then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #krate::KubeSchema for #ident #ty_generics #where_clause {
+                fn kube_schema(_: &mut #krate::schema::Context) -> #krate::schema::Schema {
+                    ::core::unreachable!()
+                }
+            }
+        }
+    });
+    let apply = f.apply.then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #krate::ApplyConfiguration for #ident #ty_generics #where_clause {
+                type Configuration = ();
+            }
+        }
+    });
+    quote! {
+        const _: () = {
+            #schema
+            #apply
+            #[automatically_derived]
+            impl #impl_generics #krate::DeepCopy for #ident #ty_generics #where_clause {
+                fn deep_copy_into(&self, _: &mut Self) {
+                    ::core::unreachable!()
+                }
+                fn deep_copy(&self) -> Self {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
+}
+
+/// A name the expansion invents for itself (`ctx`, `self`, a local): spelled
+/// at the call site, never at a user's span, so that it resolves in the same
+/// hygiene context as its binding even when the field tokens come from a
+/// `macro_rules!` with another context.
+pub(crate) fn local(name: &str) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
 }
 
 /// The tokens for a validated model.

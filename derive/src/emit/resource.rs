@@ -168,6 +168,15 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
             priority: #priority,
         })
     });
+    // An optional spec defaults when absent: the `Default` bound this needs
+    // is reported at the key.
+    let (spec_default, optional_spec) = match r.optional_spec {
+        Some(span) => (
+            quote::quote_spanned!(span=> #[serde(default)]),
+            quote!(let schema = #krate::crd::optional_spec(schema);),
+        ),
+        None => (quote!(), quote!()),
+    };
     let max_description_length = match r.max_description_length {
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
@@ -267,6 +276,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
             struct __CrdforgeWire {
                 #[serde(default)]
                 metadata: #meta,
+                #spec_default
                 spec: #spec,
                 #status_wire
             }
@@ -298,6 +308,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                         #description,
                         <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#root_rules),*]),
                     );
+                    #optional_spec
                     #krate::crd::Definition {
                         group: ::std::string::String::from(#group),
                         kind: ::std::string::String::from(#kind),

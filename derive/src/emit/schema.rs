@@ -115,20 +115,23 @@ fn schema_trait(field: &Field, krate: &Path) -> TokenStream {
 fn raw_schema(field: &Field, krate: &Path) -> TokenStream {
     let ty = &field.ty;
     if let Some(path) = &field.schema_with {
-        return quote_spanned!(field.span=> #path(ctx));
+        let ctx = super::local("ctx");
+        return quote_spanned!(field.span=> #path(#ctx));
     }
     if field.schemars {
         // An `Option` is optional by syntax, as everywhere else; schemars
         // would add `nullable`, which crdforge writes only when asked.
         let inner = crate::frontend::option_inner(ty).unwrap_or(ty);
-        return quote_spanned!(field.span=> #krate::__private::schemars_schema::<#inner>(ctx));
+        let ctx = super::local("ctx");
+        return quote_spanned!(field.span=> #krate::__private::schemars_schema::<#inner>(#ctx));
     }
     if field.constraints.schemaless {
         // The constraints replace the schema; the type need not describe itself.
         return quote!(#krate::schema::Schema::any());
     }
     let tr = schema_trait(field, krate);
-    quote_spanned!(field.span=> <#ty as #tr>::kube_schema(ctx))
+    let ctx = super::local("ctx");
+    quote_spanned!(field.span=> <#ty as #tr>::kube_schema(#ctx))
 }
 
 /// The field's constraints, with a typed default serialized in.
@@ -138,8 +141,9 @@ fn field_constraints(field: &Field, krate: &Path) -> TokenStream {
         None => c,
         Some(expr) => {
             let ty = value_type(&field.ty);
+            let ctx = super::local("ctx");
             let default = quote_spanned!(syn::spanned::Spanned::span(expr)=>
-                #krate::__private::default_value::<#ty>(ctx, #expr)
+                #krate::__private::default_value::<#ty>(#ctx, #expr)
             );
             quote!({
                 let mut constraints = #c;

@@ -123,6 +123,7 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
         }
     }
     let flags = [
+        ("no_format", c.no_format),
         ("exclusive_minimum", c.exclusive_minimum),
         ("exclusive_maximum", c.exclusive_maximum),
         ("unique_items", c.unique_items),

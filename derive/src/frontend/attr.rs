@@ -148,6 +148,8 @@ pub(crate) struct ResourceAttrs {
     pub(crate) deprecated: Option<Option<String>>,
     pub(crate) schema_mode: Option<SchemaMode>,
     pub(crate) max_description_length: Option<usize>,
+    /// `optional_spec`, with the key's span.
+    pub(crate) optional_spec: Option<Span>,
     /// kube-derive's `#[kube(validation = ...)]`: CEL rules on the root object.
     pub(crate) rules: Vec<Rule>,
 }
@@ -333,6 +335,12 @@ fn key(
         MAX_DESCRIPTION_LENGTH => {
             r.max_description_length = Some(values::count(meta, key)? as usize)
         }
+        // #[crd(optional_spec)]
+        OPTIONAL_SPEC => {
+            if values::flag(meta, key)? {
+                r.optional_spec = Some(span);
+            }
+        }
         // #[kube(crates(kube_core = ...))] is kube-derive's; crdforge has one path.
         CRATES => {
             errors.at(
@@ -398,7 +406,20 @@ fn key(
             }
         }
         // #[crd(format = "date-time")]
-        FORMAT => c.format = Some(values::string(meta, key)?.value()),
+        FORMAT => {
+            let s = values::string(meta, key)?;
+            if s.value().is_empty() {
+                errors.at(
+                    s.span(),
+                    "`format = \"\"` would write an empty format; to write an integer without \
+                     a format (Go's `int`), use #[crd(no_format)]",
+                );
+            } else {
+                c.format = Some(s.value());
+            }
+        }
+        // #[crd(no_format)]
+        NO_FORMAT => c.no_format = values::flag(meta, key)?,
         // #[crd(min_items = 1)]
         MIN_ITEMS => c.min_items = Some(values::count(meta, key)?),
         // #[crd(max_items = 10)]

@@ -63,10 +63,13 @@ pub(crate) fn shape(ty: &Type) -> Shape {
     };
     match (name.as_str(), args.as_slice()) {
         ("Option" | "Box" | "Arc" | "Rc", [inner]) => shape(inner),
-        ("String" | "str" | "Cow", _) => Shape::String,
-        ("i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "isize" | "usize", _) => {
-            Shape::Integer
-        }
+        ("String" | "str" | "Cow" | "char", _) => Shape::String,
+        (
+            "i8" | "i16" | "i32" | "i64" | "i128" | "u8" | "u16" | "u32" | "u64" | "u128" | "isize"
+            | "usize",
+            _,
+        ) => Shape::Integer,
+        (name, []) if name.starts_with("NonZero") => Shape::Integer,
         ("f32" | "f64", _) => Shape::Float,
         ("bool", _) => Shape::Boolean,
         ("Vec" | "VecDeque" | "BTreeSet" | "HashSet", _) => Shape::List,
@@ -103,6 +106,224 @@ fn find_float(ty: &Type) -> Option<&Type> {
         return Some(ty);
     }
     args.into_iter().find_map(find_float)
+}
+
+/// The largest float64 below 2^63: the widest integer bound the apiserver
+/// accepts.
+pub(crate) const INT64_BOUND: f64 = 9_223_372_036_854_774_784.0;
+
+/// Integer types whose values go beyond int64 on one side or the other.
+const WIDE_INTEGERS: &[&str] = &[
+    "u64",
+    "usize",
+    "u128",
+    "i128",
+    "NonZeroU64",
+    "NonZeroUsize",
+    "NonZeroU128",
+    "NonZeroI128",
+];
+
+/// The first integer type in `ty` whose values go beyond int64, and whether
+/// it sits inside a list or map rather than at the field (through `Option`
+/// and `Box`).
+fn find_wide(ty: &Type, nested: bool) -> Option<(&Type, String, bool)> {
+    let (name, args) = last_segment(ty)?;
+    if WIDE_INTEGERS.contains(&name.as_str()) {
+        return Some((ty, name, nested));
+    }
+    let nested = nested || !matches!(name.as_str(), "Option" | "Box" | "Arc" | "Rc");
+    args.into_iter().find_map(|t| find_wide(t, nested))
+}
+
+/// Rule: the apiserver keeps every integer as an int64, so a `u64`, `usize`,
+/// `u128` or `i128` value beyond int64's range is refused (or read back
+/// changed) though the type admits it. Such a field must state the range it
+/// takes (`maximum`, and `minimum` for the signed 128-bit types) within
+/// int64's, or describe itself some other way; the schema then matches the
+/// field exactly.
+pub(crate) fn wide_integers_need_a_range(
+    ty: &Type,
+    attrs: &Attrs,
+    field: &str,
+    errors: &mut Errors,
+) {
+    if attrs.schema_with.is_some()
+        || attrs.schemars.is_some()
+        || attrs.constraints.schemaless
+        || attrs.constraints.int_or_string
+    {
+        return;
+    }
+    let Some((wide, name, nested)) = find_wide(ty, false) else {
+        return;
+    };
+    // The apiserver holds bounds as float64 and refuses one that is not an
+    // int64 (2^63, which `i64::MAX as f64` rounds to, is not): the widest
+    // bound it takes is the largest float64 below 2^63.
+    const MAX: f64 = INT64_BOUND;
+    const MIN: f64 = -INT64_BOUND;
+    let c = if nested {
+        attrs.constraints.items.as_deref()
+    } else {
+        Some(&attrs.constraints)
+    };
+    let signed = name.contains('I') || name.starts_with('i');
+    let fits = c.is_some_and(|c| {
+        c.maximum.is_some_and(|m| m <= MAX) && (!signed || c.minimum.is_some_and(|m| m >= MIN))
+    });
+    if fits {
+        return;
+    }
+    let bound = if signed {
+        "minimum = -9223372036854774784, maximum = 9223372036854774784"
+    } else {
+        "maximum = 9223372036854774784"
+    };
+    let attr = if nested {
+        format!("#[crd(items({bound}))]")
+    } else {
+        format!("#[crd({bound})]")
+    };
+    errors.spanned(
+        wide,
+        format!(
+            "field `{field}` is a `{name}`, but the apiserver keeps integers as int64 and would refuse larger values this type admits; use i64 (or u32), or state the range \
+             the field takes: {attr} (or narrower; the apiserver holds bounds as float64, and \
+             this is the widest it accepts)"
+        ),
+    );
+}
+
+/// The JSON type a shape is written as, when syntax tells it.
+fn json_type(shape: Shape) -> Option<&'static str> {
+    match shape {
+        Shape::String => Some("a string"),
+        Shape::Integer => Some("an integer"),
+        Shape::Float => Some("a number"),
+        Shape::Boolean => Some("a boolean"),
+        Shape::List => Some("an array"),
+        Shape::Map => Some("an object"),
+        Shape::Unknown => None,
+    }
+}
+
+/// Rule: a structural schema gives every value one JSON type. The payload
+/// of an untagged enum is the value itself, and the content of an adjacently
+/// tagged one sits in one field, so their variants must all be written as
+/// the same JSON type — except an untagged integer-or-string pair, which is
+/// `x-kubernetes-int-or-string`. (Externally tagged variants each have a
+/// field of their own; internally tagged ones are objects by construction.)
+/// Where syntax shows a type that differs from an earlier variant's, the
+/// variant is an error; other differences are reported by the schema passes.
+pub(crate) fn variants_share_a_type(
+    tagging: &crate::model::Tagging,
+    variants: &[crate::model::Variant],
+    errors: &mut Errors,
+) {
+    use crate::model::{Tagging, VariantShape};
+    let (what, where_) = match tagging {
+        Tagging::Untagged => ("untagged enum", "is written"),
+        Tagging::Adjacent(..) => ("adjacently tagged enum", "has its content written"),
+        Tagging::External | Tagging::Internal(_) => return,
+    };
+    let typed: Vec<(&syn::Ident, &'static str)> = variants
+        .iter()
+        .filter_map(|v| {
+            let ty = match &v.shape {
+                VariantShape::Unit => None,
+                VariantShape::Newtype(f) => json_type(shape(&f.ty)),
+                VariantShape::Struct(_) => Some("an object"),
+            }?;
+            Some((&v.ident, ty))
+        })
+        .collect();
+    let Some(&(first, first_type)) = typed.first() else {
+        return;
+    };
+    let int_or_string =
+        matches!(tagging, Tagging::Untagged) && variants.len() == 2 && typed.len() == 2 && {
+            let mut pair = [typed[0].1, typed[1].1];
+            pair.sort_unstable();
+            pair == ["a string", "an integer"]
+        };
+    if int_or_string {
+        return;
+    }
+    for &(ident, ty) in &typed[1..] {
+        if ty != first_type {
+            errors.spanned(
+                ident,
+                format!(
+                    "variant `{ident}` of this {what} {where_} as {ty}, but variant `{first}` as \
+                     {first_type}; a structural schema gives a value one type, so the apiserver \
+                     would refuse one of them. Give the variants one JSON type (e.g. a struct \
+                     variant `{ident} {{ value: ... }}`), or keep any JSON value as sent with \
+                     #[crd(schemaless)] on the enum"
+                ),
+            );
+        }
+    }
+}
+
+/// Rule: a typed `default = expr` is converted with `Into<field type>`; a
+/// literal of another JSON type (`default = "7"` on an integer) could never
+/// convert, so it is an error at the literal instead of a trait error in
+/// generated code. Only literals on fields whose syntax shows the type are
+/// judged; everything else is left to the compiler.
+pub(crate) fn default_fits_the_type(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
+    let Some(expr) = &attrs.default_expr else {
+        return;
+    };
+    let lit = match expr {
+        syn::Expr::Lit(l) => &l.lit,
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            syn::Expr::Lit(l) => &l.lit,
+            _ => return,
+        },
+        _ => return,
+    };
+    let (given, fits): (&str, &[Shape]) = match lit {
+        syn::Lit::Str(_) => ("a string", &[Shape::String]),
+        syn::Lit::Int(_) => ("an integer", &[Shape::Integer, Shape::Float]),
+        syn::Lit::Float(_) => ("a number", &[Shape::Float]),
+        syn::Lit::Bool(_) => ("a boolean", &[Shape::Boolean]),
+        _ => return,
+    };
+    let field_shape = shape(ty);
+    let Some(wanted) = json_type(field_shape) else {
+        return;
+    };
+    if fits.contains(&field_shape) {
+        return;
+    }
+    let hint = match (lit, field_shape) {
+        (syn::Lit::Str(s), Shape::Integer | Shape::Float | Shape::Boolean)
+            if s.value().parse::<f64>().is_ok() || s.value().parse::<bool>().is_ok() =>
+        {
+            format!("; write the value itself: `default = {}`", s.value())
+        }
+        (_, Shape::String) => "; write it as a string literal".to_owned(),
+        _ => String::new(),
+    };
+    errors.spanned(
+        expr,
+        format!("`default` is {given}, but field `{field}` is {wanted}{hint}"),
+    );
+}
+
+/// Rule: `format` and `no_format` contradict each other.
+pub(crate) fn format_or_no_format(attrs: &Attrs, errors: &mut Errors) {
+    if attrs.constraints.no_format && attrs.constraints.format.is_some() {
+        errors.at(
+            span_of(attrs, NO_FORMAT),
+            "a field cannot have both `format` and `no_format`",
+        );
+    }
 }
 
 /// Rule: a validation keyword applies to one JSON type (`max_length` to

@@ -27,6 +27,7 @@ pub(crate) const SERVED: &str = "served";
 pub(crate) const DEPRECATED: &str = "deprecated";
 pub(crate) const SCHEMA: &str = "schema";
 pub(crate) const MAX_DESCRIPTION_LENGTH: &str = "max_description_length";
+pub(crate) const OPTIONAL_SPEC: &str = "optional_spec";
 /// kube-derive's `crates(...)`, refused with a pointer to `crate`.
 pub(crate) const CRATES: &str = "crates";
 /// kube-derive's client-side CEL, refused with an explanation.
@@ -57,6 +58,7 @@ pub(crate) const RESOURCE_KEYS: &[&str] = &[
     DEPRECATED,
     SCHEMA,
     MAX_DESCRIPTION_LENGTH,
+    OPTIONAL_SPEC,
     CRATES,
     CEL,
 ];
@@ -87,6 +89,7 @@ pub(crate) const MAX_LENGTH: &str = "max_length";
 pub(crate) const PATTERN: &str = "pattern";
 pub(crate) const ENUM: &str = "enum";
 pub(crate) const FORMAT: &str = "format";
+pub(crate) const NO_FORMAT: &str = "no_format";
 pub(crate) const MIN_ITEMS: &str = "min_items";
 pub(crate) const MAX_ITEMS: &str = "max_items";
 pub(crate) const UNIQUE_ITEMS: &str = "unique_items";
@@ -120,6 +123,7 @@ pub(crate) const VALUE_KEYS: &[&str] = &[
     PATTERN,
     ENUM,
     FORMAT,
+    NO_FORMAT,
     MIN_ITEMS,
     MAX_ITEMS,
     UNIQUE_ITEMS,

@@ -92,6 +92,9 @@ pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors
         Data::Enum(data) => {
             let tagging = tagging(&serde, input, &mut errors);
             let variants = variants(data, &serde, &tagging, &mut rust_variants, &mut errors);
+            if !attrs.constraints.schemaless {
+                check::variants_share_a_type(&tagging, &variants, &mut errors);
+            }
             Some(Body::Enum { tagging, variants })
         }
         Data::Union(_) => {
@@ -135,6 +138,40 @@ pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors
             apply,
         }),
         _ => Err(errors),
+    }
+}
+
+/// The impls a failed derive still emits, with bodies that never run, so
+/// that the other derives and the user's code that name them compile and
+/// only the real error is shown (no "has no Kubernetes schema" cascade).
+pub(crate) struct Fallback {
+    /// Path to the crdforge crate.
+    pub krate: syn::Path,
+    /// `KubeSchema`: unless a resource's spec implements it by hand.
+    pub schema: bool,
+    /// `ApplyConfiguration`: unless `apply = false`.
+    pub apply: bool,
+}
+
+/// What a derive that reported errors still emits; read from the type's
+/// attributes as far as they parse (their errors were reported already).
+pub(crate) fn fallback(input: &DeriveInput, derive: Derive) -> Fallback {
+    let place = match derive {
+        Derive::CustomResource => Place::Resource,
+        Derive::Schema => Place::Type,
+    };
+    let attrs = attr::parse(&input.attrs, place, &mut Errors::new());
+    let manual = matches!(
+        attrs.resource.schema_mode,
+        Some(crate::model::SchemaMode::Manual)
+    );
+    Fallback {
+        krate: attrs
+            .krate
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(::crdforge)),
+        schema: !(derive == Derive::CustomResource && manual),
+        apply: !matches!(attrs.apply, Some(None)),
     }
 }
 
@@ -323,6 +360,9 @@ fn fields<'a>(
         }
         let serde_default = serde.default || container_default;
         check::floats_need_opt_in(&f.ty, &attrs, &rust_name, errors);
+        check::wide_integers_need_a_range(&f.ty, &attrs, &rust_name, errors);
+        check::format_or_no_format(&attrs, errors);
+        check::default_fits_the_type(&f.ty, &attrs, &rust_name, errors);
         check::keys_fit_the_type(&f.ty, &attrs, errors);
         check::exclusive_bounds_need_a_bound(&attrs, errors);
         check::list_map_keys_need_a_map_list(&attrs, errors);
@@ -486,6 +526,7 @@ fn variants(
             fields: rust_fields(&v.fields, rust),
         });
         out.push(Variant {
+            ident: v.ident.clone(),
             wire_name,
             docs,
             shape,

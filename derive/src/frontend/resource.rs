@@ -104,13 +104,16 @@ pub(super) fn resource(
         }
     };
 
-    let spec_fields: Vec<String> = match body {
-        Some(Body::Struct(fields)) => fields.iter().map(|f| f.wire_name.clone()).collect(),
-        _ => Vec::new(),
+    // The fields of a flattened struct are the spec's on the wire, but only
+    // `gen` sees them: with a flattened field, any first field may exist.
+    let spec_fields: Option<Vec<String>> = match body {
+        Some(Body::Struct(fields)) if fields.iter().any(|f| f.flatten) => None,
+        Some(Body::Struct(fields)) => Some(fields.iter().map(|f| f.wire_name.clone()).collect()),
+        _ => Some(Vec::new()),
     };
     let status = r.status.is_some();
     let check_path = |path: &str, span: Span, what: &str, errors: &mut Errors| {
-        spec_path(path, span, what, &spec_fields, status, errors);
+        spec_path(path, span, what, spec_fields.as_deref(), status, errors);
     };
     for (column, span) in &r.printcolumns {
         check_path(&column.json_path, *span, "printcolumn json_path", errors);
@@ -189,18 +192,19 @@ pub(super) fn resource(
         deprecated: r.deprecated,
         schema_mode: r.schema_mode.unwrap_or(SchemaMode::Derived),
         max_description_length: r.max_description_length,
+        optional_spec: r.optional_spec,
     })
 }
 
 /// Rule: a path in a printer column, selectable field or scale starts at
 /// `.spec`, `.status` or `.metadata`; under `.spec` its first field must be
-/// a field of the spec struct (deeper levels are checked by `gen`, which
-/// sees the whole schema).
+/// a field of the spec struct (deeper levels, and the fields of flattened
+/// structs, are checked by `gen`, which sees the whole schema).
 fn spec_path(
     path: &str,
     span: Span,
     what: &str,
-    spec_fields: &[String],
+    spec_fields: Option<&[String]>,
     status: bool,
     errors: &mut Errors,
 ) {
@@ -210,7 +214,9 @@ fn spec_path(
     let mut segments = path.trim_start_matches('.').split(['.', '[']);
     match segments.next() {
         Some("spec") => {
-            let Some(first) = segments.next() else { return };
+            let (Some(first), Some(spec_fields)) = (segments.next(), spec_fields) else {
+                return;
+            };
             if !spec_fields.iter().any(|f| f == first) {
                 let known: Vec<&str> = spec_fields.iter().map(String::as_str).collect();
                 errors.at(

@@ -173,7 +173,7 @@ fn enums_keep_their_serde_representation() {
             #[serde(tag = "kind", content = "spec", rename_all = "snake_case")]
             pub enum Source {
                 GitRepo { url: String },
-                Inline(String),
+                Inline(InlineSource),
                 Empty,
                 #[serde(skip)]
                 Hidden,
@@ -338,4 +338,150 @@ fn deep_copy_takes_deep_or_clone_and_only_it_applies_to_skipped_fields() {
     assert_eq!(errs.len(), 2, "{errs:?}");
     assert!(errs[0].contains("unknown deep_copy mode `shallow`; expected \"deep\" or \"clone\""));
     assert!(errs[1].contains("only `deep_copy` applies"));
+}
+
+#[test]
+fn variants_of_different_json_types_are_errors_where_syntax_shows_them() {
+    // Untagged: a string beside an object.
+    let found = errors(
+        parse_quote! {
+            #[serde(untagged)]
+            pub enum Source { Full { name: String }, Bare(String) }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("variant `Bare` of this untagged enum is written as a string"));
+    // Adjacent: the content of one variant a string, of another an object.
+    let found = errors(
+        parse_quote! {
+            #[serde(tag = "t", content = "c")]
+            pub enum Body { Object { text: String }, Inline(String), Nothing }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    // Structural ones stay: untagged integer-or-string, externally tagged
+    // mixed payloads, and anything marked schemaless.
+    ok(
+        parse_quote! {
+            #[serde(untagged)]
+            pub enum Port { Number(i32), Name(String) }
+        },
+        Derive::Schema,
+    );
+    ok(
+        parse_quote! {
+            pub enum Source { Bare(String), Full { name: String } }
+        },
+        Derive::Schema,
+    );
+    ok(
+        parse_quote! {
+            #[crd(schemaless)]
+            #[serde(untagged)]
+            pub enum Source { Full { name: String }, Bare(String) }
+        },
+        Derive::Schema,
+    );
+}
+
+#[test]
+fn wide_integers_need_a_range_within_int64() {
+    let found = errors(
+        parse_quote! {
+            pub struct Spec {
+                pub a: u64,
+                pub b: Option<usize>,
+                pub c: Vec<i128>,
+                #[crd(maximum = 9223372036854775807)]
+                pub d: u64,
+            }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(
+        found[2].contains("minimum = -9223372036854774784"),
+        "{}",
+        found[2]
+    );
+    ok(
+        parse_quote! {
+            pub struct Spec {
+                #[crd(maximum = 9223372036854774784)]
+                pub a: u64,
+                #[crd(items(minimum = 0, maximum = 100))]
+                pub c: Vec<i128>,
+                #[crd(no_format)]
+                pub n: i64,
+                pub d: i64,
+                pub e: u32,
+            }
+        },
+        Derive::Schema,
+    );
+}
+
+#[test]
+fn a_default_literal_of_another_type_is_an_error() {
+    let found = errors(
+        parse_quote! {
+            pub struct Spec {
+                #[crd(default = "7")]
+                pub a: i32,
+                #[crd(default = 7)]
+                pub b: String,
+                #[crd(default = true)]
+                pub c: Option<u32>,
+            }
+        },
+        Derive::Schema,
+    );
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].contains("`default = 7`"));
+    ok(
+        parse_quote! {
+            pub struct Spec {
+                #[crd(default = 7)]
+                pub a: i32,
+                #[crd(default = "x")]
+                pub b: String,
+                #[crd(default = Role::Admin)]
+                pub c: Role,
+            }
+        },
+        Derive::Schema,
+    );
+}
+
+#[test]
+fn paths_may_name_fields_of_a_flattened_spec_struct() {
+    // Only `gen` sees the flattened struct's fields; the front end lets
+    // any first field through when the spec flattens one.
+    ok(
+        parse_quote! {
+            #[crd(group = "a.example.com", version = "v1", kind = "Thing",
+                  printcolumn(name = "Zone", type_ = "string", json_path = ".spec.zone"),
+                  selectable = ".spec.zone")]
+            pub struct ThingSpec {
+                pub name: String,
+                #[serde(flatten)]
+                pub placement: Placement,
+            }
+        },
+        Derive::CustomResource,
+    );
+    let found = errors(
+        parse_quote! {
+            #[crd(group = "a.example.com", version = "v1", kind = "Thing",
+                  selectable = ".spec.zone")]
+            pub struct ThingSpec {
+                pub name: String,
+            }
+        },
+        Derive::CustomResource,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("names no field of the spec"), "{}", found[0]);
 }

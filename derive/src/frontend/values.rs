@@ -141,9 +141,12 @@ pub(crate) fn json(expr: &Expr) -> syn::Result<Value> {
         Expr::Lit(ExprLit { lit, .. }) => match lit {
             Lit::Str(s) => Ok(Value::from(s.value())),
             Lit::Bool(b) => Ok(Value::from(b.value)),
+            // Beyond i64, as a u64: `-9223372036854775808` is written as
+            // the negation of one.
             Lit::Int(i) => i
                 .base10_parse::<i64>()
                 .map(Value::from)
+                .or_else(|_| i.base10_parse::<u64>().map(Value::from))
                 .map_err(|_| unsupported()),
             Lit::Float(f) => f
                 .base10_parse::<f64>()
@@ -161,6 +164,8 @@ pub(crate) fn json(expr: &Expr) -> syn::Result<Value> {
             Value::Number(n) => {
                 if let Some(i) = n.as_i64() {
                     Ok(Value::from(-i))
+                } else if n.as_u64() == Some(i64::MIN.unsigned_abs()) {
+                    Ok(Value::from(i64::MIN))
                 } else {
                     n.as_f64()
                         .and_then(|f| serde_json::Number::from_f64(-f))

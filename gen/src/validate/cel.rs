@@ -434,10 +434,13 @@ impl<'s> Checker<'s> {
     fn select(&mut self, operand: Ty<'s>, field: &str) -> Ty<'s> {
         match operand {
             Ty::Object(schema) => {
-                let found = schema
-                    .properties
-                    .iter()
-                    .find(|(name, _)| escape(name).as_deref() == Some(field));
+                // kube-apiserver 1.36 reaches a property named by a reserved
+                // word both escaped (`__namespace__`) and bare (`namespace`);
+                // the true keywords (`in`, `null`, ...) fail to parse bare.
+                let found = schema.properties.iter().find(|(name, _)| {
+                    escape(name).as_deref() == Some(field)
+                        || (RESERVED.contains(&name.as_str()) && name.as_str() == field)
+                });
                 match found {
                     Some((_, child)) => schema_type(child),
                     None => {
@@ -698,6 +701,9 @@ mod tests {
         s.properties
             .insert("dry-run".into(), Schema::typed("boolean"));
         s.properties
+            .insert("namespace".into(), Schema::typed("string"));
+        s.properties.insert("in".into(), Schema::typed("string"));
+        s.properties
             .insert("tags".into(), Schema::array(Schema::typed("string")));
         s.properties.insert(
             "labels".into(),
@@ -757,6 +763,7 @@ mod tests {
             "self.replicas > 1.5",
             "has(self.name) ? self.name.startsWith('a') : true",
             "self.dry__dash__run || !self.dry__dash__run",
+            "self.namespace == 'x' && self.__namespace__ == 'x' && self.__in__ == 'y'",
             "self.tags.all(t, t.size() < 10)",
             "self.tags.exists_one(t, t == 'x')",
             "self.tags.map(t, t + '!').size() > 0",
@@ -782,6 +789,8 @@ mod tests {
         refused("size(self.tags > 1", "does not compile");
         refused("self.replicas >", "does not compile");
         refused("  ", "it is empty");
+        // A true keyword cannot be selected bare, as on the apiserver.
+        refused("self.in == 'y'", "does not compile");
     }
 
     #[test]

@@ -53,6 +53,14 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
         ("anyOf", &node.any_of),
         ("oneOf", &node.one_of),
     ] {
+        // The apiserver's one exception: an int-or-string node may carry
+        // `anyOf: [{type: integer}, {type: string}]` (controller-gen's form).
+        if keyword == "anyOf"
+            && node.int_or_string
+            && crdforge::passes::is_int_or_string_any_of(list)
+        {
+            continue;
+        }
         for (i, branch) in list.iter().enumerate() {
             check_node(branch, &format!("{path}.{keyword}[{i}]"), true, push);
         }

@@ -23,6 +23,24 @@ pub fn int_or_string(schema: &mut Schema, _problems: &mut Vec<Problem>) {
     });
 }
 
+/// Kubernetes rule: beside `x-kubernetes-int-or-string`, the one junction
+/// that may name types is `anyOf: [{type: integer}, {type: string}]`, and
+/// controller-gen always writes it, so OpenAPI clients that ignore the
+/// extension still see both types. Runs after hoisting, which must not
+/// treat it as an enum.
+pub fn int_or_string_any_of(schema: &mut Schema, _problems: &mut Vec<Problem>) {
+    schema.walk_mut("", &mut |_, node| {
+        if node.int_or_string && node.any_of.is_empty() {
+            node.any_of = vec![Schema::typed("integer"), Schema::typed("string")];
+        }
+    });
+}
+
+/// Whether `branches` is the `anyOf` that [`int_or_string_any_of`] writes.
+pub fn is_int_or_string_any_of(branches: &[Schema]) -> bool {
+    branches == [Schema::typed("integer"), Schema::typed("string")]
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -44,6 +62,24 @@ mod tests {
             before.to_json(),
             json!({"description": "A port number or name.", "x-kubernetes-int-or-string": true})
         );
+    }
+
+    #[test]
+    fn the_extension_gets_controller_gens_any_of() {
+        let mut before = Schema {
+            pattern: Some("^[0-9]+$".into()),
+            ..Schema::int_or_string()
+        };
+        int_or_string_any_of(&mut before, &mut Vec::new());
+        assert_eq!(
+            before.to_json(),
+            json!({
+                "pattern": "^[0-9]+$",
+                "anyOf": [{"type": "integer"}, {"type": "string"}],
+                "x-kubernetes-int-or-string": true,
+            })
+        );
+        assert!(is_int_or_string_any_of(&before.any_of));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::{Problem, Schema};
 
 pub use descriptions::truncate_descriptions;
 pub use hoist::{hoist_junctions, merge_schemas};
-pub use int_or_string::int_or_string;
+pub use int_or_string::{int_or_string, int_or_string_any_of, is_int_or_string_any_of};
 pub use metadata::metadata_restrictions;
 
 /// Settings of the pass pipeline.
@@ -44,6 +44,10 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "hoist_junctions",
         run: |s, _, p| hoist_junctions(s, p),
+    },
+    Pass {
+        name: "int_or_string_any_of",
+        run: |s, _, p| int_or_string_any_of(s, p),
     },
     Pass {
         name: "metadata_restrictions",

@@ -48,41 +48,10 @@ const _: () = {
                                 description: ::core::option::Option::Some(
                                     ::std::string::String::from("The login name."),
                                 ),
-                                title: ::core::option::Option::None,
-                                format: ::core::option::Option::None,
-                                no_format: false,
-                                minimum: ::core::option::Option::None,
-                                maximum: ::core::option::Option::None,
-                                exclusive_minimum: false,
-                                exclusive_maximum: false,
-                                multiple_of: ::core::option::Option::None,
-                                min_length: ::core::option::Option::None,
-                                max_length: ::core::option::Option::Some(63i64),
                                 pattern: ::core::option::Option::Some(
                                     ::std::string::String::from("^[a-z]+$"),
                                 ),
-                                enum_: <::std::vec::Vec<
-                                    _,
-                                > as ::core::convert::From<_>>::from([]),
-                                min_items: ::core::option::Option::None,
-                                max_items: ::core::option::Option::None,
-                                unique_items: false,
-                                min_properties: ::core::option::Option::None,
-                                max_properties: ::core::option::Option::None,
-                                items: ::core::option::Option::None,
-                                nullable: false,
-                                default: ::core::option::Option::None,
-                                example: ::core::option::Option::None,
-                                schemaless: false,
-                                preserve_unknown_fields: false,
-                                embedded_resource: false,
-                                int_or_string: false,
-                                list_type: ::core::option::Option::None,
-                                list_map_keys: <::std::vec::Vec<
-                                    _,
-                                > as ::core::convert::From<_>>::from([]),
-                                map_type: ::core::option::Option::None,
-                                struct_type: ::core::option::Option::None,
+                                max_length: ::core::option::Option::Some(63i64),
                                 validations: <::std::vec::Vec<
                                     _,
                                 > as ::core::convert::From<
@@ -93,12 +62,10 @@ const _: () = {
                                         message: ::core::option::Option::Some(
                                             ::std::string::String::from("login is immutable"),
                                         ),
-                                        message_expression: ::core::option::Option::None,
-                                        reason: ::core::option::Option::None,
-                                        field_path: ::core::option::Option::None,
-                                        optional_old_self: ::core::option::Option::None,
+                                        ..<::crdforge::schema::Rule as ::core::default::Default>::default()
                                     },
                                 ]),
+                                ..<::crdforge::schema::Constraints as ::core::default::Default>::default()
                             },
                         },
                         ::crdforge::schema::FieldDesc {
@@ -114,43 +81,8 @@ const _: () = {
                             flatten: false,
                             constraints: {
                                 let mut constraints = ::crdforge::schema::Constraints {
-                                    description: ::core::option::Option::None,
-                                    title: ::core::option::Option::None,
-                                    format: ::core::option::Option::None,
-                                    no_format: false,
                                     minimum: ::core::option::Option::Some(0f64),
-                                    maximum: ::core::option::Option::None,
-                                    exclusive_minimum: false,
-                                    exclusive_maximum: false,
-                                    multiple_of: ::core::option::Option::None,
-                                    min_length: ::core::option::Option::None,
-                                    max_length: ::core::option::Option::None,
-                                    pattern: ::core::option::Option::None,
-                                    enum_: <::std::vec::Vec<
-                                        _,
-                                    > as ::core::convert::From<_>>::from([]),
-                                    min_items: ::core::option::Option::None,
-                                    max_items: ::core::option::Option::None,
-                                    unique_items: false,
-                                    min_properties: ::core::option::Option::None,
-                                    max_properties: ::core::option::Option::None,
-                                    items: ::core::option::Option::None,
-                                    nullable: false,
-                                    default: ::core::option::Option::None,
-                                    example: ::core::option::Option::None,
-                                    schemaless: false,
-                                    preserve_unknown_fields: false,
-                                    embedded_resource: false,
-                                    int_or_string: false,
-                                    list_type: ::core::option::Option::None,
-                                    list_map_keys: <::std::vec::Vec<
-                                        _,
-                                    > as ::core::convert::From<_>>::from([]),
-                                    map_type: ::core::option::Option::None,
-                                    struct_type: ::core::option::Option::None,
-                                    validations: <::std::vec::Vec<
-                                        _,
-                                    > as ::core::convert::From<_>>::from([]),
+                                    ..<::crdforge::schema::Constraints as ::core::default::Default>::default()
                                 };
                                 constraints.default = ::crdforge::__private::default_value::<
                                     i32,
@@ -166,42 +98,7 @@ const _: () = {
                             description: ::core::option::Option::Some(
                                 ::std::string::String::from("A user."),
                             ),
-                            title: ::core::option::Option::None,
-                            format: ::core::option::Option::None,
-                            no_format: false,
-                            minimum: ::core::option::Option::None,
-                            maximum: ::core::option::Option::None,
-                            exclusive_minimum: false,
-                            exclusive_maximum: false,
-                            multiple_of: ::core::option::Option::None,
-                            min_length: ::core::option::Option::None,
-                            max_length: ::core::option::Option::None,
-                            pattern: ::core::option::Option::None,
-                            enum_: <::std::vec::Vec<
-                                _,
-                            > as ::core::convert::From<_>>::from([]),
-                            min_items: ::core::option::Option::None,
-                            max_items: ::core::option::Option::None,
-                            unique_items: false,
-                            min_properties: ::core::option::Option::None,
-                            max_properties: ::core::option::Option::None,
-                            items: ::core::option::Option::None,
-                            nullable: false,
-                            default: ::core::option::Option::None,
-                            example: ::core::option::Option::None,
-                            schemaless: false,
-                            preserve_unknown_fields: false,
-                            embedded_resource: false,
-                            int_or_string: false,
-                            list_type: ::core::option::Option::None,
-                            list_map_keys: <::std::vec::Vec<
-                                _,
-                            > as ::core::convert::From<_>>::from([]),
-                            map_type: ::core::option::Option::None,
-                            struct_type: ::core::option::Option::None,
-                            validations: <::std::vec::Vec<
-                                _,
-                            > as ::core::convert::From<_>>::from([]),
+                            ..<::crdforge::schema::Constraints as ::core::default::Default>::default()
                         },
                     )
                 },
@@ -582,13 +479,11 @@ impl UserApply {
     /// A configuration of the object `name` in `namespace`,
     /// applying nothing but its identity until fields are set.
     pub fn new(namespace: &str, name: &str) -> Self {
-        let mut metadata = <::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::core::default::Default>::default();
-        metadata.namespace = ::core::option::Option::Some(
-            ::std::string::String::from(namespace),
-        );
-        metadata.name = ::core::option::Option::Some(::std::string::String::from(name));
         Self {
-            metadata,
+            metadata: ::crdforge::__private::apply::identity(
+                ::core::option::Option::Some(namespace),
+                name,
+            ),
             spec: ::core::option::Option::None,
             status: ::core::option::Option::None,
         }
@@ -596,27 +491,13 @@ impl UserApply {
     /// Applies the label `key` = `value`.
     #[must_use]
     pub fn with_label(mut self, key: &str, value: &str) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.labels,
-                ::std::collections::BTreeMap::new,
-            )
-            .insert(
-                ::std::string::String::from(key),
-                ::std::string::String::from(value),
-            );
+        ::crdforge::__private::apply::label(&mut self.metadata, key, value);
         self
     }
     /// Applies the annotation `key` = `value`.
     #[must_use]
     pub fn with_annotation(mut self, key: &str, value: &str) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.annotations,
-                ::std::collections::BTreeMap::new,
-            )
-            .insert(
-                ::std::string::String::from(key),
-                ::std::string::String::from(value),
-            );
+        ::crdforge::__private::apply::annotation(&mut self.metadata, key, value);
         self
     }
     /// Applies an owner reference (owner references are keyed by
@@ -626,22 +507,14 @@ impl UserApply {
         mut self,
         owner: ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
     ) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.owner_references,
-                ::std::vec::Vec::new,
-            )
-            .push(owner);
+        ::crdforge::__private::apply::owner_reference(&mut self.metadata, owner);
         self
     }
     /// Applies a finalizer (finalizers are a set: each manager owns
     /// the ones it sends).
     #[must_use]
     pub fn with_finalizer(mut self, finalizer: &str) -> Self {
-        ::core::option::Option::get_or_insert_with(
-                &mut self.metadata.finalizers,
-                ::std::vec::Vec::new,
-            )
-            .push(::std::string::String::from(finalizer));
+        ::crdforge::__private::apply::finalizer(&mut self.metadata, finalizer);
         self
     }
     /// Sets the spec.
@@ -674,57 +547,15 @@ const _: () = {
             &self,
             serializer: S,
         ) -> ::core::result::Result<S::Ok, S::Error> {
-            let mut state = ::crdforge::__private::serde::Serializer::serialize_struct(
+            ::crdforge::__private::apply::serialize_object(
                 serializer,
-                "User",
-                5usize,
-            )?;
-            ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                &mut state,
-                "apiVersion",
-                "example.com/v1",
-            )?;
-            ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                &mut state,
-                "kind",
-                "User",
-            )?;
-            ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                &mut state,
-                "metadata",
+                ("example.com/v1", "User"),
                 &self.metadata,
-            )?;
-            match &self.spec {
-                ::core::option::Option::Some(spec) => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                        &mut state,
-                        "spec",
-                        spec,
-                    )?;
-                }
-                ::core::option::Option::None => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::skip_field(
-                        &mut state,
-                        "spec",
-                    )?;
-                }
-            }
-            match &self.status {
-                ::core::option::Option::Some(status) => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::serialize_field(
-                        &mut state,
-                        "status",
-                        status,
-                    )?;
-                }
-                ::core::option::Option::None => {
-                    ::crdforge::__private::serde::ser::SerializeStruct::skip_field(
-                        &mut state,
-                        "status",
-                    )?;
-                }
-            }
-            ::crdforge::__private::serde::ser::SerializeStruct::end(state)
+                ::core::option::Option::as_ref(&self.spec),
+                ::core::option::Option::Some(
+                    ::core::option::Option::as_ref(&self.status),
+                ),
+            )
         }
     }
     #[automatically_derived]

@@ -483,5 +483,9 @@ fn paths_may_name_fields_of_a_flattened_spec_struct() {
         Derive::CustomResource,
     );
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].contains("names no field of the spec"), "{}", found[0]);
+    assert!(
+        found[0].contains("names no field of the spec"),
+        "{}",
+        found[0]
+    );
 }

@@ -44,7 +44,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     })?;
     // Broken intra-doc links and bad HTML in docs fail, as on docs.rs.
     step(&mut timings, "doc", || {
-        cargo_with_env(
+        crate::cargo_env(
             &[
                 "doc",
                 "--workspace",
@@ -52,7 +52,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 "--all-features",
                 "--quiet",
             ],
-            ("RUSTDOCFLAGS", "-D warnings"),
+            &[("RUSTDOCFLAGS", "-D warnings".as_ref())],
         )
     })?;
     step(&mut timings, "gen --check", crate::r#gen::check)?;
@@ -123,19 +123,6 @@ fn preflight() -> Result<()> {
         if !ok {
             bail!("`{program} {}` does not work: {hint}", args.join(" "));
         }
-    }
-    Ok(())
-}
-
-fn cargo_with_env(args: &[&str], (key, value): (&str, &str)) -> Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .env(key, value)
-        .current_dir(workspace_root())
-        .status()
-        .context("running cargo")?;
-    if !status.success() {
-        bail!("`{key}={value} cargo {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }

@@ -74,14 +74,28 @@ fn workspace_root() -> std::path::PathBuf {
 
 /// Runs `cargo ARGS` in the workspace root; an error names the command.
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    cargo_env(args, &[])
+}
+
+/// [`cargo`] with extra environment variables, which the error names too.
+fn cargo_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let status = std::process::Command::new(env!("CARGO"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .status()
         .context("running cargo")?;
     if !status.success() {
-        anyhow::bail!("`cargo {}` failed ({status})", args.join(" "));
+        let env: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{k}={} ", v.to_string_lossy()))
+            .collect();
+        anyhow::bail!(
+            "`{}cargo {}` failed ({status})",
+            env.concat(),
+            args.join(" ")
+        );
     }
     Ok(())
 }

@@ -31,17 +31,7 @@ pub(crate) fn package(verify: bool) -> Result<()> {
         args.extend(["--package", krate]);
     }
     let target = crdforge_envtest::target_dir()?;
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(&args)
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(crate::workspace_root())
-        .status()?;
-    anyhow::ensure!(
-        status.success(),
-        "`cargo {}` failed ({status})",
-        args.join(" ")
-    );
-    Ok(())
+    crate::cargo_env(&args, &[("CARGO_TARGET_DIR", target.as_os_str())])
 }
 
 #[cfg(test)]

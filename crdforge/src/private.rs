@@ -64,7 +64,7 @@ pub trait SchemarsFeature {
 /// once here instead of in each expansion.
 pub mod apply {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-    use serde::ser::{SerializeStruct, Serializer};
+    use serde::ser::{Error as _, SerializeMap, SerializeStruct, Serializer};
 
     /// The identity of an object to apply.
     pub fn identity(namespace: Option<&str>, name: &str) -> ObjectMeta {
@@ -101,6 +101,66 @@ pub mod apply {
         meta.finalizers
             .get_or_insert_with(Default::default)
             .push(finalizer.to_owned());
+    }
+
+    /// The fields of a `<Type>Apply` as they are written: each set field
+    /// under its wire name, unset ones left out, flattened ones merged in.
+    ///
+    /// The derive writes `Serialize` for configurations through this rather
+    /// than deriving it: serde's derive would cost every user crate a second
+    /// expansion per type, and its `self.field` expressions carry the derive's
+    /// span, so a field type without a configuration would be reported at
+    /// `#[derive]` as well as at the field.
+    pub struct Fields<M> {
+        map: M,
+    }
+
+    /// Starts writing a configuration's fields.
+    pub fn fields<S: Serializer>(serializer: S) -> Result<Fields<S::SerializeMap>, S::Error> {
+        Ok(Fields {
+            map: serializer.serialize_map(None)?,
+        })
+    }
+
+    impl<M: SerializeMap> Fields<M> {
+        /// Writes `name: value` if the field is set.
+        pub fn field<T: serde::Serialize>(
+            &mut self,
+            name: &'static str,
+            value: &Option<T>,
+        ) -> Result<(), M::Error> {
+            match value {
+                Some(value) => self.map.serialize_entry(name, value),
+                None => Ok(()),
+            }
+        }
+
+        /// Merges a flattened field's entries in, as `#[serde(flatten)]`
+        /// does: unset or null writes nothing, and anything but a map is an
+        /// error. It goes through a JSON value because serde's own adapter
+        /// for this is private; flattened fields are rare and small.
+        pub fn flatten<T: serde::Serialize>(&mut self, value: &Option<T>) -> Result<(), M::Error> {
+            let Some(value) = value else {
+                return Ok(());
+            };
+            match serde_json::to_value(value).map_err(M::Error::custom)? {
+                serde_json::Value::Object(entries) => {
+                    for (key, value) in &entries {
+                        self.map.serialize_entry(key, value)?;
+                    }
+                    Ok(())
+                }
+                serde_json::Value::Null => Ok(()),
+                other => Err(M::Error::custom(format_args!(
+                    "a flattened field must serialize as a map, not {other}"
+                ))),
+            }
+        }
+
+        /// Finishes the object.
+        pub fn end(self) -> Result<M::Ok, M::Error> {
+            self.map.end()
+        }
     }
 
     /// The body of an apply: `apiVersion`, `kind`, `metadata`, and `spec`

@@ -10,7 +10,7 @@
 //! name (`default`, `clone`, ...) can shadow a trait method of the struct.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::{Generics, Ident, Member, Path};
 
 use crate::model::{Body, Field, Input, Resource};
@@ -49,26 +49,32 @@ fn field_configuration(field: &Field, krate: &Path) -> TokenStream {
         // A schemars type has no configuration of its own (it derives
         // `JsonSchema`, not `KubeSchema`): it is applied whole, as the value.
         let inner = crate::frontend::option_inner(ty).unwrap_or(ty);
-        return respan(quote!(#inner), field.span);
+        return relocate(quote!(#inner), field.span);
     }
     // The whole projection, the crate path included, takes the field's
     // span, so "`X` has no apply configuration" points at the field.
-    respan(
+    relocate(
         quote!(<#ty as #krate::ApplyConfiguration>::Configuration),
         field.span,
     )
 }
 
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+/// `tokens` shown at `span`, each still resolved where it was written: the
+/// expansion's own names stay in the expansion's scope (they work inside a
+/// caller's `macro_rules!`), the user's stay in theirs. Every error the
+/// compiler finds in a field's generated code then has one span and one
+/// context, so it is reported once, at the field, not again at `#[derive]`.
+fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {
+            let at = tree.span().located_at(span);
             if let TokenTree::Group(group) = &tree {
-                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
+                let mut inner = Group::new(group.delimiter(), relocate(group.stream(), span));
+                inner.set_span(at);
                 tree = TokenTree::Group(inner);
             } else {
-                tree.set_span(span);
+                tree.set_span(at);
             }
             tree
         })
@@ -133,7 +139,6 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     let vis = &input.vis;
     let generics = bounded(&input.generics, krate);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let serde_crate = format!("{}::__private::serde", quote!(#krate)).replace(' ', "");
 
     // A type parameter may appear only in skipped fields; the marker keeps
     // every parameter used whatever the fields are.
@@ -152,7 +157,6 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     let (marker_field, marker_init, marker_clone) = if generic {
         (
             quote! {
-                #[serde(skip)]
                 __crdforge_marker: ::core::marker::PhantomData<fn() -> (#(#params,)*)>,
             },
             quote!(__crdforge_marker: ::core::marker::PhantomData,),
@@ -162,38 +166,47 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         (quote!(), quote!(), quote!())
     };
 
-    // Spanned at each field, so a field type without a configuration is
-    // reported there rather than at the derive.
-    let (this, s) = (super::local("self"), super::local("s"));
+    // Every expression on a field is shown at the field, so a field type
+    // without a configuration is reported there rather than at the derive.
+    let (this, s, out) = (super::local("self"), super::local("s"), super::local("out"));
     let clones = fields.iter().map(|f| {
         let member = &f.member;
-        quote_spanned!(f.span=> #member: ::core::clone::Clone::clone(&#this.#member),)
+        relocate(
+            quote!(#member: ::core::clone::Clone::clone(&#this.#member),),
+            f.span,
+        )
     });
     let defaults = fields.iter().map(|f| {
         let member = &f.member;
-        quote_spanned!(f.span=> #member: ::core::option::Option::None,)
+        relocate(quote!(#member: ::core::option::Option::None,), f.span)
     });
     let debugs = fields.iter().map(|f| {
         let (member, wire) = (&f.member, &f.wire_name);
-        quote_spanned!(f.span=> ::core::fmt::DebugStruct::field(&mut #s, #wire, &#this.#member);)
+        relocate(
+            quote!(::core::fmt::DebugStruct::field(&mut #s, #wire, &#this.#member);),
+            f.span,
+        )
+    });
+    let writes = fields.iter().map(|f| {
+        let (member, wire) = (&f.member, &f.wire_name);
+        let write = if f.flatten {
+            quote!(#out.flatten(&#this.#member)?;)
+        } else {
+            quote!(#out.field(#wire, &#this.#member)?;)
+        };
+        relocate(write, f.span)
     });
     let definitions = fields.iter().map(|f| {
         let member = &f.member;
         let configuration = field_configuration(f, krate);
         let doc = field_doc(f);
-        let wire = &f.wire_name;
-        let serde = if f.flatten {
-            quote!(#[serde(flatten)])
-        } else {
-            quote!(#[serde(rename = #wire, skip_serializing_if = "::core::option::Option::is_none")])
-        };
-        // The type's visibility, respanned at the field so that an error
-        // about the field's type does not stretch back to the struct.
-        let vis = respan(quote!(#vis), f.span);
+        let field = relocate(
+            quote!(#vis #member: ::core::option::Option<#configuration>,),
+            f.span,
+        );
         quote! {
             #[doc = #doc]
-            #serde
-            #vis #member: ::core::option::Option<#configuration>,
+            #field
         }
     });
     let builders = fields.iter().map(|f| {
@@ -205,16 +218,23 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
         } else {
             format!("Sets `{}`.", f.wire_name)
         };
-        // Spanned at the derive, not the field, so that lints on user code
-        // (dead code, `unreachable_pub`) do not fire on builders no one calls;
-        // the configuration type carries the field's span for errors.
+        // Shown at the field (an error in a signature is reported at the
+        // whole function), still resolved at the derive: the builder stays
+        // macro-made, so lints on user code (dead code, `unreachable_pub`)
+        // do not fire on builders no one calls.
+        let builder = relocate(
+            quote! {
+                #vis fn #builder(mut #this, value: impl ::core::convert::Into<#configuration>) -> Self {
+                    #this.#member = ::core::option::Option::Some(::core::convert::Into::into(value));
+                    #this
+                }
+            },
+            f.span,
+        );
         quote! {
             #[doc = #doc]
             #[must_use]
-            #vis fn #builder(mut self, value: impl ::core::convert::Into<#configuration>) -> Self {
-                self.#member = ::core::option::Option::Some(::core::convert::Into::into(value));
-                self
-            }
+            #builder
         }
     });
     let doc = format!(
@@ -230,8 +250,6 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     quote! {
         #[doc = #doc]
         #[allow(dead_code)]
-        #[derive(#p::serde::Serialize)]
-        #[serde(crate = #serde_crate, bound(serialize = ""))]
         #vis struct #name #impl_generics #where_clause {
             #(#definitions)*
             #marker_field
@@ -260,6 +278,20 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
                         #(#clones)*
                         #marker_clone
                     }
+                }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #p::serde::Serialize for #name #ty_generics #where_clause {
+                // `__S`, as serde names it, cannot clash with a parameter of
+                // the user's type.
+                fn serialize<__S: #p::serde::Serializer>(
+                    &#this,
+                    serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    let mut #out = #p::apply::fields(serializer)?;
+                    #(#writes)*
+                    #out.end()
                 }
             }
 

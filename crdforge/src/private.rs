@@ -64,7 +64,7 @@ pub trait SchemarsFeature {
 /// once here instead of in each expansion.
 pub mod apply {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-    use serde::ser::{Error as _, SerializeMap, SerializeStruct, Serializer};
+    use serde::ser::{Error as _, SerializeMap, Serializer};
 
     /// The identity of an object to apply.
     pub fn identity(namespace: Option<&str>, name: &str) -> ObjectMeta {
@@ -164,33 +164,32 @@ pub mod apply {
     }
 
     /// The body of an apply: `apiVersion`, `kind`, `metadata`, and `spec`
-    /// and `status` when set. `status` is `None` for a kind without one.
+    /// and `status` when set. `status` is `None` for a kind without one;
+    /// `spec_at_root` is `no_spec`: the spec's fields are the object's.
     pub fn serialize_object<S, Spec, Status>(
         serializer: S,
-        (api_version, kind): (&'static str, &'static str),
+        (api_version, kind, spec_at_root): (&'static str, &'static str, bool),
         metadata: &ObjectMeta,
-        spec: Option<&Spec>,
-        status: Option<Option<&Status>>,
+        spec: &Option<Spec>,
+        status: Option<&Option<Status>>,
     ) -> Result<S::Ok, S::Error>
     where
         S: Serializer,
         Spec: serde::Serialize,
         Status: serde::Serialize,
     {
-        let fields = if status.is_some() { 5 } else { 4 };
-        let mut state = serializer.serialize_struct(kind, fields)?;
-        state.serialize_field("apiVersion", api_version)?;
-        state.serialize_field("kind", kind)?;
-        state.serialize_field("metadata", metadata)?;
-        match spec {
-            Some(spec) => state.serialize_field("spec", spec)?,
-            None => state.skip_field("spec")?,
+        let mut out = fields(serializer)?;
+        out.map.serialize_entry("apiVersion", api_version)?;
+        out.map.serialize_entry("kind", kind)?;
+        out.map.serialize_entry("metadata", metadata)?;
+        if spec_at_root {
+            out.flatten(spec)?;
+        } else {
+            out.field("spec", spec)?;
         }
-        match status {
-            Some(Some(status)) => state.serialize_field("status", status)?,
-            Some(None) => state.skip_field("status")?,
-            None => {}
+        if let Some(status) = status {
+            out.field("status", status)?;
         }
-        state.end()
+        out.end()
     }
 }

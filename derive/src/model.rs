@@ -248,6 +248,11 @@ pub(crate) struct Resource {
     /// `optional_spec`: objects may leave `spec` out (it defaults), with
     /// the key's span for the `Default` bound this needs.
     pub optional_spec: Option<Span>,
+    /// `no_spec`: the spec's fields sit at the root of the object, beside
+    /// `apiVersion`, `kind`, `metadata` and `status` (kube-derive's key,
+    /// for CRDs in the wild without a `spec`); the root struct still holds
+    /// them in `spec`, flattened on the wire.
+    pub no_spec: bool,
 }
 
 /// kube-derive's `schema = "..."`.

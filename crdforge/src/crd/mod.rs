@@ -162,6 +162,39 @@ pub fn optional_spec(mut root: Schema) -> Schema {
     root
 }
 
+/// The root schema of a `no_spec` kind: the spec's schema is the object's,
+/// with `apiVersion`, `kind`, `metadata` (and `status`) beside its fields,
+/// the root's description and rules first. A spec field of one of those
+/// names is a problem (the derive refuses the named ones; a flattened
+/// struct's are only seen here), and so is a spec that is not an object.
+pub fn no_spec(mut root: Schema, ctx: &mut crate::schema::Context) -> Schema {
+    let Some(mut object) = root.properties.remove("spec") else {
+        return root;
+    };
+    if object.type_.as_deref() != Some("object") {
+        ctx.problem(
+            "`no_spec` puts the spec's fields at the top level, so the spec's schema must be an \
+             object with properties",
+        );
+        root.properties.insert("spec".to_owned(), object);
+        return root;
+    }
+    for (name, schema) in std::mem::take(&mut root.properties) {
+        if object.properties.contains_key(&name) {
+            ctx.problem(format!(
+                "with `no_spec` the spec's field `{name}` clashes with the object's own \
+                 `{name}`; rename it"
+            ));
+        }
+        object.properties.insert(name, schema);
+    }
+    object.description = root.description.or(object.description);
+    let spec_rules = std::mem::take(&mut object.validations);
+    object.validations = root.validations;
+    object.validations.extend(spec_rules);
+    object
+}
+
 /// A version's root schema after the passes: the schema the apiserver
 /// will validate objects with, for tests that validate samples offline.
 pub fn final_schema(version: &Version) -> (Schema, Vec<Problem>) {

@@ -334,6 +334,7 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
     let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
     let owner = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference);
     let spec_cfg = quote!(<#spec as #krate::ApplyConfiguration>::Configuration);
+    let no_spec = r.no_spec;
 
     let (status_field, status_init, status_builder, status_value) = match &r.status {
         Some(status) => {
@@ -353,16 +354,14 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
                         self
                     }
                 },
-                quote!(::core::option::Option::Some(
-                    ::core::option::Option::as_ref(&self.status)
-                )),
+                quote!(::core::option::Option::Some(&self.status)),
             )
         }
         None => (
             quote!(),
             quote!(),
             quote!(),
-            quote!(::core::option::Option::None::<::core::option::Option<&()>>),
+            quote!(::core::option::Option::None::<&::core::option::Option<()>>),
         ),
     };
     let (new, scope_doc) = if r.namespaced {
@@ -470,9 +469,9 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
                 ) -> ::core::result::Result<S::Ok, S::Error> {
                     #p::apply::serialize_object(
                         serializer,
-                        (#api_version, #kind),
+                        (#api_version, #kind, #no_spec),
                         &self.metadata,
-                        ::core::option::Option::as_ref(&self.spec),
+                        &self.spec,
                         #status_value,
                     )
                 }

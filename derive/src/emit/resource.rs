@@ -177,6 +177,33 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
         ),
         None => (quote!(), quote!()),
     };
+    let (serialize, deserialize, no_spec) = if r.no_spec {
+        no_spec_serde(input, r, &api_version)
+    } else {
+        let serialize = quote! {
+            let mut state = #p::serde::Serializer::serialize_struct(serializer, #kind, #field_count)?;
+            #p::serde::ser::SerializeStruct::serialize_field(&mut state, "apiVersion", #api_version)?;
+            #p::serde::ser::SerializeStruct::serialize_field(&mut state, "kind", #kind)?;
+            #p::serde::ser::SerializeStruct::serialize_field(&mut state, "metadata", &self.metadata)?;
+            #p::serde::ser::SerializeStruct::serialize_field(&mut state, "spec", &self.spec)?;
+            #status_ser
+            #p::serde::ser::SerializeStruct::end(state)
+        };
+        // apiVersion and kind are checked by the apiserver, not here, so
+        // that one type can read objects of any served version it shares.
+        let deserialize = quote! {
+            #[derive(#p::serde::Deserialize)]
+            #[serde(crate = #serde_crate)]
+            struct __CrdforgeWire {
+                #[serde(default)]
+                metadata: #meta,
+                #spec_default
+                spec: #spec,
+                #status_wire
+            }
+        };
+        (serialize, deserialize, quote!())
+    };
     let max_description_length = match r.max_description_length {
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
@@ -259,27 +286,11 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                     &self,
                     serializer: S,
                 ) -> ::core::result::Result<S::Ok, S::Error> {
-                    let mut state = #p::serde::Serializer::serialize_struct(serializer, #kind, #field_count)?;
-                    #p::serde::ser::SerializeStruct::serialize_field(&mut state, "apiVersion", #api_version)?;
-                    #p::serde::ser::SerializeStruct::serialize_field(&mut state, "kind", #kind)?;
-                    #p::serde::ser::SerializeStruct::serialize_field(&mut state, "metadata", &self.metadata)?;
-                    #p::serde::ser::SerializeStruct::serialize_field(&mut state, "spec", &self.spec)?;
-                    #status_ser
-                    #p::serde::ser::SerializeStruct::end(state)
+                    #serialize
                 }
             }
 
-            // apiVersion and kind are checked by the apiserver, not here, so
-            // that one type can read objects of any served version it shares.
-            #[derive(#p::serde::Deserialize)]
-            #[serde(crate = #serde_crate)]
-            struct __CrdforgeWire {
-                #[serde(default)]
-                metadata: #meta,
-                #spec_default
-                spec: #spec,
-                #status_wire
-            }
+            #deserialize
 
             #[automatically_derived]
             impl<'de> #p::serde::Deserialize<'de> for #root {
@@ -309,6 +320,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                         <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#root_rules),*]),
                     );
                     #optional_spec
+                    #no_spec
                     #krate::crd::Definition {
                         group: ::std::string::String::from(#group),
                         kind: ::std::string::String::from(#kind),
@@ -354,4 +366,72 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
             }
         };
     }
+}
+
+/// The serde impls' bodies of a `no_spec` kind, and its schema step: the
+/// spec is flattened into the object on the wire. serde's `flatten` does
+/// the work both ways; reading, `apiVersion` and `kind` are taken (and
+/// ignored, as above) so a spec that denies unknown fields never sees them.
+fn no_spec_serde(
+    input: &Input,
+    r: &Resource,
+    api_version: &str,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let krate = &input.krate;
+    let p = quote!(#krate::__private);
+    let spec = &input.ident;
+    let kind = &r.kind;
+    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let serde_crate = format!("{}::__private::serde", quote!(#krate)).replace(' ', "");
+    let (status_out, status_in, status_wire) = match &r.status {
+        Some(status) => (
+            quote! {
+                #[serde(skip_serializing_if = "::core::option::Option::is_none")]
+                status: ::core::option::Option<&'a #status>,
+            },
+            quote!(status: ::core::option::Option::as_ref(&self.status),),
+            quote!(#[serde(default)] status: ::core::option::Option<#status>,),
+        ),
+        None => (quote!(), quote!(), quote!()),
+    };
+    let serialize = quote! {
+        #[derive(#p::serde::Serialize)]
+        #[serde(crate = #serde_crate)]
+        struct __CrdforgeObject<'a> {
+            #[serde(rename = "apiVersion")]
+            api_version: &'static str,
+            kind: &'static str,
+            metadata: &'a #meta,
+            #[serde(flatten)]
+            spec: &'a #spec,
+            #status_out
+        }
+        #p::serde::Serialize::serialize(
+            &__CrdforgeObject {
+                api_version: #api_version,
+                kind: #kind,
+                metadata: &self.metadata,
+                spec: &self.spec,
+                #status_in
+            },
+            serializer,
+        )
+    };
+    let deserialize = quote! {
+        #[derive(#p::serde::Deserialize)]
+        #[serde(crate = #serde_crate)]
+        struct __CrdforgeWire {
+            #[serde(default, rename = "apiVersion")]
+            _api_version: #p::serde::de::IgnoredAny,
+            #[serde(default, rename = "kind")]
+            _kind: #p::serde::de::IgnoredAny,
+            #[serde(default)]
+            metadata: #meta,
+            #[serde(flatten)]
+            spec: #spec,
+            #status_wire
+        }
+    };
+    let schema = quote!(let schema = #krate::crd::no_spec(schema, ctx););
+    (serialize, deserialize, schema)
 }

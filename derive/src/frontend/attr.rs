@@ -150,6 +150,8 @@ pub(crate) struct ResourceAttrs {
     pub(crate) max_description_length: Option<usize>,
     /// `optional_spec`, with the key's span.
     pub(crate) optional_spec: Option<Span>,
+    /// `no_spec`, with the key's span.
+    pub(crate) no_spec: Option<Span>,
     /// kube-derive's `#[kube(validation = ...)]`: CEL rules on the root object.
     pub(crate) rules: Vec<Rule>,
 }
@@ -339,6 +341,12 @@ fn key(
         OPTIONAL_SPEC => {
             if values::flag(meta, key)? {
                 r.optional_spec = Some(span);
+            }
+        }
+        // #[kube(no_spec)]
+        NO_SPEC => {
+            if values::flag(meta, key)? {
+                r.no_spec = Some(span);
             }
         }
         // #[kube(crates(kube_core = ...))] is kube-derive's; crdforge has one path.

@@ -28,6 +28,8 @@ pub(crate) const DEPRECATED: &str = "deprecated";
 pub(crate) const SCHEMA: &str = "schema";
 pub(crate) const MAX_DESCRIPTION_LENGTH: &str = "max_description_length";
 pub(crate) const OPTIONAL_SPEC: &str = "optional_spec";
+/// kube-derive's `no_spec`: the spec's fields at the root of the object.
+pub(crate) const NO_SPEC: &str = "no_spec";
 /// kube-derive's `crates(...)`, refused with a pointer to `crate`.
 pub(crate) const CRATES: &str = "crates";
 /// kube-derive's client-side CEL, refused with an explanation.
@@ -59,6 +61,7 @@ pub(crate) const RESOURCE_KEYS: &[&str] = &[
     SCHEMA,
     MAX_DESCRIPTION_LENGTH,
     OPTIONAL_SPEC,
+    NO_SPEC,
     CRATES,
     CEL,
 ];

@@ -112,8 +112,22 @@ pub(super) fn resource(
         _ => Some(Vec::new()),
     };
     let status = r.status.is_some();
+    let no_spec = r.no_spec.is_some();
+    if let Some(span) = r.no_spec {
+        no_spec_rules(
+            r.optional_spec,
+            r.scale.as_ref().map(|(_, s)| *s),
+            body,
+            span,
+            errors,
+        );
+    }
     let check_path = |path: &str, span: Span, what: &str, errors: &mut Errors| {
-        spec_path(path, span, what, spec_fields.as_deref(), status, errors);
+        let spec = Spec {
+            fields: spec_fields.as_deref(),
+            at_root: no_spec,
+        };
+        spec_path(path, span, what, &spec, status, errors);
     };
     for (column, span) in &r.printcolumns {
         check_path(&column.json_path, *span, "printcolumn json_path", errors);
@@ -121,7 +135,7 @@ pub(super) fn resource(
     for s in &r.selectable {
         check_path(&s.value(), s.span(), "selectable", errors);
     }
-    if let Some((scale, span)) = &r.scale {
+    if let Some((scale, span)) = r.scale.as_ref().filter(|_| !no_spec) {
         if scale.spec_replicas_path.starts_with(".spec.") {
             check_path(
                 &scale.spec_replicas_path,
@@ -193,18 +207,72 @@ pub(super) fn resource(
         schema_mode: r.schema_mode.unwrap_or(SchemaMode::Derived),
         max_description_length: r.max_description_length,
         optional_spec: r.optional_spec,
+        no_spec,
     })
 }
 
+/// The names the apiserver gives an object's top level itself.
+const ROOT_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "status"];
+
+/// Rules of `no_spec`: the spec's fields share the top level with the
+/// object's own, so none may take one of their names; an object without a
+/// spec has nowhere for the scale subresource's `.spec` replicas path, and
+/// nothing to leave out for `optional_spec`.
+fn no_spec_rules(
+    optional_spec: Option<Span>,
+    scale: Option<Span>,
+    body: Option<&Body>,
+    span: Span,
+    errors: &mut Errors,
+) {
+    if optional_spec.is_some() {
+        errors.at(
+            span,
+            "`no_spec` puts the spec's fields at the top level, so there is no `spec` for \
+             `optional_spec` to leave out; remove one of them",
+        );
+    }
+    if let Some(scale) = scale {
+        errors.at(
+            scale,
+            "the scale subresource needs `spec_replicas_path` under `.spec`, which a `no_spec` \
+             object does not have; remove `scale` or `no_spec`",
+        );
+    }
+    if let Some(Body::Struct(fields)) = body {
+        for field in fields
+            .iter()
+            .filter(|f| ROOT_FIELDS.contains(&f.wire_name.as_str()))
+        {
+            errors.at(
+                syn::spanned::Spanned::span(&field.member),
+                format!(
+                    "with `no_spec` the spec's fields sit beside the object's own `apiVersion`, \
+                     `kind`, `metadata` and `status`; `{}` clashes: rename it (#[serde(rename = \"...\")])",
+                    field.wire_name
+                ),
+            );
+        }
+    }
+}
+
+/// Where a path's spec fields are: their wire names (unknown with a
+/// flattened field), and whether they sit at the top level (`no_spec`).
+struct Spec<'a> {
+    fields: Option<&'a [String]>,
+    at_root: bool,
+}
+
 /// Rule: a path in a printer column, selectable field or scale starts at
-/// `.spec`, `.status` or `.metadata`; under `.spec` its first field must be
-/// a field of the spec struct (deeper levels, and the fields of flattened
-/// structs, are checked by `gen`, which sees the whole schema).
+/// `.spec` (or, with `no_spec`, a field of the spec), `.status` or
+/// `.metadata`; under `.spec` its first field must be a field of the spec
+/// struct (deeper levels, and the fields of flattened structs, are checked
+/// by `gen`, which sees the whole schema).
 fn spec_path(
     path: &str,
     span: Span,
     what: &str,
-    spec_fields: Option<&[String]>,
+    spec: &Spec<'_>,
     status: bool,
     errors: &mut Errors,
 ) {
@@ -212,31 +280,43 @@ fn spec_path(
         return; // Already reported as missing.
     }
     let mut segments = path.trim_start_matches('.').split(['.', '[']);
-    match segments.next() {
-        Some("spec") => {
-            let (Some(first), Some(spec_fields)) = (segments.next(), spec_fields) else {
-                return;
-            };
-            if !spec_fields.iter().any(|f| f == first) {
-                let known: Vec<&str> = spec_fields.iter().map(String::as_str).collect();
-                errors.at(
-                    span,
-                    format!(
-                        "{what} `{path}` names no field of the spec{}",
-                        did_you_mean(first, &known)
-                    ),
-                );
-            }
+    let first = segments.next();
+    let field = match first {
+        Some("status") if !status => {
+            return errors.at(
+                span,
+                format!(
+                    "{what} `{path}` points into .status, but the resource has no `status` type"
+                ),
+            );
         }
-        Some("status") if !status => errors.at(
+        Some("status" | "metadata") => return,
+        Some("spec") if !spec.at_root => segments.next(),
+        Some(field) if spec.at_root => Some(field),
+        _ => {
+            return errors.at(
+                span,
+                format!("{what} `{path}` must start with .spec, .status or .metadata"),
+            );
+        }
+    };
+    let (Some(field), Some(fields)) = (field, spec.fields) else {
+        return;
+    };
+    if !fields.iter().any(|f| f == field) {
+        let known: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let place = if spec.at_root {
+            "the spec (with `no_spec` its fields are at the top level: `.field`)"
+        } else {
+            "the spec"
+        };
+        errors.at(
             span,
-            format!("{what} `{path}` points into .status, but the resource has no `status` type"),
-        ),
-        Some("status" | "metadata") => {}
-        _ => errors.at(
-            span,
-            format!("{what} `{path}` must start with .spec, .status or .metadata"),
-        ),
+            format!(
+                "{what} `{path}` names no field of {place}{}",
+                did_you_mean(field, &known)
+            ),
+        );
     }
 }
 

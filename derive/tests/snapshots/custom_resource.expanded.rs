@@ -554,12 +554,10 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             ::crdforge::__private::apply::serialize_object(
                 serializer,
-                ("example.com/v1", "User"),
+                ("example.com/v1", "User", false),
                 &self.metadata,
-                ::core::option::Option::as_ref(&self.spec),
-                ::core::option::Option::Some(
-                    ::core::option::Option::as_ref(&self.status),
-                ),
+                &self.spec,
+                ::core::option::Option::Some(&self.status),
             )
         }
     }

@@ -13,6 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
+pub mod keys;
 mod with_crdforge;
 mod with_kube;
 
@@ -110,8 +111,9 @@ What kube-derive 5 produces that crdforge does not:
 - a root `title` (the kind) and a generated root description;
 - schema defaults taken from `#[serde(default = ...)]` (crdforge: only from `#[crd(default =
   ...)]` or `default_json`, so what the apiserver fills in is always written down);
-- client-side CEL (`#[kube(cel)]`), schemars-based `schema = \"manual\"`, and `crates(...)`,
-  which crdforge refuses with a pointer to its own mechanism.
+- client-side CEL (`#[kube(cel)]`) and `crates(...)`, which crdforge refuses with a pointer
+  to its own mechanism, and schemars-based `schema = \"manual\"` (crdforge's `manual` means
+  an impl of its own `KubeSchema`); see the key table below.
 
 What crdforge produces that kube-derive does not:
 - `x-kubernetes-list-type: set` for `BTreeSet`/`HashSet` of scalars;
@@ -148,6 +150,14 @@ pub fn report() -> String {
          each produces and what crdforge's offline apiserver-equivalent check says about it.\n"
     );
     let _ = writeln!(out, "{SUMMARY}");
+    let _ = writeln!(
+        out,
+        "## Every `#[kube(...)]` key\n\nEach key kube-derive 5 accepts (the list is checked \
+         against kube-derive's own attribute struct), and what crdforge does with it; every \
+         accepted key has a test that derives one type both ways and compares the CRDs \
+         (`compare/tests/kube_derive_keys.rs`).\n\n{}",
+        keys::table()
+    );
     for case in cases() {
         let _ = writeln!(out, "## {}\n", case.title);
         match catch_unwind(AssertUnwindSafe(case.kube)) {

@@ -67,17 +67,19 @@ pub(super) fn resource(
             "a kind is CamelCase ASCII letters and digits, like `User`",
         );
     }
-    let plural_name = r
-        .plural
-        .as_ref()
-        .map_or_else(|| plural(&kind_value), LitStr::value);
-    if let Some(p) = &r.plural {
-        check_label(p, "plural", errors);
-    }
     let singular = r
         .singular
         .as_ref()
         .map_or_else(|| kind_value.to_lowercase(), LitStr::value);
+    // The plural of the singular, as in kube-derive: a given singular
+    // ("thingy") makes the plural ("thingies"), and so the CRD's name.
+    let plural_name = r
+        .plural
+        .as_ref()
+        .map_or_else(|| plural(&singular), LitStr::value);
+    if let Some(p) = &r.plural {
+        check_label(p, "plural", errors);
+    }
     if let Some(s) = &r.singular {
         check_label(s, "singular", errors);
     }

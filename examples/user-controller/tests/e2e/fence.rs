@@ -9,7 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use user_controller::api::User;
 use user_controller::reconcile::{desired_namespace, desired_quota, desired_role_binding};
 
@@ -41,6 +42,25 @@ fn can_i(args: &[&str], user: &str) -> String {
     String::from_utf8_lossy(&kubectl(&all).stdout)
         .trim()
         .to_string()
+}
+
+/// A merge patch of a Namespace as the controller's ServiceAccount (the
+/// admin impersonating it), straight to the apiserver: kubectl's `label`
+/// and `patch` read the object first, which the controller may not.
+async fn patch_namespace_as_controller(name: &str, patch: serde_json::Value) -> Result<(), String> {
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(crdforge_envtest::Instance::from_env().kubeconfig())
+            .unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    config.auth_info.impersonate = Some(SERVICE_ACCOUNT.into());
+    let client = kube::Client::try_from(config).unwrap();
+    Api::<Namespace>::all(client)
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Writes `object` (with its apiVersion and kind) to a file for kubectl.
@@ -168,17 +188,12 @@ async fn the_fence_stops_the_escalation_and_writes_outside_managed_namespaces() 
         ]),
         "creating foreign-quota",
     );
-    let stderr = refused(
-        kubectl(&[
-            "label",
-            "namespace",
-            "fence-foreign",
-            "taken=yes",
-            "--as",
-            sa,
-        ]),
-        "patching an unmanaged namespace",
-    );
+    let stderr = patch_namespace_as_controller(
+        "fence-foreign",
+        serde_json::json!({"metadata": {"labels": {"taken": "yes"}}}),
+    )
+    .await
+    .expect_err("patching an unmanaged namespace was allowed");
     assert!(
         stderr.contains(
             "user-controller may change or delete only namespaces labelled \
@@ -245,17 +260,12 @@ async fn the_fence_stops_the_escalation_and_writes_outside_managed_namespaces() 
         ]),
         "creating a quota in a managed namespace",
     );
-    let stderr = refused(
-        kubectl(&[
-            "label",
-            "namespace",
-            "fence-managed",
-            "app.kubernetes.io/managed-by-",
-            "--as",
-            sa,
-        ]),
-        "removing the managed-by label",
-    );
+    let stderr = patch_namespace_as_controller(
+        "fence-managed",
+        serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": null}}}),
+    )
+    .await
+    .expect_err("removing the managed-by label was allowed");
     assert!(stderr.contains("may not remove the label"), "{stderr}");
     allowed(
         kubectl(&[

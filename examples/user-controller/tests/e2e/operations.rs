@@ -17,7 +17,6 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
     let dir = test_dir("failover");
     let leader_options = |id: &str| ControllerOptions {
         leader: Some(id.into()),
-        ..Default::default()
     };
     let mut a = ControllerProcess::start(&dir, &leader_options("replica-a"));
     a.wait_ready().await;

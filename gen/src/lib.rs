@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod crd;
 pub mod drift;
+pub mod fence;
 pub mod generate;
 pub mod rbac;
 pub mod validate;

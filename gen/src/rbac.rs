@@ -1,12 +1,13 @@
-//! Deployment manifests for a controller, from what it declares it needs:
-//! a ServiceAccount, a ClusterRole with exactly the declared cluster-wide
-//! rules and a binding, a Role and binding for what it does in its own
-//! namespace (its Lease), and a Deployment.
+//! Deployment manifests for a controller, from what it declares it does
+//! ([`Uses`]): a ServiceAccount, a ClusterRole with the rules those uses
+//! need and a binding, a Role and binding for what it does in its own
+//! namespace (its Lease), the fence ([`crate::fence`]) and a Deployment.
 //!
-//! Least privilege comes from the declaration being the only source: nothing
-//! here adds a verb or resource the controller did not name, and the
-//! controller's end-to-end tests run under these very rules, so a missing
-//! permission fails CI rather than production.
+//! Least privilege comes from the declaration being the only source: verbs
+//! are derived from operations in [`crate::access`], nothing here adds one,
+//! the controller's end-to-end tests run under these very rules (so a
+//! missing permission fails CI), and they compare every granted verb with
+//! the apiserver's audit log (so an unused one fails too).
 
 use std::collections::BTreeMap;
 
@@ -22,19 +23,34 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
+pub use crate::access::{Op, Uses};
+pub use crate::fence::ManagedLabel;
 use crate::generate::{GeneratedFile, YAML_HEADER};
 
-/// One permission: verbs on resources of an API group.
+/// One RBAC rule: verbs on resources of an API group, derived from
+/// [`Uses`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
     /// API group; `""` for the core group.
     pub group: &'static str,
     /// Resources, with subresources as `users/status`.
-    pub resources: &'static [&'static str],
+    pub resources: Vec<String>,
     /// Verbs.
-    pub verbs: &'static [&'static str],
+    pub verbs: Vec<&'static str>,
     /// Only these objects, when not empty (e.g. `bind` on named roles).
-    pub resource_names: &'static [&'static str],
+    pub resource_names: Vec<&'static str>,
+}
+
+impl Permission {
+    /// `verbs` on `resources` of `group`, any name.
+    pub fn new(group: &'static str, resources: Vec<String>, verbs: Vec<&'static str>) -> Self {
+        Self {
+            group,
+            resources,
+            verbs,
+            resource_names: Vec::new(),
+        }
+    }
 }
 
 /// What a controller needs to run, as it declares it.
@@ -46,10 +62,13 @@ pub struct ControllerManifest {
     pub namespace: &'static str,
     /// Container image.
     pub image: &'static str,
-    /// Rules it needs across the cluster.
-    pub cluster_rules: Vec<Permission>,
-    /// Rules it needs in its own namespace only (its Lease, say).
-    pub namespace_rules: Vec<Permission>,
+    /// What it does across the cluster.
+    pub uses: Vec<Uses>,
+    /// What it does in its own namespace only (its Lease, say).
+    pub own_namespace_uses: Vec<Uses>,
+    /// The label on namespaces it manages, which fences the uses marked
+    /// [`Uses::in_managed_namespaces`].
+    pub managed_namespaces: Option<ManagedLabel>,
     /// Replicas of the Deployment (more than one needs leader election).
     pub replicas: i32,
     /// Container arguments.
@@ -63,7 +82,7 @@ fn rules(permissions: &[Permission]) -> Vec<PolicyRule> {
         .iter()
         .map(|p| PolicyRule {
             api_groups: Some(vec![p.group.to_string()]),
-            resources: Some(p.resources.iter().map(|r| r.to_string()).collect()),
+            resources: Some(p.resources.clone()),
             verbs: p.verbs.iter().map(|v| v.to_string()).collect(),
             resource_names: (!p.resource_names.is_empty())
                 .then(|| p.resource_names.iter().map(|n| n.to_string()).collect()),
@@ -123,7 +142,7 @@ pub fn rbac_objects(m: &ControllerManifest) -> Vec<serde_json::Value> {
             "ClusterRole",
             ClusterRole {
                 metadata: meta(m, false),
-                rules: Some(rules(&m.cluster_rules)),
+                rules: Some(rules(&crate::access::permissions(&m.uses))),
                 aggregation_rule: None,
             },
         ),
@@ -141,13 +160,14 @@ pub fn rbac_objects(m: &ControllerManifest) -> Vec<serde_json::Value> {
             },
         ),
     ];
-    if !m.namespace_rules.is_empty() {
+    let namespace_rules = crate::access::permissions(&m.own_namespace_uses);
+    if !namespace_rules.is_empty() {
         objects.push(tagged(
             "rbac.authorization.k8s.io/v1",
             "Role",
             Role {
                 metadata: meta(m, true),
-                rules: Some(rules(&m.namespace_rules)),
+                rules: Some(rules(&namespace_rules)),
             },
         ));
         objects.push(tagged(
@@ -250,8 +270,13 @@ fn tagged(api_version: &str, kind: &str, object: impl Serialize) -> serde_json::
     value
 }
 
-/// `generated/deploy/<name>/rbac.yaml` and `deployment.yaml`.
+/// `generated/deploy/<name>/rbac.yaml`, `fence.yaml` (when it manages
+/// namespaces) and `deployment.yaml`; every problem of the fence, if any.
 pub fn deploy_files(m: &ControllerManifest) -> Result<Vec<GeneratedFile>, String> {
+    let problems = crate::fence::check(m);
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
     let render = |objects: &[serde_json::Value]| -> Result<String, String> {
         let mut out = String::from(YAML_HEADER);
         for (i, object) in objects.iter().enumerate() {
@@ -264,16 +289,22 @@ pub fn deploy_files(m: &ControllerManifest) -> Result<Vec<GeneratedFile>, String
         }
         Ok(out)
     };
-    Ok(vec![
-        GeneratedFile {
-            path: format!("generated/deploy/{}/rbac.yaml", m.name),
-            contents: render(&rbac_objects(m))?,
-        },
-        GeneratedFile {
-            path: format!("generated/deploy/{}/deployment.yaml", m.name),
-            contents: render(&[deployment(m)])?,
-        },
-    ])
+    let mut files = vec![GeneratedFile {
+        path: format!("generated/deploy/{}/rbac.yaml", m.name),
+        contents: render(&rbac_objects(m))?,
+    }];
+    let fence = crate::fence::fence_objects(m);
+    if !fence.is_empty() {
+        files.push(GeneratedFile {
+            path: format!("generated/deploy/{}/fence.yaml", m.name),
+            contents: render(&fence)?,
+        });
+    }
+    files.push(GeneratedFile {
+        path: format!("generated/deploy/{}/deployment.yaml", m.name),
+        contents: render(&[deployment(m)])?,
+    });
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -285,18 +316,19 @@ mod tests {
             name: "ctl",
             namespace: "ctl-system",
             image: "example/ctl:1",
-            cluster_rules: vec![Permission {
-                group: "",
-                resources: &["namespaces"],
-                verbs: &["get", "list", "watch", "create"],
-                resource_names: &[],
-            }],
-            namespace_rules: vec![Permission {
-                group: "coordination.k8s.io",
-                resources: &["leases"],
-                verbs: &["get", "create", "update"],
-                resource_names: &[],
-            }],
+            uses: vec![
+                Uses::new("", "namespaces", &[Op::Watch, Op::Create]).in_managed_namespaces(),
+                Uses::new("", "configmaps", &[Op::Apply]).in_managed_namespaces(),
+            ],
+            own_namespace_uses: vec![Uses::new(
+                "coordination.k8s.io",
+                "leases",
+                &[Op::Get, Op::Create, Op::Update],
+            )],
+            managed_namespaces: Some(ManagedLabel {
+                key: "example.com/managed-by",
+                value: "ctl",
+            }),
             replicas: 2,
             args: vec!["--leader-elect"],
             metrics_port: 8080,
@@ -323,7 +355,7 @@ mod tests {
         );
         assert_eq!(
             objects[2]["rules"][0]["verbs"],
-            serde_json::json!(["get", "list", "watch", "create"])
+            serde_json::json!(["list", "watch", "create"])
         );
         assert!(objects[2]["rules"][0].get("resourceNames").is_none());
         assert_eq!(objects[4]["metadata"]["namespace"], "ctl-system");
@@ -336,7 +368,56 @@ mod tests {
         assert_eq!(files[0].path, "generated/deploy/ctl/rbac.yaml");
         assert!(files[0].contents.starts_with(YAML_HEADER));
         assert_eq!(files[0].contents.matches("\n---\n").count(), 5);
-        assert!(files[1].contents.contains("serviceAccountName: ctl"));
-        assert!(files[1].contents.contains("fieldPath: metadata.name"));
+        assert_eq!(files[1].path, "generated/deploy/ctl/fence.yaml");
+        assert!(files[2].contents.contains("serviceAccountName: ctl"));
+        assert!(files[2].contents.contains("fieldPath: metadata.name"));
+    }
+
+    #[test]
+    fn the_fence_follows_the_declaration() {
+        let m = manifest();
+        let fence = crate::fence::fence_objects(&m);
+        let spec = &fence[0]["spec"];
+        assert_eq!(
+            spec["matchConditions"][0]["expression"],
+            "request.userInfo.username == 'system:serviceaccount:ctl-system:ctl'"
+        );
+        let rules = spec["matchConstraints"]["resourceRules"]
+            .as_array()
+            .unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            rules[1]["resources"],
+            serde_json::json!(["configmaps", "configmaps/*"])
+        );
+        // One check for namespaced objects, three for Namespaces.
+        let validations = spec["validations"].as_array().unwrap();
+        assert_eq!(validations.len(), 4);
+        assert!(
+            validations[0]["expression"]
+                .as_str()
+                .unwrap()
+                .contains("namespaceObject.metadata.labels['example.com/managed-by'] == 'ctl'")
+        );
+        assert_eq!(fence[1]["spec"]["policyName"], "ctl-fence");
+        assert!(crate::fence::check(&m).is_empty());
+    }
+
+    #[test]
+    fn a_fence_without_a_label_or_with_a_bad_one_is_refused() {
+        let mut m = manifest();
+        m.managed_namespaces = None;
+        let problems = deploy_files(&m).unwrap_err();
+        assert!(problems.contains("`namespaces` is fenced"), "{problems}");
+        m.managed_namespaces = Some(ManagedLabel {
+            key: "it's",
+            value: "a b",
+        });
+        let problems = deploy_files(&m).unwrap_err();
+        assert!(
+            problems.contains("key `it's` is not a label key"),
+            "{problems}"
+        );
+        assert!(problems.contains("value `a b` is not"), "{problems}");
     }
 }

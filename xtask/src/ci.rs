@@ -158,5 +158,31 @@ fn run_e2e(test_args: &[String]) -> Result<()> {
             running.instance().dir().display()
         );
     }
+    // On the same control plane, whose audit log now holds every request
+    // the User controller made over the suite: is every granted verb used?
+    let status = running
+        .command(env!("CARGO"))
+        .args(RBAC_MINIMALITY)
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!(
+            "the RBAC-minimality check failed ({status}); the audit log is {}",
+            running.instance().audit_log().display()
+        );
+    }
     Ok(())
 }
+
+/// The check that reads the e2e suite's audit log (see
+/// `examples/user-controller/tests/rbac_minimality.rs`).
+const RBAC_MINIMALITY: &[&str] = &[
+    "test",
+    "--package",
+    "user-controller",
+    "--features",
+    "e2e,rbac-audit",
+    "--test",
+    "rbac_minimality",
+];

@@ -3,72 +3,68 @@
 //!
 //! The declaration lives beside the API, not in the controller crate, so
 //! that generating manifests compiles no Kubernetes client. It is the single
-//! source of the controller's permissions: the end-to-end tests run the
-//! controller under exactly these rules, so a call the list does not allow
-//! fails CI.
+//! source of the controller's permissions and of its fence: the end-to-end
+//! tests run the controller under exactly these rules and that policy, so a
+//! call the list does not allow fails CI, and compare the granted verbs with
+//! the apiserver's audit log, so one the controller never uses fails too.
 
-use crdforge_gen::rbac::{ControllerManifest, Permission};
+use crdforge_gen::rbac::{ControllerManifest, ManagedLabel, Op, Uses};
 
 /// Name of the controller's ServiceAccount, roles and Deployment.
 pub const NAME: &str = "user-controller";
 /// Namespace the controller runs in.
 pub const NAMESPACE: &str = "user-controller-system";
+/// The label on every namespace (and child) the controller makes; the fence
+/// lets it write only in namespaces that carry it.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "user-controller");
 
-/// The controller's manifest.
+/// The controller's manifest: what its code does, resource by resource.
+/// Every read goes through an informer's lister (`Watch`), so nothing needs
+/// `get` but the Lease, which leader election reads directly.
 pub fn controller_manifest() -> ControllerManifest {
-    let p = |group, resources, verbs| Permission {
-        group,
-        resources,
-        verbs,
-        resource_names: &[],
-    };
     ControllerManifest {
         name: NAME,
         namespace: NAMESPACE,
         image: "ghcr.io/crdforge/user-controller:0.1.0",
-        cluster_rules: vec![
-            // Read Users; add and release the finalizer (merge patches).
-            p(
+        uses: vec![
+            // Finalizers are added and released by merge patches; the status
+            // is applied. Children carry blockOwnerDeletion ownerReferences.
+            Uses::new(
                 "example.com",
-                &["users"],
-                &["get", "list", "watch", "patch"],
+                "users",
+                &[Op::Watch, Op::Patch, Op::PatchStatus, Op::OwnsChildren],
             ),
-            p("example.com", &["users/status"], &["patch"]),
-            // ownerReferences with blockOwnerDeletion to a User need this
-            // where OwnerReferencesPermissionEnforcement is on.
-            p("example.com", &["users/finalizers"], &["update"]),
             // Namespaces are created, repaired by apply, never deleted: the
             // garbage collector removes them.
-            p(
-                "",
-                &["namespaces"],
-                &["get", "list", "watch", "create", "patch"],
-            ),
-            // A changed role means deleting the binding (roleRef is immutable).
-            p(
+            Uses::new("", "namespaces", &[Op::Watch, Op::Create, Op::Apply])
+                .in_managed_namespaces(),
+            // A changed role means deleting the binding (roleRef is
+            // immutable); the user's role is one the controller does not
+            // hold, hence `bind` on exactly those.
+            Uses::new(
                 "rbac.authorization.k8s.io",
-                &["rolebindings"],
-                &["get", "list", "watch", "create", "patch", "delete"],
+                "rolebindings",
+                &[Op::Watch, Op::Apply, Op::Delete],
+            )
+            .in_managed_namespaces(),
+            Uses::new(
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                &[Op::Bind(&["admin", "edit", "view"])],
             ),
-            // Granting a role the controller itself does not hold needs `bind`.
-            Permission {
-                group: "rbac.authorization.k8s.io",
-                resources: &["clusterroles"],
-                verbs: &["bind"],
-                resource_names: &["admin", "edit", "view"],
-            },
-            p(
-                "",
-                &["resourcequotas"],
-                &["get", "list", "watch", "create", "patch", "delete"],
-            ),
-            p("", &["events"], &["create"]),
+            Uses::new("", "resourcequotas", &[Op::Watch, Op::Apply, Op::Delete])
+                .in_managed_namespaces(),
+            Uses::new("", "events", &[Op::Create]),
         ],
-        namespace_rules: vec![p(
+        own_namespace_uses: vec![Uses::new(
             "coordination.k8s.io",
-            &["leases"],
-            &["get", "create", "update"],
+            "leases",
+            &[Op::Get, Op::Create, Op::Update],
         )],
+        managed_namespaces: Some(ManagedLabel {
+            key: MANAGED_BY.0,
+            value: MANAGED_BY.1,
+        }),
         replicas: 2,
         args: vec!["--leader-elect", "--directory=/var/lib/user-controller"],
         metrics_port: 8080,

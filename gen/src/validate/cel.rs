@@ -118,6 +118,36 @@ fn check_expression(
     checker.uses_old_self
 }
 
+/// Every problem with one expression of a ValidatingAdmissionPolicy, which
+/// must evaluate to `want` (`bool` for a validation or match condition,
+/// `string` for a message expression). Its variables are exactly
+/// `variables`, each typed by its schema; there is no `self`.
+pub(super) fn check_policy_expression(
+    source: &str,
+    want: &str,
+    variables: &[(&str, &Schema)],
+) -> Vec<String> {
+    let expr = match parse(source) {
+        Ok(expr) => expr,
+        Err(message) => return vec![format!("CEL `{source}` does not compile: {message}")],
+    };
+    let mut checker = Checker::for_policy(variables);
+    let ty = checker.infer(&expr);
+    let mut problems: Vec<String> = checker
+        .errors
+        .into_iter()
+        .map(|message| format!("CEL `{source}` does not compile: {message}"))
+        .collect();
+    if let Some(kind) = ty.kind()
+        && kind != want
+    {
+        problems.push(format!(
+            "CEL `{source}` must evaluate to a {want}, not {kind}"
+        ));
+    }
+    problems
+}
+
 fn parse(source: &str) -> Result<IdedExpr, String> {
     if source.trim().is_empty() {
         return Err("it is empty".into());
@@ -333,7 +363,9 @@ const TYPE_NAMES: [&str; 10] = [
 ];
 
 struct Checker<'s> {
-    self_ty: Ty<'s>,
+    /// The type of `self`, or `None` where there is no `self` (an
+    /// admission policy's expressions).
+    self_ty: Option<Ty<'s>>,
     scopes: Vec<HashMap<String, Ty<'s>>>,
     errors: Vec<String>,
     uses_old_self: bool,
@@ -342,8 +374,22 @@ struct Checker<'s> {
 impl<'s> Checker<'s> {
     fn new(node: &'s Schema) -> Self {
         Checker {
-            self_ty: schema_type(node),
+            self_ty: Some(schema_type(node)),
             scopes: Vec::new(),
+            errors: Vec::new(),
+            uses_old_self: false,
+        }
+    }
+
+    /// A checker for an admission policy: no `self`, only `variables`.
+    fn for_policy(variables: &[(&str, &'s Schema)]) -> Self {
+        let scope = variables
+            .iter()
+            .map(|(name, schema)| (name.to_string(), schema_type(schema)))
+            .collect();
+        Checker {
+            self_ty: None,
+            scopes: vec![scope],
             errors: Vec::new(),
             uses_old_self: false,
         }
@@ -416,11 +462,11 @@ impl<'s> Checker<'s> {
         if let Some(ty) = self.lookup(name) {
             return ty;
         }
-        match name {
-            "self" => self.self_ty.clone(),
-            "oldSelf" => {
+        match (name, self.self_ty.clone()) {
+            ("self", Some(ty)) => ty,
+            ("oldSelf", Some(ty)) => {
                 self.uses_old_self = true;
-                self.self_ty.clone()
+                ty
             }
             _ if TYPE_NAMES.contains(&name) => Ty::Dyn,
             _ if !bare && NAMESPACES.contains(&name) => Ty::Dyn,

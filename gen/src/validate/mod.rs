@@ -3,6 +3,7 @@
 //! path of the field at fault. The rules follow the apiextensions structural
 //! schema rules; every rule is one function with the rule in its comment.
 
+mod admission;
 mod cel;
 mod value;
 
@@ -10,6 +11,7 @@ use crdforge::crd::Version;
 use crdforge::schema::{Problem, Schema};
 
 pub use crate::crd::check_crd;
+pub use admission::admission_expression;
 pub use value::{admit, apply_defaults, validate_value};
 
 /// Every structural-schema violation in a version's root schema.

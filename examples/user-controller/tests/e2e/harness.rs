@@ -1,5 +1,5 @@
-//! The test harness: the control plane, the controller as a real process,
-//! User fixtures and waiting.
+//! The test harness: the control plane, the controller as a real process
+//! under its generated RBAC and fence, User fixtures and waiting.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -174,10 +174,100 @@ pub(crate) async fn delete_users(users: &Api<User>, names: &[&str]) {
 pub(crate) struct ControllerOptions {
     /// Leader election with short timings, as this identity.
     pub(crate) leader: Option<String>,
-    /// A kubeconfig other than the admin one (to run under generated RBAC).
-    pub(crate) kubeconfig: Option<PathBuf>,
-    /// Lease namespace.
-    pub(crate) lease_namespace: Option<String>,
+}
+
+/// The controller's ServiceAccount, as `request.userInfo.username` has it.
+pub(crate) const SERVICE_ACCOUNT: &str =
+    "system:serviceaccount:user-controller-system:user-controller";
+/// The namespace the generated RBAC gives the controller its Lease in.
+pub(crate) const CONTROLLER_NAMESPACE: &str = "user-controller-system";
+
+/// `kubectl apply --server-side` of a generated manifest.
+pub(crate) fn apply_generated(file: &str) {
+    let path = workspace()
+        .join("generated/deploy/user-controller")
+        .join(file);
+    let out = kubectl(&["apply", "--server-side", "-f", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "applying {file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The escalation the fence exists to stop, as the controller's
+/// ServiceAccount (impersonated by the admin); returns kubectl's output.
+/// With `dry_run`, nothing is stored even if it is allowed.
+pub(crate) fn try_escalation(dry_run: bool) -> std::process::Output {
+    let mut args = vec![
+        "create",
+        "rolebinding",
+        "escalate",
+        "-n",
+        "kube-system",
+        "--clusterrole=admin",
+        "--user=mallory",
+        "--as",
+        SERVICE_ACCOUNT,
+    ];
+    if dry_run {
+        args.push("--dry-run=server");
+    }
+    kubectl(&args)
+}
+
+/// The message the fence denies a namespaced write outside managed
+/// namespaces with (from the generated policy).
+pub(crate) const FENCE_MESSAGE: &str = "user-controller may write this resource only in namespaces labelled app.kubernetes.io/managed-by=user-controller";
+
+/// A kubeconfig that authenticates as the controller's ServiceAccount with a
+/// real token, after the generated RBAC and fence are applied and the fence
+/// is in force. Every controller these tests start runs with it: what the
+/// suite proves, it proves under least privilege and the fence.
+pub(crate) fn controller_kubeconfig() -> PathBuf {
+    static KUBECONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    KUBECONFIG
+        .get_or_init(|| {
+            apply_generated("rbac.yaml");
+            apply_generated("fence.yaml");
+            let out = kubectl(&[
+                "create",
+                "token",
+                "user-controller",
+                "-n",
+                CONTROLLER_NAMESPACE,
+                "--duration=4h",
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let token = String::from_utf8(out.stdout).unwrap();
+            let path = Instance::from_env()
+                .dir()
+                .join("user-controller.kubeconfig");
+            Instance::from_env()
+                .write_token_kubeconfig(&path, "user-controller", &token)
+                .unwrap();
+            // A new policy takes effect once the apiserver has loaded and
+            // type-checked it, about a second later: wait until it denies.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let out = try_escalation(true);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                if !out.status.success() && stderr.contains(FENCE_MESSAGE) {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the fence is not in force after 30 s: {stderr}"
+                );
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            path
+        })
+        .clone()
 }
 
 /// The leader-election timings replicas run with (short, for tests).
@@ -210,19 +300,13 @@ impl ControllerProcess {
         let name = options.leader.clone().unwrap_or_else(|| "single".into());
         let log = directory.join(format!("controller-{name}-{}.log", metrics.port()));
         let out = std::fs::File::create(&log).unwrap();
-        let instance = Instance::from_env();
+        let kubeconfig = controller_kubeconfig();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_user-controller"));
         cmd.arg("--directory")
             .arg(directory)
             .arg("--metrics-addr")
             .arg(metrics.to_string())
-            .env(
-                "KUBECONFIG",
-                options
-                    .kubeconfig
-                    .clone()
-                    .unwrap_or_else(|| instance.kubeconfig()),
-            )
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,kube=warn")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -234,10 +318,7 @@ impl ControllerProcess {
                 .args(["--renew-deadline", &RENEW.as_secs().to_string()])
                 .args(["--retry-period-ms", &RETRY.as_millis().to_string()])
                 .args(["--lease-name", "user-controller-e2e"])
-                .args([
-                    "--lease-namespace",
-                    options.lease_namespace.as_deref().unwrap_or("default"),
-                ]);
+                .args(["--lease-namespace", CONTROLLER_NAMESPACE]);
         }
         Self {
             child: Some(cmd.spawn().unwrap()),

@@ -3,6 +3,7 @@
 //! `cargo xtask envtest run -- cargo test -p user-controller --features e2e`.
 
 mod chaos;
+mod fence;
 mod harness;
 mod operations;
 
@@ -188,11 +189,14 @@ async fn spec_changes_are_followed_and_hand_edits_repaired() {
     })
     .await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
+    // The user label, not the managed-by one: a namespace stripped of
+    // managed-by is out of the controller's reach by design of the fence
+    // (see the fence tests).
     namespaces
         .patch(
             "edit-bob",
             &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": null}}})),
+            &Patch::Merge(json!({"metadata": {"labels": {"example.com/user": null}}})),
         )
         .await
         .unwrap();
@@ -201,11 +205,8 @@ async fn spec_changes_are_followed_and_hand_edits_repaired() {
         Duration::from_secs(30),
         || async {
             let ns = namespaces.get("edit-bob").await.ok()?;
-            (ns.labels()
-                .get("app.kubernetes.io/managed-by")
-                .map(String::as_str)
-                == Some("user-controller"))
-            .then_some(())
+            (ns.labels().get("example.com/user").map(String::as_str) == Some("edit-bob"))
+                .then_some(())
         },
     )
     .await;

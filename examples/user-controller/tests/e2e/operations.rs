@@ -1,10 +1,9 @@
 //! Running the controller as users would: two replicas with leader
-//! election, under its generated RBAC, and shutting down gracefully.
+//! election, under its generated RBAC and fence, and shutting down
+//! gracefully.
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, PostParams};
 use user_controller::api::{Role, User};
 
@@ -18,7 +17,6 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
     let dir = test_dir("failover");
     let leader_options = |id: &str| ControllerOptions {
         leader: Some(id.into()),
-        ..Default::default()
     };
     let mut a = ControllerProcess::start(&dir, &leader_options("replica-a"));
     a.wait_ready().await;
@@ -75,61 +73,11 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
 async fn the_controller_works_under_exactly_its_generated_rbac() {
     let _serial = SERIAL.lock().await;
     let client = client().await;
-    let out = kubectl(&[
-        "apply",
-        "--server-side",
-        "-f",
-        workspace()
-            .join("generated/deploy/user-controller/rbac.yaml")
-            .to_str()
-            .unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    // A real token for the generated ServiceAccount, not cluster-admin.
-    let sa = "system:serviceaccount:user-controller-system:user-controller";
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "user-controller-system");
-    let request = TokenRequest {
-        spec: Some(TokenRequestSpec {
-            expiration_seconds: Some(3600),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let token = accounts
-        .create_token_request("user-controller", &PostParams::default(), &request)
-        .await
-        .unwrap()
-        .status
-        .and_then(|s| s.token)
-        .expect("the token request returns a token");
     let dir = test_dir("rbac");
-    let kubeconfig = dir.join("sa.kubeconfig");
-    crdforge_envtest::Instance::from_env()
-        .write_token_kubeconfig(&kubeconfig, "user-controller", &token)
-        .unwrap();
-    // The role is least privilege: it cannot touch what it does not need.
-    for (verb, resource) in [
-        ("delete", "namespaces"),
-        ("get", "secrets"),
-        ("create", "clusterrolebindings"),
-    ] {
-        let out = kubectl(&["auth", "can-i", verb, resource, "--as", sa]);
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            "no",
-            "{sa} may {verb} {resource}"
-        );
-    }
-
+    // Every controller of this suite runs as the generated ServiceAccount
+    // behind the fence; this one also leads through the generated Role.
     let options = ControllerOptions {
         leader: Some("rbac".into()),
-        kubeconfig: Some(kubeconfig),
-        lease_namespace: Some("user-controller-system".into()),
     };
     let controller = ControllerProcess::start(&dir, &options);
     controller.wait_ready().await;
@@ -174,10 +122,6 @@ async fn the_controller_works_under_exactly_its_generated_rbac() {
         "a permission was missing:\n{}",
         controller.log_text()
     );
-    drop(controller);
-    let _ = Api::<Namespace>::all(client)
-        .delete("user-controller-system", &Default::default())
-        .await;
 }
 
 #[tokio::test]

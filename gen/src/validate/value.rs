@@ -83,6 +83,9 @@ fn type_of(value: &Value) -> &'static str {
 
 fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
     let here = if path.is_empty() { "<root>" } else { path };
+    // Errors at a path below this value (a set's duplicate, an embedded
+    // resource's missing field), added after this value's own.
+    let mut below: Vec<String> = Vec::new();
     let mut fail = |message: String| errors.push(format!("{here}: {message}"));
     if value.is_null() {
         let any = schema.type_.is_none() && schema.preserve_unknown_fields;
@@ -171,8 +174,9 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             match schema.list_type.as_deref() {
                 Some("set") => {
                     for (i, item) in items.iter().enumerate() {
+                        // At the duplicate's own index, as the apiserver.
                         if items[..i].contains(item) {
-                            fail(format!("duplicate entry {item} in a set"));
+                            below.push(format!("{path}[{i}]: duplicate entry {item} in a set"));
                         }
                     }
                 }
@@ -183,7 +187,7 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
                         .collect();
                     for (i, key) in keys.iter().enumerate() {
                         if keys[..i].contains(key) {
-                            fail(format!("duplicate entry with the same keys at [{i}]"));
+                            below.push(format!("{path}[{i}]: duplicate entry with the same keys"));
                         }
                     }
                 }
@@ -203,7 +207,8 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
                         .and_then(Value::as_str)
                         .is_none_or(str::is_empty)
                     {
-                        fail(format!("an embedded resource needs {name}"));
+                        // At the missing field, as the apiserver.
+                        below.push(format!("{path}.{name}: an embedded resource needs {name}"));
                     }
                 }
             }
@@ -278,6 +283,7 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
     {
         errors.push(format!("{here}: must not match the `not` schema"));
     }
+    errors.extend(below);
 }
 
 /// The formats the apiserver checks that CRDs commonly use, as regular

@@ -92,17 +92,12 @@ integer!("int32":
     u16 => Some(0.0), Some(u16::MAX.into());
     NonZeroU8 => Some(1.0), Some(u8::MAX.into());
     NonZeroU16 => Some(1.0), Some(u16::MAX.into());
-    NonZeroI8 => Some(i8::MIN.into()), Some(i8::MAX.into());
-    NonZeroI16 => Some(i16::MIN.into()), Some(i16::MAX.into());
-    NonZeroI32 => None, None;
 );
 integer!("int64":
     i64 => None, None;
     isize => None, None;
     u32 => Some(0.0), Some(u32::MAX.into());
     NonZeroU32 => Some(1.0), Some(u32::MAX.into());
-    NonZeroI64 => None, None;
-    NonZeroIsize => None, None;
     // Beyond int64: no bound of their own (the apiserver refuses a bound of
     // 2^63, which is what `i64::MAX as f64` is); the derive makes the field
     // state one.
@@ -113,7 +108,34 @@ integer!("int64":
     NonZeroU64 => Some(1.0), None;
     NonZeroUsize => Some(1.0), None;
     NonZeroU128 => Some(1.0), None;
-    NonZeroI128 => None, None;
+);
+
+/// Signed non-zero integers: a range cannot leave out 0 alone, so a rule
+/// does (serde refuses to read a 0 into them). `i128`'s is like `i128`'s:
+/// the derive makes a field state its range.
+macro_rules! signed_non_zero {
+    ($($t:ty => $format:literal, $min:expr, $max:expr;)*) => {$(
+        impl KubeSchema for $t {
+            fn kube_schema(_: &mut Context) -> Schema {
+                let mut schema = integer($format, $min, $max);
+                schema.validations.push(crate::schema::Rule {
+                    rule: "self != 0".to_owned(),
+                    message: Some("must not be 0".to_owned()),
+                    ..Default::default()
+                });
+                schema
+            }
+        }
+    )*};
+}
+
+signed_non_zero!(
+    NonZeroI8 => "int32", Some(i8::MIN.into()), Some(i8::MAX.into());
+    NonZeroI16 => "int32", Some(i16::MIN.into()), Some(i16::MAX.into());
+    NonZeroI32 => "int32", None, None;
+    NonZeroI64 => "int64", None, None;
+    NonZeroIsize => "int64", None, None;
+    NonZeroI128 => "int64", None, None;
 );
 
 /// serde writes a `char` as a string of one character (the apiserver counts
@@ -472,6 +494,10 @@ mod tests {
             json!({"type": "integer", "format": "int64", "minimum": 0.0})
         );
         assert_eq!(schema::<std::num::NonZeroU32>()["minimum"], 1.0);
+        // No range leaves out 0 alone: a rule does.
+        let signed = schema::<std::num::NonZeroI32>();
+        assert_eq!(signed["x-kubernetes-validations"][0]["rule"], "self != 0");
+        assert!(signed.get("minimum").is_none());
         assert_eq!(
             schema::<char>(),
             json!({"type": "string", "minLength": 1, "maxLength": 1})

@@ -100,6 +100,43 @@ pub(crate) fn floats_need_opt_in(ty: &Type, attrs: &Attrs, field: &str, errors: 
     }
 }
 
+/// Rule: JSON object keys are strings, so a map field's keys must be. A
+/// `BTreeMap<u16, _>` would be written with keys like `"80"`, but the
+/// apiserver cannot check that a stored key reads back as a `u16` ("080",
+/// "http"), and then the object no longer deserializes. Like controller-gen,
+/// which refuses non-string map keys, say so at the key type. A key type
+/// only run time knows (an alias, a newtype) is left to the trait bound.
+pub(crate) fn map_keys_are_strings(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
+    if attrs.schema_with.is_some() || attrs.schemars.is_some() || attrs.constraints.schemaless {
+        return;
+    }
+    if let Some(key) = find_non_string_key(ty) {
+        errors.spanned(
+            key,
+            format!(
+                "field `{field}` is a map with `{}` keys; Kubernetes objects are JSON, whose keys \
+                 are strings, and the apiserver cannot check that a stored key reads back as this \
+                 type: use `String` keys (and parse them), or a list of entries with \
+                 #[crd(list_type = \"map\", list_map_key = \"...\")]",
+                quote::ToTokens::to_token_stream(key)
+                    .to_string()
+                    .replace(' ', "")
+            ),
+        );
+    }
+}
+
+fn find_non_string_key(ty: &Type) -> Option<&Type> {
+    let (name, args) = last_segment(ty)?;
+    if matches!(name.as_str(), "BTreeMap" | "HashMap" | "IndexMap")
+        && let Some(key) = args.first()
+        && !matches!(shape(key), Shape::String | Shape::Unknown)
+    {
+        return Some(key);
+    }
+    args.into_iter().find_map(find_non_string_key)
+}
+
 fn find_float(ty: &Type) -> Option<&Type> {
     let (name, args) = last_segment(ty)?;
     if name == "f32" || name == "f64" {
@@ -564,6 +601,16 @@ mod tests {
             Shape::Map
         );
         assert_eq!(shape(&parse_quote!(MyType)), Shape::Unknown);
+    }
+
+    #[test]
+    fn non_string_map_keys_are_found_inside_containers() {
+        assert!(find_non_string_key(&parse_quote!(Option<BTreeMap<u16, String>>)).is_some());
+        assert!(find_non_string_key(&parse_quote!(Vec<HashMap<bool, i32>>)).is_some());
+        assert!(find_non_string_key(&parse_quote!(BTreeMap<String, BTreeMap<i64, u8>>)).is_some());
+        assert!(find_non_string_key(&parse_quote!(BTreeMap<String, i64>)).is_none());
+        // A key type only run time knows is left to the trait bound.
+        assert!(find_non_string_key(&parse_quote!(BTreeMap<Name, i64>)).is_none());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 mod attr;
 mod check;
 pub(crate) mod ctxt;
+#[cfg(test)]
+mod fuzz;
 mod keys;
 mod nested;
 mod plural;

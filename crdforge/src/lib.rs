@@ -4,6 +4,8 @@
 pub mod apply;
 pub mod crd;
 pub mod deep_copy;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod kube_schema;
 
 pub use apply::{ApplyConfiguration, ObjectConfiguration};

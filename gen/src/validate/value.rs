@@ -27,40 +27,9 @@ pub fn admit(schema: &Schema, value: &Value) -> Result<Value, Vec<String>> {
     }
 }
 
-/// Fills absent (or pruned-null) properties that have a default, at every
-/// level, as the apiserver's defaulting does.
-pub fn apply_defaults(schema: &Schema, value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (name, property) in &schema.properties {
-                let absent = match map.get(name) {
-                    None => true,
-                    Some(Value::Null) => !property.nullable,
-                    Some(_) => false,
-                };
-                if absent && let Some(default) = &property.default {
-                    map.insert(name.clone(), default.clone());
-                }
-                if let Some(child) = map.get_mut(name) {
-                    apply_defaults(property, child);
-                }
-            }
-            if let Some(values) = &schema.additional_properties {
-                for child in map.values_mut() {
-                    apply_defaults(values, child);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = &schema.items {
-                for item in items {
-                    apply_defaults(item_schema, item);
-                }
-            }
-        }
-        _ => {}
-    }
-}
+/// The apiserver's defaulting, from the schema crate (one source for the
+/// offline check and `crdforge::testing`).
+pub use crdforge::schema::apply_defaults;
 
 /// Every way `value` breaks `schema`, each as "path: message".
 pub fn validate_value(schema: &Schema, value: &Value) -> Vec<String> {

@@ -12,7 +12,7 @@ use super::valid::{Gen, Step, chars, format_range, integer_bounds, map_key};
 use crate::schema::Schema;
 
 /// The keyword an invalid variant breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum Constraint {
     /// `type`: a value of another JSON type.
     Type,
@@ -264,10 +264,18 @@ fn integer_sites(schema: &Schema, site: &mut SiteFn<'_>) {
         .map(|m| m as i64);
     let align_down = |x: i64| step.map_or(x, |m| x.div_euclid(m) * m);
     let align_up = |x: i64| step.map_or(x, |m| -((-x).div_euclid(m)) * m);
-    if schema.minimum.is_some() && lo > i64::MIN {
+    // Bounds are compared as float64s, so a bound beyond 2^53 cannot be
+    // broken by one; only a value that differs as a float counts.
+    if let Some(min) = schema.minimum
+        && lo > i64::MIN
+        && (align_down(lo - 1) as f64) < min
+    {
         site(Constraint::Minimum, Just(Value::from(align_down(lo - 1))).boxed(), None);
     }
-    if schema.maximum.is_some() && hi < i64::MAX {
+    if let Some(max) = schema.maximum
+        && hi < i64::MAX
+        && (align_up(hi + 1) as f64) > max
+    {
         site(Constraint::Maximum, Just(Value::from(align_up(hi + 1))).boxed(), None);
     }
     if let Some(m) = step

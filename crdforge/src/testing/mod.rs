@@ -58,6 +58,9 @@ pub struct Options {
     /// Whether objects that keep unknown fields
     /// (`x-kubernetes-preserve-unknown-fields`) get some.
     pub unknown_fields: bool,
+    /// Whether integers of an `x-kubernetes-int-or-string` node without
+    /// bounds stay within `i32`, the range of k8s-openapi's `IntOrString`.
+    pub int_or_string_i32: bool,
 }
 
 impl Default for Options {
@@ -67,6 +70,7 @@ impl Default for Options {
             max_string: 12,
             max_depth: 2,
             unknown_fields: true,
+            int_or_string_i32: true,
         }
     }
 }
@@ -93,7 +97,7 @@ pub struct Kind {
 }
 
 /// An object that breaks one constraint.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Invalid {
     /// The field the apiserver will name, e.g. `spec.ports[0].name`.
     pub path: String,

@@ -4,12 +4,14 @@
 //! schema rules; every rule is one function with the rule in its comment.
 
 mod cel;
+mod rules;
 mod value;
 
 use crdforge::crd::Version;
 use crdforge::schema::{Problem, Schema};
 
 pub use crate::crd::check_crd;
+pub use rules::{admit_on_create, evaluate_rules};
 pub use value::{admit, apply_defaults, validate_value};
 
 /// Every structural-schema violation in a version's root schema.

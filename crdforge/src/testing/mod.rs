@@ -255,8 +255,11 @@ impl Kind {
                     constraint,
                     strategy: (base, site.node)
                         .prop_map(move |(object, node)| {
+                            let below_junction = steps.iter().any(|s| matches!(s, Step::Branch(_)));
                             let (object, mut path) = plant(object, &steps, node);
-                            if let Some(name) = &extra {
+                            if let Some(name) = &extra
+                                && !below_junction
+                            {
                                 if !path.is_empty() {
                                     path.push('.');
                                 }
@@ -281,10 +284,18 @@ impl Kind {
 /// `steps` replaces the whole object.
 fn plant(mut object: Value, steps: &[Step], node: Value) -> (Value, String) {
     let mut path = String::new();
+    // Below a `oneOf`/`anyOf` branch the apiserver reports the junction
+    // ("must validate one and only one schema") and the errors of the
+    // branches it tried, not necessarily the planted node: the label is the
+    // junction's node, and errors below it count.
+    let mut junction: Option<String> = None;
     let mut here = &mut object;
     for step in steps {
         here = match step {
-            Step::Branch(_) => continue,
+            Step::Branch(_) => {
+                junction.get_or_insert_with(|| path.clone());
+                continue;
+            }
             Step::Prop(name) => {
                 if !path.is_empty() {
                     path.push('.');
@@ -308,7 +319,7 @@ fn plant(mut object: Value, steps: &[Step], node: Value) -> (Value, String) {
         };
     }
     *here = node;
-    (object, path)
+    (object, junction.unwrap_or(path))
 }
 
 /// Values of `K` read from generated objects (defaults applied, as the

@@ -4,9 +4,9 @@
 pub mod apply;
 pub mod crd;
 pub mod deep_copy;
+mod kube_schema;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod kube_schema;
 
 pub use apply::{ApplyConfiguration, ObjectConfiguration};
 pub use crdforge_derive::{CustomResource, KubeSchema};

@@ -60,6 +60,9 @@ mod tests {
         list.default = None;
         let mut value = json!([{}, {"replicas": null}, {"replicas": 3}]);
         apply_defaults(&list, &mut value);
-        assert_eq!(value, json!([{"replicas": 1}, {"replicas": 1}, {"replicas": 3}]));
+        assert_eq!(
+            value,
+            json!([{"replicas": 1}, {"replicas": 1}, {"replicas": 3}])
+        );
     }
 }

@@ -204,19 +204,31 @@ fn string_sites(schema: &Schema, site: &mut SiteFn<'_>) {
     if min > 0 && !checked_format {
         let node = match (pattern, bounds) {
             (None, _) => Some(chars(0, min - 1)),
-            (Some(p), Some((shortest, _))) if shortest < min => pattern::matching(p, Repeats::Fewest)
-                .map(|s| s.prop_filter("shorter than minLength", move |s| s.chars().count() < min).boxed()),
+            (Some(p), Some((shortest, _))) if shortest < min => {
+                pattern::matching(p, Repeats::Fewest).map(|s| {
+                    s.prop_filter("shorter than minLength", move |s| s.chars().count() < min)
+                        .boxed()
+                })
+            }
             _ => None,
         };
         if let Some(node) = node {
-            site(Constraint::MinLength, node.prop_map(Value::String).boxed(), None);
+            site(
+                Constraint::MinLength,
+                node.prop_map(Value::String).boxed(),
+                None,
+            );
         }
     }
     if let Some(max) = max
         && !checked_format
     {
         let node = match (pattern, bounds) {
-            (None, _) => Some(chars(max + 1, max + 3).prop_filter("not below minLength", move |s| s.chars().count() >= min).boxed()),
+            (None, _) => Some(
+                chars(max + 1, max + 3)
+                    .prop_filter("not below minLength", move |s| s.chars().count() >= min)
+                    .boxed(),
+            ),
             (Some(p), Some((_, longest))) if longest.is_none_or(|l| l > max) => {
                 pattern::matching(p, Repeats::AtLeast(max as u32 + 1)).map(|s| {
                     s.prop_filter("longer than maxLength", move |s| s.chars().count() > max)
@@ -226,7 +238,11 @@ fn string_sites(schema: &Schema, site: &mut SiteFn<'_>) {
             _ => None,
         };
         if let Some(node) = node {
-            site(Constraint::MaxLength, node.prop_map(Value::String).boxed(), None);
+            site(
+                Constraint::MaxLength,
+                node.prop_map(Value::String).boxed(),
+                None,
+            );
         }
     }
     if let Some(matcher) = &matcher
@@ -236,10 +252,12 @@ fn string_sites(schema: &Schema, site: &mut SiteFn<'_>) {
             let n = s.chars().count();
             n >= min && max.is_none_or(|m| n <= m)
         };
-        let mut candidates: Vec<String> = ["", "!", " ", "A", "0", "-", "é", "a b", "a!", "UPPER", "_x", "x."]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let mut candidates: Vec<String> = [
+            "", "!", " ", "A", "0", "-", "é", "a b", "a!", "UPPER", "_x", "x.",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
         candidates.push("!".repeat(min.max(1)));
         let bad: Vec<Value> = candidates
             .into_iter()
@@ -247,7 +265,11 @@ fn string_sites(schema: &Schema, site: &mut SiteFn<'_>) {
             .map(Value::from)
             .collect();
         if !bad.is_empty() {
-            site(Constraint::Pattern, proptest::sample::select(bad).boxed(), None);
+            site(
+                Constraint::Pattern,
+                proptest::sample::select(bad).boxed(),
+                None,
+            );
         }
     }
     if checked_format {
@@ -270,20 +292,32 @@ fn integer_sites(schema: &Schema, site: &mut SiteFn<'_>) {
         && lo > i64::MIN
         && (align_down(lo - 1) as f64) < min
     {
-        site(Constraint::Minimum, Just(Value::from(align_down(lo - 1))).boxed(), None);
+        site(
+            Constraint::Minimum,
+            Just(Value::from(align_down(lo - 1))).boxed(),
+            None,
+        );
     }
     if let Some(max) = schema.maximum
         && hi < i64::MAX
         && (align_up(hi + 1) as f64) > max
     {
-        site(Constraint::Maximum, Just(Value::from(align_up(hi + 1))).boxed(), None);
+        site(
+            Constraint::Maximum,
+            Just(Value::from(align_up(hi + 1))).boxed(),
+            None,
+        );
     }
     if let Some(m) = step
         && m > 1
     {
         let first = align_up(lo.max(-1000));
         if first < hi {
-            site(Constraint::MultipleOf, Just(Value::from(first + 1)).boxed(), None);
+            site(
+                Constraint::MultipleOf,
+                Just(Value::from(first + 1)).boxed(),
+                None,
+            );
         }
     }
     // An integer format's range with no stated bound: the apiserver does not
@@ -294,11 +328,19 @@ fn integer_sites(schema: &Schema, site: &mut SiteFn<'_>) {
 
 fn number_sites(schema: &Schema, site: &mut SiteFn<'_>) {
     if let Some(min) = schema.minimum {
-        let bad = if schema.exclusive_minimum { min } else { min - 1.0 };
+        let bad = if schema.exclusive_minimum {
+            min
+        } else {
+            min - 1.0
+        };
         site(Constraint::Minimum, Just(Value::from(bad)).boxed(), None);
     }
     if let Some(max) = schema.maximum {
-        let bad = if schema.exclusive_maximum { max } else { max + 1.0 };
+        let bad = if schema.exclusive_maximum {
+            max
+        } else {
+            max + 1.0
+        };
         site(Constraint::Maximum, Just(Value::from(bad)).boxed(), None);
     }
 }

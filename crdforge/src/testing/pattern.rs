@@ -35,7 +35,10 @@ impl Matcher {
 }
 
 fn parse(pattern: &str) -> Option<Hir> {
-    regex_syntax::ParserBuilder::new().build().parse(pattern).ok()
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()
 }
 
 /// Strings that match `pattern`, or `None` when it cannot be parsed.

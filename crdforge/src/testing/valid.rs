@@ -203,53 +203,53 @@ impl Gen<'_> {
                 );
             }
         }
-        let extra: BoxedStrategy<Map<String, Value>> = if let Some(values) =
-            &merged.additional_properties
-        {
-            let min = merged.min_properties.unwrap_or(0).max(0) as usize;
-            let min = if matches!(force.first(), Some(Step::Entry)) {
-                min.max(1)
-            } else {
-                min
-            };
-            let max = capped(min, merged.max_properties, self.options.max_items);
-            let rest = if matches!(force.first(), Some(Step::Entry)) {
-                &force[1..]
-            } else {
-                &[]
-            };
-            let forced = matches!(force.first(), Some(Step::Entry));
-            let first = self.present(values, rest);
-            let others = self.value(values, &[]);
-            (
-                first,
-                proptest::collection::btree_map(key(), others, min..=max),
-            )
-                .prop_map(move |(first, mut map)| {
-                    // The forced value goes under the first key, where an
-                    // invalid variant is planted.
-                    if forced {
-                        let k = map.keys().next().cloned().unwrap_or_else(|| "k".into());
-                        map.insert(k, first);
-                    }
-                    map.into_iter().collect()
-                })
-                .prop_filter("within minProperties/maxProperties", move |m: &Map<String, Value>| {
-                    m.len() >= min && m.len() <= max
-                })
+        let extra: BoxedStrategy<Map<String, Value>> =
+            if let Some(values) = &merged.additional_properties {
+                let min = merged.min_properties.unwrap_or(0).max(0) as usize;
+                let min = if matches!(force.first(), Some(Step::Entry)) {
+                    min.max(1)
+                } else {
+                    min
+                };
+                let max = capped(min, merged.max_properties, self.options.max_items);
+                let rest = if matches!(force.first(), Some(Step::Entry)) {
+                    &force[1..]
+                } else {
+                    &[]
+                };
+                let forced = matches!(force.first(), Some(Step::Entry));
+                let first = self.present(values, rest);
+                let others = self.value(values, &[]);
+                (
+                    first,
+                    proptest::collection::btree_map(key(), others, min..=max),
+                )
+                    .prop_map(move |(first, mut map)| {
+                        // The forced value goes under the first key, where an
+                        // invalid variant is planted.
+                        if forced {
+                            let k = map.keys().next().cloned().unwrap_or_else(|| "k".into());
+                            map.insert(k, first);
+                        }
+                        map.into_iter().collect()
+                    })
+                    .prop_filter(
+                        "within minProperties/maxProperties",
+                        move |m: &Map<String, Value>| m.len() >= min && m.len() <= max,
+                    )
+                    .boxed()
+            } else if merged.preserve_unknown_fields && self.options.unknown_fields {
+                let known: BTreeSet<String> = merged.properties.keys().cloned().collect();
+                proptest::collection::btree_map(
+                    key().prop_filter("not a declared property", move |k| !known.contains(k)),
+                    any_json(self.options.max_depth),
+                    0..=2,
+                )
+                .prop_map(|m| m.into_iter().collect())
                 .boxed()
-        } else if merged.preserve_unknown_fields && self.options.unknown_fields {
-            let known: BTreeSet<String> = merged.properties.keys().cloned().collect();
-            proptest::collection::btree_map(
-                key().prop_filter("not a declared property", move |k| !known.contains(k)),
-                any_json(self.options.max_depth),
-                0..=2,
-            )
-            .prop_map(|m| m.into_iter().collect())
-            .boxed()
-        } else {
-            Just(Map::new()).boxed()
-        };
+            } else {
+                Just(Map::new()).boxed()
+            };
         (fields, extra)
             .prop_map(|(fields, mut map)| {
                 map.extend(fields.into_iter().flatten());
@@ -350,7 +350,10 @@ pub(super) fn overlay(schema: &Schema, branch: &Schema) -> Schema {
     // the union of every variant's, the branch names this variant's.
     if !branch.properties.is_empty() || !branch.required.is_empty() {
         let named = |k: &String| branch.properties.contains_key(k) || branch.required.contains(k);
-        if !schema.properties.keys().all(|k| named(k)) && schema.one_of.is_empty() && schema.any_of.is_empty() {
+        if !schema.properties.keys().all(|k| named(k))
+            && schema.one_of.is_empty()
+            && schema.any_of.is_empty()
+        {
             merged.properties.retain(|k, _| named(k));
         }
     }
@@ -503,8 +506,17 @@ pub(super) fn key() -> BoxedStrategy<String> {
 /// k8s-openapi `Time` writes.
 pub(super) fn format(format: &str) -> Option<BoxedStrategy<String>> {
     Some(match format {
-        "date-time" | "datetime" => (1970u32..2100, 1u32..=12, 1u32..=28, 0u32..24, 0u32..60, 0u32..60)
-            .prop_map(|(y, mo, d, h, mi, s)| format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
+        "date-time" | "datetime" => (
+            1970u32..2100,
+            1u32..=12,
+            1u32..=28,
+            0u32..24,
+            0u32..60,
+            0u32..60,
+        )
+            .prop_map(|(y, mo, d, h, mi, s)| {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+            })
             .boxed(),
         "date" => (1970u32..2100, 1u32..=12, 1u32..=28)
             .prop_map(|(y, mo, d)| format!("{y:04}-{mo:02}-{d:02}"))

@@ -48,9 +48,10 @@ fn walk(schema: &Schema, value: &Value, path: &str, root: bool, errors: &mut Vec
         }
         let verdict = run(&rule.rule, value);
         if verdict != Some(true) {
-            let message = rule.message.clone().unwrap_or_else(|| {
-                format!("failed rule: {}", rule.rule)
-            });
+            let message = rule
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("failed rule: {}", rule.rule));
             errors.push(format!("{here}: {message}"));
         }
     }
@@ -141,7 +142,10 @@ mod tests {
 
     #[test]
     fn a_rule_that_cannot_evaluate_fails_and_transition_rules_are_skipped() {
-        assert_eq!(evaluate_rules(&with_rule("self.a > 0"), &json!({})).len(), 1);
+        assert_eq!(
+            evaluate_rules(&with_rule("self.a > 0"), &json!({})).len(),
+            1
+        );
         assert!(evaluate_rules(&with_rule("self.a >= oldSelf.a"), &json!({"a": 1})).is_empty());
     }
 }

@@ -30,6 +30,7 @@
 //! a CEL rule, `allOf` or `not`, or plant unknown fields where the schema
 //! prunes them.
 
+mod hints;
 mod invalid;
 mod pattern;
 mod valid;

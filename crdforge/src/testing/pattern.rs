@@ -17,6 +17,9 @@ pub(super) enum Repeats {
     AtLeast(u32),
     /// Every repetition its minimum number of times: the shortest strings.
     Fewest,
+    /// Every unbounded repetition at most this many more times than its
+    /// minimum: strings within a `maxLength`.
+    AtMost(u32),
 }
 
 /// A compiled pattern, to check generated strings with.
@@ -53,6 +56,32 @@ pub(super) fn matching(pattern: &str, repeats: Repeats) -> Option<BoxedStrategy<
     )
 }
 
+/// Strings that match `pattern` and, where the pattern allows it, have at
+/// most `max_len` characters: its unbounded repetitions are cut short
+/// rather than the long strings filtered away (a `(…)+` nested in a `+`
+/// under a `maxLength: 32` would be refused almost every time).
+pub(super) fn matching_within(
+    pattern: &str,
+    max_len: Option<usize>,
+) -> Option<BoxedStrategy<String>> {
+    let Some(max_len) = max_len else {
+        return matching(pattern, Repeats::AsWritten);
+    };
+    let hir = parse(pattern)?;
+    let fits = |repeats| {
+        bend(&hir, repeats)
+            .properties()
+            .maximum_len()
+            .is_some_and(|len| len <= max_len)
+    };
+    let repeats = (0..=32)
+        .rev()
+        .map(Repeats::AtMost)
+        .find(|r| fits(*r))
+        .unwrap_or(Repeats::AsWritten);
+    matching(pattern, repeats)
+}
+
 /// The fewest characters a string matching `pattern` has, and the most
 /// (`None`: unbounded), counted in UTF-8 bytes (an upper bound on
 /// characters, exact for the ASCII patterns CRDs use).
@@ -80,6 +109,7 @@ fn bend(hir: &Hir, repeats: Repeats) -> Hir {
             let (min, max) = match (repeats, r.max) {
                 (Repeats::AtLeast(n), None) => (r.min.max(n), Some(r.min.max(n) + 2)),
                 (Repeats::Fewest, _) => (r.min, Some(r.min)),
+                (Repeats::AtMost(n), None) => (r.min, Some(r.min + n)),
                 _ => (r.min, r.max),
             };
             Hir::repetition(Repetition {

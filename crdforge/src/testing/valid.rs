@@ -15,7 +15,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 use super::Options;
-use super::pattern::{self, Repeats};
+use super::hints::{self, Group};
+use super::pattern;
 use crate::schema::Schema;
 
 /// One step of a path into a value.
@@ -155,6 +156,22 @@ impl Gen<'_> {
             Some(Step::Prop(name)) => Some(name.as_str()),
             _ => None,
         };
+        // Field groups are met by construction: every property a group
+        // names is generated, and a choice per group removes the others.
+        let groups = hints::groups(&merged);
+        let grouped: BTreeSet<&str> = groups
+            .iter()
+            .flat_map(|(_, names)| names.iter().map(String::as_str))
+            .collect();
+        let mut keep: BTreeSet<String> = merged.required.iter().cloned().collect();
+        keep.extend(forced_prop.map(str::to_owned));
+        let orders: Vec<(String, String, Schema, Schema)> = hints::orders(&merged)
+            .into_iter()
+            .map(|(a, b)| {
+                let (sa, sb) = (merged.properties[&a].clone(), merged.properties[&b].clone());
+                (a, b, sa, sb)
+            })
+            .collect();
         let mut fields: Vec<BoxedStrategy<Option<(String, Value)>>> = Vec::new();
         if merged.embedded_resource {
             for (name, value) in [
@@ -186,6 +203,12 @@ impl Gen<'_> {
             if forced_prop == Some(name.as_str()) {
                 fields.push(
                     self.present(property, &force[1..])
+                        .prop_map(move |v| Some((key.clone(), v)))
+                        .boxed(),
+                );
+            } else if grouped.contains(name.as_str()) {
+                fields.push(
+                    self.present(property, &[])
                         .prop_map(move |v| Some((key.clone(), v)))
                         .boxed(),
                 );
@@ -250,9 +273,16 @@ impl Gen<'_> {
             } else {
                 Just(Map::new()).boxed()
             };
-        (fields, extra)
-            .prop_map(|(fields, mut map)| {
+        let choices = proptest::collection::vec(any::<u64>(), groups.len());
+        (fields, extra, choices)
+            .prop_map(move |(fields, mut map, choices)| {
                 map.extend(fields.into_iter().flatten());
+                for ((group, names), choice) in groups.iter().zip(choices) {
+                    choose(&mut map, *group, names, &keep, choice);
+                }
+                for (a, b, sa, sb) in &orders {
+                    order(&mut map, a, b, sa, sb);
+                }
                 Value::Object(map)
             })
             .boxed()
@@ -292,7 +322,7 @@ impl Gen<'_> {
             n >= min && hard_max.is_none_or(|max| n <= max)
         };
         let strategy = if let Some(p) = &schema.pattern
-            && let Some(strategy) = pattern::matching(p, Repeats::AsWritten)
+            && let Some(strategy) = pattern::matching_within(p, hard_max)
         {
             strategy.prop_filter("within the lengths", within).boxed()
         } else if let Some(f) = schema.format.as_deref()
@@ -302,7 +332,17 @@ impl Gen<'_> {
         } else {
             chars(min, max)
         };
-        strategy.prop_map(Value::String).boxed()
+        match hints::prefix(schema) {
+            // `self.startsWith('https://')`: the prefix, then as much of the
+            // generated string as the maxLength leaves room for.
+            Some(prefix) if schema.pattern.is_none() => strategy
+                .prop_map(move |s| {
+                    let room = hard_max.map_or(usize::MAX, |m| m.saturating_sub(prefix.chars().count()));
+                    Value::String(format!("{prefix}{}", s.chars().take(room).collect::<String>()))
+                })
+                .boxed(),
+            _ => strategy.prop_map(Value::String).boxed(),
+        }
     }
 
     pub(super) fn integer(self, schema: &Schema) -> BoxedStrategy<Value> {
@@ -380,6 +420,67 @@ pub(super) fn overlay(schema: &Schema, branch: &Schema) -> Schema {
         merged.enum_ = branch.enum_.clone();
     }
     merged
+}
+
+/// Removes the properties of a field group the choice leaves out: one of
+/// them for `exactly_one_of`, one or none for `at_most_one_of`, a non-empty
+/// subset for `at_least_one_of`. Required and forced properties stay.
+fn choose(
+    map: &mut Map<String, Value>,
+    group: Group,
+    names: &[String],
+    keep: &BTreeSet<String>,
+    choice: u64,
+) {
+    let n = names.len().min(63);
+    let kept: Vec<bool> = match group {
+        Group::ExactlyOne | Group::AtMostOne => {
+            let pinned = names.iter().position(|name| keep.contains(name));
+            let picked = pinned.or_else(|| {
+                let options = if group == Group::AtMostOne { n + 1 } else { n };
+                let i = (choice % options as u64) as usize;
+                (i < n).then_some(i)
+            });
+            (0..names.len()).map(|i| Some(i) == picked).collect()
+        }
+        Group::AtLeastOne => {
+            let mask = choice % ((1u64 << n) - 1) + 1;
+            (0..names.len()).map(|i| i < n && (mask >> i) & 1 == 1).collect()
+        }
+    };
+    for (name, kept) in names.iter().zip(kept) {
+        if !kept && !keep.contains(name) {
+            map.remove(name);
+        }
+    }
+}
+
+/// Puts two integer properties in the order a `self.a <= self.b` rule
+/// asks: swapped, or one set to the other, whichever stays within both
+/// schemas; else left for the filter.
+fn order(map: &mut Map<String, Value>, a: &str, b: &str, sa: &Schema, sb: &Schema) {
+    let (Some(x), Some(y)) = (
+        map.get(a).and_then(Value::as_i64),
+        map.get(b).and_then(Value::as_i64),
+    ) else {
+        return;
+    };
+    if x <= y {
+        return;
+    }
+    let fits = |s: &Schema, v: i64| {
+        let (lo, hi) = integer_bounds(s);
+        let step = s.multiple_of.filter(|m| *m >= 1.0 && m.fract() == 0.0);
+        s.enum_.is_empty() && lo <= v && v <= hi && step.is_none_or(|m| v % (m as i64) == 0)
+    };
+    if fits(sa, y) && fits(sb, x) {
+        map.insert(a.into(), y.into());
+        map.insert(b.into(), x.into());
+    } else if fits(sa, y) {
+        map.insert(a.into(), y.into());
+    } else if fits(sb, x) {
+        map.insert(b.into(), x.into());
+    }
 }
 
 /// The upper end of a size range: the schema's maximum, or `cap` more than

@@ -9,7 +9,9 @@
 //! the static check in the `cel` module; JSON numbers become CEL `int`
 //! where they are integers (the apiserver's `int64`), else `double`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -81,10 +83,32 @@ fn walk(schema: &Schema, value: &Value, path: &str, root: bool, errors: &mut Vec
     }
 }
 
+thread_local! {
+    /// Compiled rules by their text. Property tests evaluate the same few
+    /// rules on thousands of values; compiling one costs far more than
+    /// running it. A rule that does not compile is cached as `None`.
+    static PROGRAMS: RefCell<HashMap<String, Option<Rc<cel::Program>>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The compiled rule, from the cache of this thread.
+fn compiled(rule: &str) -> Option<Rc<cel::Program>> {
+    PROGRAMS.with(|programs| {
+        if let Some(program) = programs.borrow().get(rule) {
+            return program.clone();
+        }
+        let program = cel::Program::compile(rule).ok().map(Rc::new);
+        programs
+            .borrow_mut()
+            .insert(rule.to_owned(), program.clone());
+        program
+    })
+}
+
 /// The rule's result on `value`: `Some(bool)`, or `None` when it does not
 /// compile or evaluate to a bool.
 fn run(rule: &str, value: &Value) -> Option<bool> {
-    let program = cel::Program::compile(rule).ok()?;
+    let program = compiled(rule)?;
     let mut context = cel::Context::default();
     context.add_variable_from_value("self", to_cel(value));
     match program.execute(&context) {

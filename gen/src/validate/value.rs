@@ -10,9 +10,33 @@
 //! needs it as a library anyway, to check defaults. CEL rules are not
 //! evaluated here (the `cel` module type-checks them, without running them).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crdforge::schema::Schema;
+
+thread_local! {
+    /// Compiled patterns by their text: a value check runs the same few
+    /// patterns on many values (property tests: thousands), and compiling
+    /// one costs far more than matching. `None`: it does not compile.
+    static REGEXES: RefCell<HashMap<String, Option<regex::Regex>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The compiled `pattern`, from this thread's cache (a `Regex` clone
+/// shares the compiled program).
+fn regex(pattern: &str) -> Option<regex::Regex> {
+    REGEXES.with(|cache| {
+        if let Some(re) = cache.borrow().get(pattern) {
+            return re.clone();
+        }
+        let re = regex::Regex::new(pattern).ok();
+        cache.borrow_mut().insert(pattern.to_owned(), re.clone());
+        re
+    })
+}
 
 /// What the apiserver does with an object before storing it: fill in
 /// defaults, then validate. Returns the defaulted object, or every error.
@@ -113,15 +137,17 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             }
             if let Some(format) = &schema.format
                 && let Some(re) = format_pattern(format)
-                && !regex::Regex::new(re).is_ok_and(|re| re.is_match(s))
+                && !regex(re).is_some_and(|re| re.is_match(s))
             {
                 fail(format!("must be of format {format}"));
             }
             if let Some(pattern) = &schema.pattern {
-                match regex::Regex::new(pattern) {
-                    Ok(re) if !re.is_match(s) => fail(format!("must match the pattern {pattern}")),
-                    Ok(_) => {}
-                    Err(_) => fail(format!("has an invalid pattern {pattern}")),
+                match regex(pattern) {
+                    Some(re) if !re.is_match(s) => {
+                        fail(format!("must match the pattern {pattern}"))
+                    }
+                    Some(_) => {}
+                    None => fail(format!("has an invalid pattern {pattern}")),
                 }
             }
         }

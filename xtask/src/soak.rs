@@ -49,7 +49,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--package",
             "crdforge-fixtures",
             "--features",
-            "e2e",
+            "properties-e2e",
             "--test",
             "properties_e2e",
             "--",

@@ -11,11 +11,11 @@ use crate::schema::Schema;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Group {
     /// `exactly_one_of`: `[has(self.a), …].exists_one(x, x)`.
-    ExactlyOne,
+    Exactly,
     /// `at_most_one_of`: `[has(self.a), …].filter(x, x).size() <= 1`.
-    AtMostOne,
+    AtMost,
     /// `at_least_one_of`: `[has(self.a), …].exists(x, x)`.
-    AtLeastOne,
+    AtLeast,
 }
 
 /// The field groups of an object node: which properties, and the rule.
@@ -30,11 +30,11 @@ pub(super) fn groups(schema: &Schema) -> Vec<(Group, Vec<String>)> {
 
 fn group(rule: &str) -> Option<(Group, Vec<String>)> {
     let (list, kind) = if let Some(list) = rule.strip_suffix(".exists_one(x, x)") {
-        (list, Group::ExactlyOne)
+        (list, Group::Exactly)
     } else if let Some(list) = rule.strip_suffix(".filter(x, x).size() <= 1") {
-        (list, Group::AtMostOne)
+        (list, Group::AtMost)
     } else if let Some(list) = rule.strip_suffix(".exists(x, x)") {
-        (list, Group::AtLeastOne)
+        (list, Group::AtLeast)
     } else {
         return None;
     };
@@ -107,9 +107,12 @@ mod tests {
     #[test]
     fn the_derives_group_rules_and_orders_and_prefixes_are_read() {
         let s = with("[has(self.a), has(self.b)].exists_one(x, x)", &["a", "b"]);
-        assert_eq!(groups(&s), [(Group::ExactlyOne, vec!["a".into(), "b".into()])]);
-        let s = with("[has(self.a), has(self.b)].filter(x, x).size() <= 1", &["a", "b"]);
-        assert_eq!(groups(&s)[0].0, Group::AtMostOne);
+        assert_eq!(groups(&s), [(Group::Exactly, vec!["a".into(), "b".into()])]);
+        let s = with(
+            "[has(self.a), has(self.b)].filter(x, x).size() <= 1",
+            &["a", "b"],
+        );
+        assert_eq!(groups(&s)[0].0, Group::AtMost);
         let s = with("[has(self.a), has(self.c)].exists(x, x)", &["a", "b"]);
         assert!(groups(&s).is_empty(), "c is no property");
         let s = with("!has(self.a) || self.a <= self.b", &["a", "b"]);

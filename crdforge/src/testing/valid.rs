@@ -337,8 +337,12 @@ impl Gen<'_> {
             // generated string as the maxLength leaves room for.
             Some(prefix) if schema.pattern.is_none() => strategy
                 .prop_map(move |s| {
-                    let room = hard_max.map_or(usize::MAX, |m| m.saturating_sub(prefix.chars().count()));
-                    Value::String(format!("{prefix}{}", s.chars().take(room).collect::<String>()))
+                    let room =
+                        hard_max.map_or(usize::MAX, |m| m.saturating_sub(prefix.chars().count()));
+                    Value::String(format!(
+                        "{prefix}{}",
+                        s.chars().take(room).collect::<String>()
+                    ))
                 })
                 .boxed(),
             _ => strategy.prop_map(Value::String).boxed(),
@@ -390,7 +394,7 @@ pub(super) fn overlay(schema: &Schema, branch: &Schema) -> Schema {
     // the union of every variant's, the branch names this variant's.
     if !branch.properties.is_empty() || !branch.required.is_empty() {
         let named = |k: &String| branch.properties.contains_key(k) || branch.required.contains(k);
-        if !schema.properties.keys().all(|k| named(k))
+        if !schema.properties.keys().all(&named)
             && schema.one_of.is_empty()
             && schema.any_of.is_empty()
         {
@@ -434,18 +438,20 @@ fn choose(
 ) {
     let n = names.len().min(63);
     let kept: Vec<bool> = match group {
-        Group::ExactlyOne | Group::AtMostOne => {
+        Group::Exactly | Group::AtMost => {
             let pinned = names.iter().position(|name| keep.contains(name));
             let picked = pinned.or_else(|| {
-                let options = if group == Group::AtMostOne { n + 1 } else { n };
+                let options = if group == Group::AtMost { n + 1 } else { n };
                 let i = (choice % options as u64) as usize;
                 (i < n).then_some(i)
             });
             (0..names.len()).map(|i| Some(i) == picked).collect()
         }
-        Group::AtLeastOne => {
+        Group::AtLeast => {
             let mask = choice % ((1u64 << n) - 1) + 1;
-            (0..names.len()).map(|i| i < n && (mask >> i) & 1 == 1).collect()
+            (0..names.len())
+                .map(|i| i < n && (mask >> i) & 1 == 1)
+                .collect()
         }
     };
     for (name, kept) in names.iter().zip(kept) {

@@ -5,6 +5,8 @@ pub mod apply;
 pub mod crd;
 pub mod deep_copy;
 mod kube_schema;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use apply::{ApplyConfiguration, ObjectConfiguration};
 pub use crdforge_derive::{CustomResource, KubeSchema};

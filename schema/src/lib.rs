@@ -7,6 +7,7 @@ pub mod passes;
 mod build;
 mod constraints;
 mod context;
+mod defaults;
 mod json;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use serde_json::Value;
 pub use build::{FieldDesc, Payload, Tagging, VariantDesc, enum_schema, struct_schema};
 pub use constraints::{Constraints, ListType, MapType, Rule};
 pub use context::{Context, Problem};
+pub use defaults::apply_defaults;
 pub use json::from_json;
 
 /// One node of an OpenAPI v3 schema, as a CRD's `openAPIV3Schema` holds it.

@@ -7,6 +7,7 @@ mod demo;
 mod envtest;
 mod r#gen;
 mod publish;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,9 @@ enum Cmd {
     /// Benchmarks against client-go and kube-runtime, run side by side;
     /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
     Bench(bench::Args),
+    /// The property-based end-to-end suite with many cases; writes
+    /// docs/property-agreement.md.
+    Soak(soak::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Cmd::Gen(args) => r#gen::run(args),
         Cmd::Demo(args) => demo::run(args),
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Soak(args) => soak::run(args),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };
     match result {

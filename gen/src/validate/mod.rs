@@ -5,6 +5,7 @@
 
 mod admission;
 mod cel;
+mod rules;
 mod value;
 
 use crdforge::crd::Version;
@@ -12,6 +13,7 @@ use crdforge::schema::{Problem, Schema};
 
 pub use crate::crd::check_crd;
 pub use admission::admission_expression;
+pub use rules::{admit_on_create, evaluate_rules};
 pub use value::{admit, apply_defaults, validate_value};
 
 /// Every structural-schema violation in a version's root schema.

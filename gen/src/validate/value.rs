@@ -10,9 +10,33 @@
 //! needs it as a library anyway, to check defaults. CEL rules are not
 //! evaluated here (the `cel` module type-checks them, without running them).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crdforge::schema::Schema;
+
+thread_local! {
+    /// Compiled patterns by their text: a value check runs the same few
+    /// patterns on many values (property tests: thousands), and compiling
+    /// one costs far more than matching. `None`: it does not compile.
+    static REGEXES: RefCell<HashMap<String, Option<regex::Regex>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The compiled `pattern`, from this thread's cache (a `Regex` clone
+/// shares the compiled program).
+fn regex(pattern: &str) -> Option<regex::Regex> {
+    REGEXES.with(|cache| {
+        if let Some(re) = cache.borrow().get(pattern) {
+            return re.clone();
+        }
+        let re = regex::Regex::new(pattern).ok();
+        cache.borrow_mut().insert(pattern.to_owned(), re.clone());
+        re
+    })
+}
 
 /// What the apiserver does with an object before storing it: fill in
 /// defaults, then validate. Returns the defaulted object, or every error.
@@ -27,40 +51,9 @@ pub fn admit(schema: &Schema, value: &Value) -> Result<Value, Vec<String>> {
     }
 }
 
-/// Fills absent (or pruned-null) properties that have a default, at every
-/// level, as the apiserver's defaulting does.
-pub fn apply_defaults(schema: &Schema, value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (name, property) in &schema.properties {
-                let absent = match map.get(name) {
-                    None => true,
-                    Some(Value::Null) => !property.nullable,
-                    Some(_) => false,
-                };
-                if absent && let Some(default) = &property.default {
-                    map.insert(name.clone(), default.clone());
-                }
-                if let Some(child) = map.get_mut(name) {
-                    apply_defaults(property, child);
-                }
-            }
-            if let Some(values) = &schema.additional_properties {
-                for child in map.values_mut() {
-                    apply_defaults(values, child);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = &schema.items {
-                for item in items {
-                    apply_defaults(item_schema, item);
-                }
-            }
-        }
-        _ => {}
-    }
-}
+/// The apiserver's defaulting, from the schema crate (one source for the
+/// offline check and `crdforge::testing`).
+pub use crdforge::schema::apply_defaults;
 
 /// Every way `value` breaks `schema`, each as "path: message".
 pub fn validate_value(schema: &Schema, value: &Value) -> Vec<String> {
@@ -147,15 +140,17 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
             }
             if let Some(format) = &schema.format
                 && let Some(re) = format_pattern(format)
-                && !regex::Regex::new(re).is_ok_and(|re| re.is_match(s))
+                && !regex(re).is_some_and(|re| re.is_match(s))
             {
                 fail(format!("must be of format {format}"));
             }
             if let Some(pattern) = &schema.pattern {
-                match regex::Regex::new(pattern) {
-                    Ok(re) if !re.is_match(s) => fail(format!("must match the pattern {pattern}")),
-                    Ok(_) => {}
-                    Err(_) => fail(format!("has an invalid pattern {pattern}")),
+                match regex(pattern) {
+                    Some(re) if !re.is_match(s) => {
+                        fail(format!("must match the pattern {pattern}"))
+                    }
+                    Some(_) => {}
+                    None => fail(format!("has an invalid pattern {pattern}")),
                 }
             }
         }

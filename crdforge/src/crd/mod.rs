@@ -203,7 +203,27 @@ pub fn final_schema(version: &Version) -> (Schema, Vec<Problem>) {
         max_description_length: version.max_description_length,
     };
     let problems = passes::run_all(&mut schema, &options);
+    if let Some(scale) = &version.scale {
+        // The scale subresource refuses a negative count at either replicas
+        // path ("should be a non-negative integer") whatever the schema
+        // says; saying it in the schema makes the offline check, the value
+        // generators and the documentation agree with the apiserver.
+        for path in [&scale.spec_replicas_path, &scale.status_replicas_path] {
+            if let Some(field) = at_path(&mut schema, path)
+                && field.type_.as_deref() == Some("integer")
+            {
+                field.minimum = Some(field.minimum.map_or(0.0, |m| m.max(0.0)));
+            }
+        }
+    }
     (schema, problems)
+}
+
+/// The schema of the field at a simple JSON path (`.spec.replicas`).
+fn at_path<'a>(schema: &'a mut Schema, path: &str) -> Option<&'a mut Schema> {
+    path.trim_start_matches('.')
+        .split('.')
+        .try_fold(schema, |schema, name| schema.properties.get_mut(name))
 }
 
 /// Runs the passes over every version and converts. Returns the CRD and the

@@ -1,5 +1,5 @@
 //! Property tests of a custom resource, from the schema the apiserver will
-//! enforce (feature `testing`, on [proptest]).
+//! enforce (feature `testing`, on [mod@proptest]).
 //!
 //! One generator serves every kind: it reads the version's final schema
 //! ([`crate::crd::final_schema`]) and produces JSON the apiserver accepts —

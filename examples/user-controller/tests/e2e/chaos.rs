@@ -91,16 +91,38 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
     // `attempted` counts the Users whose create was sent: more than exist,
     // so more than are Ready, at any moment up to when it is read.
     let (attempted, created) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    // How many creates may start: raised just before each apiserver
+    // restart, so creates are in flight when it goes down, but never to all
+    // `n` until the restart is over: on a fast apiserver every User could
+    // otherwise be created between the poll that sees the milestone and the
+    // kill, and the restart would not be mid-run.
+    let gate = Arc::new(AtomicUsize::new(n / 5));
     let creator = tokio::spawn({
         let users = users.clone();
         let names = names.clone();
-        let (attempted, created) = (Arc::clone(&attempted), Arc::clone(&created));
+        let (attempted, created, gate) = (
+            Arc::clone(&attempted),
+            Arc::clone(&created),
+            Arc::clone(&gate),
+        );
         async move {
             futures::stream::iter(names.into_iter().enumerate())
                 .for_each_concurrent(16, |(i, name)| {
-                    let (users, attempted, created) =
-                        (users.clone(), Arc::clone(&attempted), Arc::clone(&created));
+                    let (users, attempted, created, gate) = (
+                        users.clone(),
+                        Arc::clone(&attempted),
+                        Arc::clone(&created),
+                        Arc::clone(&gate),
+                    );
                     async move {
+                        // Bounded: the test raises the gate to `n` within
+                        // its own time limits.
+                        for _ in 0..60_000 {
+                            if i < gate.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
                         attempted.fetch_add(1, Ordering::SeqCst);
                         loop {
                             match users
@@ -141,6 +163,7 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
     };
 
     created_at_least(n / 5).await;
+    gate.store(n / 2, Ordering::SeqCst);
     restart_apiserver().await;
     restart_mid_run("apiserver restart 1", &mut hits);
     // Killed while it is working: after it has made some User Ready.
@@ -157,8 +180,10 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
     hits.push(format!("controller kill 1: {ready_at_kill_1} of {n} Ready"));
     controller = ControllerProcess::start(&dir, &Default::default());
     created_at_least(n / 2).await;
+    gate.store(3 * n / 4, Ordering::SeqCst);
     restart_apiserver().await;
     restart_mid_run("apiserver restart 2", &mut hits);
+    gate.store(n, Ordering::SeqCst);
     // The second controller has made progress since the first kill.
     eventually(
         "Ready users beyond those of the first kill",

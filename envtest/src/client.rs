@@ -1,6 +1,10 @@
 //! A `kube::Client` for the running control plane, for tests.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result, bail};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::{Component, Instance};
@@ -47,4 +51,45 @@ pub async fn proxied_client() -> Result<(crate::proxy::Proxy, kube::Client)> {
         .context("the proxy's address as a URL")?;
     let client = kube::Client::try_from(config).context("building the proxied client")?;
     Ok((proxy, client))
+}
+
+/// Applies a CRD (server-side, as `manager`, forced) and waits until the
+/// apiserver serves it (`Established`), for at most 30 s: what every test
+/// does before it creates objects of a kind.
+pub async fn apply_crd(
+    client: &kube::Client,
+    manager: &str,
+    crd: &CustomResourceDefinition,
+) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = crd.metadata.name.clone().context("a CRD without a name")?;
+    crds.patch(
+        &name,
+        &PatchParams::apply(manager).force(),
+        &Patch::Apply(crd),
+    )
+    .await
+    .with_context(|| format!("applying CRD {name}"))?;
+    let established = |crd: &CustomResourceDefinition| {
+        crd.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            })
+    };
+    // Bounded: 150 reads 200 ms apart.
+    for _ in 0..150 {
+        if established(
+            &crds
+                .get(&name)
+                .await
+                .with_context(|| format!("reading CRD {name}"))?,
+        ) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("CRD {name} did not become Established within 30 s")
 }

@@ -13,7 +13,7 @@ mod scoped;
 mod workspace;
 
 #[cfg(feature = "client")]
-pub use client::{client, config, proxied_client};
+pub use client::{apply_crd, client, config, proxied_client};
 pub use instance::{Component, Instance, Started};
 pub use scoped::{Running, report_start};
 pub use workspace::{find_root, target_dir, workspace_root};

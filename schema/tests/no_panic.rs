@@ -219,15 +219,12 @@ fn tree() -> impl Strategy<Value = Schema> {
 
 #[test]
 fn no_schema_makes_the_passes_panic() {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(256);
-    let mut runner = TestRunner::new(Config {
-        cases,
+    // proptest's default reads PROPTEST_CASES (256 without it).
+    let config = Config {
         failure_persistence: None,
         ..Config::default()
-    });
+    };
+    let mut runner = TestRunner::new(config);
     let strategy = (tree(), prop::option::of(select(vec![0usize, 1, 10])));
     let result = runner.run(&strategy, |(schema, max_description_length)| {
         let outcome = catch_unwind(AssertUnwindSafe(|| {

@@ -234,15 +234,13 @@ fn input() -> impl Strategy<Value = String> {
 
 #[test]
 fn no_input_makes_the_front_end_or_the_emitter_panic() {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(256);
-    let mut runner = TestRunner::new(Config {
-        cases,
+    // proptest's default reads PROPTEST_CASES (256 without it).
+    let config = Config {
         failure_persistence: None,
         ..Config::default()
-    });
+    };
+    let cases = config.cases;
+    let mut runner = TestRunner::new(config);
     let parsed = std::sync::atomic::AtomicUsize::new(0);
     let result = runner.run(&input(), |source| {
         // Text that is not Rust is rustc's to refuse, not ours.

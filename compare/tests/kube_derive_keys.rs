@@ -262,8 +262,19 @@ fn every_key_is_tried_once_accepted_or_refused() {
 /// darling `rename`.
 fn kube_derive_keys() -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    // Only this platform's packages: a fresh machine has fetched nothing for
+    // other targets (windows-only crates), and `--offline` must not need them.
+    let version = Command::new(&cargo)
+        .arg("-vV")
+        .output()
+        .expect("running cargo -vV");
+    let host = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("cargo -vV names the host triple");
+    let output = Command::new(&cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("running cargo metadata");

@@ -7,6 +7,4 @@ pub mod controller;
 pub mod informer;
 pub mod leader;
 pub mod lister;
-#[cfg(feature = "server")]
-pub mod server;
 pub mod workqueue;

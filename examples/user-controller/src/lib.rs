@@ -15,3 +15,4 @@ pub mod directory;
 pub mod events;
 pub mod reconcile;
 pub mod run;
+pub mod server;

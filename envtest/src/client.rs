@@ -25,9 +25,10 @@ pub async fn config() -> Result<kube::Config> {
     let instance = Instance::from_env();
     let running = instance.running()?;
     if !running.iter().any(|(c, _)| *c == Component::KubeApiserver) {
+        let tool = crate::tool_name();
         bail!(
-            "no envtest control plane is running in {}: start one with `cargo xtask envtest up`, \
-             or run the tests under `cargo xtask envtest run -- cargo test …`",
+            "no envtest control plane is running in {}: start one with `{tool} up`, \
+             or run the tests under `{tool} run -- cargo test …`",
             instance.dir().display()
         );
     }
@@ -92,4 +93,82 @@ pub async fn apply_crd(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     bail!("CRD {name} did not become Established within 30 s")
+}
+
+/// Waits until kube-controller-manager's garbage collector can resolve
+/// owners of `api_version`/`kind`, and returns how long that took.
+///
+/// The garbage collector learns of kinds through discovery, which it
+/// re-reads every 30 s (a constant in kube-controller-manager, not a
+/// flag). Until then it cannot look up an owner of a kind added since,
+/// so a dependent of a new CRD's object outlives its owner by up to about
+/// half a minute, and a test that deletes an owner and waits a fixed 20 s
+/// for its dependents fails at random. This waits by construction instead:
+/// it creates a ConfigMap in `namespace` whose only owner is an object of
+/// the kind that does not exist, and returns once the collector has deleted
+/// it, which it can do only once it resolves the kind. The collector
+/// retries with a growing back-off meanwhile, so the figure is an upper
+/// bound of when it learned the kind. Fails after `limit`, deleting the
+/// probe.
+pub async fn wait_until_gc_knows(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+    limit: Duration,
+) -> Result<Duration> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+    use kube::api::{DeleteParams, PostParams};
+
+    let started = std::time::Instant::now();
+    let nonce = format!(
+        "{:x}{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    );
+    let name = format!("crdforge-gc-probe-{}", &nonce[..nonce.len().min(40)]);
+    let probe = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            owner_references: Some(vec![OwnerReference {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                name: "crdforge-gc-probe-absent-owner".to_string(),
+                // A UID no object has: the owner is absent by construction.
+                uid: format!(
+                    "00000000-0000-4000-8000-{:0>12}",
+                    &nonce[nonce.len().saturating_sub(12)..]
+                ),
+                ..OwnerReference::default()
+            }]),
+            ..ObjectMeta::default()
+        },
+        ..ConfigMap::default()
+    };
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    config_maps
+        .create(&PostParams::default(), &probe)
+        .await
+        .with_context(|| format!("creating the garbage-collector probe {namespace}/{name}"))?;
+    // Bounded by `limit`, polled every 250 ms.
+    while started.elapsed() < limit {
+        if config_maps
+            .get_opt(&name)
+            .await
+            .with_context(|| format!("reading the probe {namespace}/{name}"))?
+            .is_none()
+        {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let _ = config_maps.delete(&name, &DeleteParams::default()).await;
+    bail!(
+        "the garbage collector did not learn {api_version}/{kind} within {limit:?} \
+         (its discovery resync is every 30 s; is kube-controller-manager running?)"
+    )
 }

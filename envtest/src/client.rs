@@ -95,80 +95,75 @@ pub async fn apply_crd(
     bail!("CRD {name} did not become Established within 30 s")
 }
 
-/// Waits until kube-controller-manager's garbage collector can resolve
-/// owners of `api_version`/`kind`, and returns how long that took.
+/// Waits until kube-controller-manager's garbage collector watches the
+/// kind of `probe`, and returns how long that took.
 ///
-/// The garbage collector learns of kinds through discovery, which it
-/// re-reads every 30 s (a constant in kube-controller-manager, not a
-/// flag). Until then it cannot look up an owner of a kind added since,
-/// so a dependent of a new CRD's object outlives its owner by up to about
-/// half a minute, and a test that deletes an owner and waits a fixed 20 s
-/// for its dependents fails at random. This waits by construction instead:
-/// it creates a ConfigMap in `namespace` whose only owner is an object of
-/// the kind that does not exist, and returns once the collector has deleted
-/// it, which it can do only once it resolves the kind. The collector
-/// retries with a growing back-off meanwhile, so the figure is an upper
-/// bound of when it learned the kind. Fails after `limit`, deleting the
-/// probe.
-pub async fn wait_until_gc_knows(
+/// The collector starts watching a kind only when it re-reads discovery,
+/// every 30 s (a constant in kube-controller-manager, not a flag). Until
+/// then it learns of an owner's deletion only by polling the owner with a
+/// growing back-off, so the dependents of a new CRD's object outlive it by
+/// up to about half a minute, and a test that deletes an owner and waits a
+/// fixed 20 s for its dependents fails at random (measured 20–41 s).
+///
+/// This waits by construction instead of by a guess: it creates `probe`
+/// (any valid object of the kind; its name is replaced) and deletes it with
+/// foreground propagation. The apiserver then keeps the object, with the
+/// `foregroundDeletion` finalizer, until the collector observes it through
+/// its watch and removes the finalizer, which it cannot do before it
+/// watches the kind. Once the probe is gone, cascades of that kind take
+/// seconds. Fails after `limit`; the probe is then left for the collector.
+pub async fn wait_until_gc_watches(
     client: &kube::Client,
-    api_version: &str,
-    kind: &str,
-    namespace: &str,
+    resource: &kube::api::ApiResource,
+    namespace: Option<&str>,
+    probe: &kube::api::DynamicObject,
     limit: Duration,
 ) -> Result<Duration> {
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-    use kube::api::{DeleteParams, PostParams};
+    use kube::api::{DeleteParams, DynamicObject, PostParams};
 
     let started = std::time::Instant::now();
-    let nonce = format!(
-        "{:x}{:x}",
-        std::process::id(),
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
+        None => Api::all_with(client.clone(), resource),
+    };
+    let name = format!(
+        "crdforge-gc-probe-{:x}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
-            .as_nanos()
+            .as_micros()
     );
-    let name = format!("crdforge-gc-probe-{}", &nonce[..nonce.len().min(40)]);
-    let probe = ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            owner_references: Some(vec![OwnerReference {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-                name: "crdforge-gc-probe-absent-owner".to_string(),
-                // A UID no object has: the owner is absent by construction.
-                uid: format!(
-                    "00000000-0000-4000-8000-{:0>12}",
-                    &nonce[nonce.len().saturating_sub(12)..]
-                ),
-                ..OwnerReference::default()
-            }]),
-            ..ObjectMeta::default()
-        },
-        ..ConfigMap::default()
-    };
-    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-    config_maps
-        .create(&PostParams::default(), &probe)
+    let mut object = probe.clone();
+    object.metadata.name = Some(name.clone());
+    object.metadata.namespace = namespace.map(str::to_string);
+    object.metadata.resource_version = None;
+    object.metadata.uid = None;
+    api.create(&PostParams::default(), &object)
         .await
-        .with_context(|| format!("creating the garbage-collector probe {namespace}/{name}"))?;
+        .with_context(|| {
+            format!(
+                "creating the garbage-collector probe {} {name}",
+                resource.kind
+            )
+        })?;
+    api.delete(&name, &DeleteParams::foreground())
+        .await
+        .with_context(|| format!("deleting the probe {} {name}", resource.kind))?;
     // Bounded by `limit`, polled every 250 ms.
     while started.elapsed() < limit {
-        if config_maps
+        if api
             .get_opt(&name)
             .await
-            .with_context(|| format!("reading the probe {namespace}/{name}"))?
+            .with_context(|| format!("reading the probe {} {name}", resource.kind))?
             .is_none()
         {
             return Ok(started.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _ = config_maps.delete(&name, &DeleteParams::default()).await;
     bail!(
-        "the garbage collector did not learn {api_version}/{kind} within {limit:?} \
-         (its discovery resync is every 30 s; is kube-controller-manager running?)"
+        "the garbage collector did not watch {} within {limit:?} (it re-reads discovery \
+         every 30 s; is kube-controller-manager running?)",
+        resource.kind
     )
 }

@@ -16,7 +16,7 @@ mod tool;
 mod workspace;
 
 #[cfg(feature = "client")]
-pub use client::{apply_crd, client, config, proxied_client, wait_until_gc_knows};
+pub use client::{apply_crd, client, config, proxied_client, wait_until_gc_watches};
 pub use instance::{Component, Instance, Started};
 pub use scoped::{Running, report_start};
 pub use tool::{TOOL_ENV, set_tool_name, tool_name};

@@ -12,9 +12,10 @@
 //! Whatever it cannot type (function results it does not know, `dyn`,
 //! preserved unknown fields, int-or-string) becomes "unknown" and is never
 //! an error, so a rule this module passes may still fail on the server (for
-//! example for a construct [`super::cost`] does not model), but a rule it refuses
-//! never would pass. The
-//! corpus in `crdforge-fixtures` proves both directions on a real apiserver.
+//! example for its cost, which [`super::cost`] estimates, where it involves a
+//! construct that module does not model), but a rule it refuses never would
+//! pass. The corpus in `crdforge-fixtures` proves both directions on a real
+//! apiserver.
 
 use std::collections::HashMap;
 

@@ -528,6 +528,12 @@ impl<'d> Estimator<'d> {
         let condition = self.expr(&c.loop_cond);
         let step = self.expr(&c.loop_step);
         self.locals.pop();
+        // cel-go types the accumulator by what the step builds (`map` and
+        // `filter` start from `[]` and add typed items), so the result of a
+        // comprehension is a list of the step's items, not of `dyn`.
+        if let (Some(accu), Ty::List(_) | Ty::Map(..)) = (self.locals.last_mut(), &step.ty) {
+            accu.ty = step.ty.clone();
+        }
         let result = self.expr(&c.result);
         self.locals.pop();
         let count = range.size();

@@ -317,7 +317,8 @@ impl<'d> Estimator<'d> {
                 | "getHost"
                 | "getPort"
                 | "getEscapedPath"
-                | "getQuery",
+                | "getQuery"
+                | "isURL",
                 _,
                 _,
             ) => {

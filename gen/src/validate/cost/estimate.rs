@@ -212,6 +212,11 @@ pub(super) struct Estimate {
     /// The unbounded schema nodes whose estimated sizes went into it: path,
     /// the keyword that would bound it, and the size estimated for it.
     pub derived: BTreeMap<String, (&'static str, i64)>,
+    /// Whether the expression is a bool, and whether a string: the
+    /// apiserver prices only a rule that is a bool and a message
+    /// expression that is a string (others fail to compile and count 0).
+    pub bool: bool,
+    pub string: bool,
 }
 
 pub(super) struct Estimator<'d> {
@@ -242,6 +247,8 @@ pub(super) fn estimate(root: &Decl, source: &str, optional_old_self: bool) -> Op
         cost: info.cost,
         uncertain: estimator.uncertain,
         derived: estimator.derived,
+        bool: matches!(info.ty, Ty::Bool),
+        string: matches!(info.ty, Ty::String),
     })
 }
 

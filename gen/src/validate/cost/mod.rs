@@ -214,6 +214,7 @@ fn check_rule(
     let optional = rule.optional_old_self == Some(true);
     if let Some(estimate) = estimate(decl, &rule.rule, optional)
         && estimate.uncertain.is_none()
+        && estimate.bool
     {
         let cost = if estimate.cost.max == 0 {
             0
@@ -288,7 +289,7 @@ fn check_rule(
 }
 
 fn estimate_message(decl: &Decl, source: &str, optional: bool) -> Option<Estimate> {
-    estimate(decl, source, optional).filter(|e| e.uncertain.is_none())
+    estimate(decl, source, optional).filter(|e| e.uncertain.is_none() && e.string)
 }
 
 fn fixes(estimate: &Estimate) -> Vec<String> {

@@ -224,6 +224,14 @@ fn check_rule(
         let what = format!("x-kubernetes-validations[{index}].rule");
         if cost > PER_EXPRESSION_LIMIT {
             let mut fixes = fixes(&estimate);
+            let mut fix = String::new();
+            if unbounded.is_none() && times > 1 {
+                fix = format!(
+                    "; or lower the maxItems/maxProperties above the rule (it runs {} times \
+                     per object)",
+                    thousands(times)
+                );
+            }
             if let Some(unbounded) = unbounded {
                 for (at, keyword) in unbounded {
                     fixes.push(format!(
@@ -238,7 +246,7 @@ fn check_rule(
                 path,
                 format!(
                     "CEL rule `{}`: {}: {what}: estimated cost {} × {} {} = {} > the \
-                     per-expression limit {}{}",
+                     per-expression limit {}{}{}",
                     rule.rule,
                     budget_message("estimated rule cost", cost, PER_EXPRESSION_LIMIT),
                     thousands(estimate.cost.max),
@@ -246,7 +254,8 @@ fn check_rule(
                     if times == 1 { "run" } else { "runs" },
                     thousands(cost),
                     thousands(PER_EXPRESSION_LIMIT),
-                    fix_text(&fixes)
+                    fix_text(&fixes),
+                    fix
                 ),
             );
         }

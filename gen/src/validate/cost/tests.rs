@@ -207,6 +207,12 @@ fn a_rule_over_the_per_expression_limit_is_refused_with_the_bound_that_fixes_it(
         found[0].contains("add maxLength to .spec.l[*].s (unbounded: estimated 3,145,726"),
         "{found:?}"
     );
+    assert!(
+        found[0].ends_with(
+            "; or lower the maxItems/maxProperties above the rule (it runs 16 times per object)"
+        ),
+        "{found:?}"
+    );
     assert_eq!(problems(&root(16, Some(1000))), Vec::<String>::new());
 }
 

@@ -11,7 +11,7 @@ use super::super::cel::RESERVED;
 use super::decl::{Decl, Kind, MAP_KEY};
 
 // cel-go's unit costs (`common/cost.go`).
-const LIST_CREATE: u64 = 10;
+pub(super) const LIST_CREATE: u64 = 10;
 const MAP_CREATE: u64 = 30;
 const STRUCT_CREATE: u64 = 40;
 
@@ -571,7 +571,7 @@ impl<'d> Estimator<'d> {
             ..
         }) = target
             && self.local(ns).is_none()
-            && ["optional", "math", "strings", "sets"].contains(&ns.as_str())
+            && ["optional", "math", "strings", "sets", "lists"].contains(&ns.as_str())
         {
             name = format!("{ns}.{name}");
             target = None;

@@ -2,7 +2,7 @@
 //! standard library, after the apiserver's library estimator for its own
 //! functions (string, list, regex, URL, IP, quantity, semver).
 
-use cel::common::ast::{CallExpr, Expr, LiteralValue};
+use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue};
 
 use super::estimate::{Est, Estimator, Info, Ty, union_entries};
 
@@ -390,6 +390,72 @@ impl<'d> Estimator<'d> {
                 }
             }
             ("charAt", Some(_), [_]) if target_string => plain(one, Ty::String),
+            // cel-go's sets extension: |a| × |b| × factor, plus the call.
+            ("sets.contains" | "sets.intersects" | "sets.equivalent", None, [a, b]) => {
+                let factor = if name == "sets.equivalent" { 2.0 } else { 1.0 };
+                plain(
+                    a.size()
+                        .mul(b.size())
+                        .factor(factor)
+                        .add(Est::fixed(1))
+                        .add(arg_sum),
+                    Ty::Bool,
+                )
+            }
+            // cel-go's lists extension (v3): the result list's size times a
+            // factor, plus the call and the list it allocates.
+            ("slice", Some(t), [_, _]) if matches!(t.ty, Ty::List(_)) => {
+                let from = int_literal(&call.args[0]).unwrap_or(0);
+                let to = int_literal(&call.args[1]).unwrap_or(t.size().max);
+                allocating(
+                    1.0,
+                    Est::fixed(to.wrapping_sub(from)),
+                    arg_sum,
+                    t.ty.clone(),
+                )
+            }
+            ("reverse", Some(t), []) if matches!(t.ty, Ty::List(_)) => {
+                allocating(1.0, t.size(), arg_sum, t.ty.clone())
+            }
+            ("flatten", Some(t), depth) if matches!(t.ty, Ty::List(_)) && depth.len() <= 1 => {
+                let depth = match call.args.first() {
+                    Some(arg) => int_literal(arg).unwrap_or(u64::MAX),
+                    None => 1,
+                };
+                let ty = match &t.ty {
+                    Ty::List(item) => match &**item {
+                        Ty::List(inner) => Ty::List(inner.clone()),
+                        _ => Ty::List(Box::new(Ty::Dyn)),
+                    },
+                    _ => Ty::Dyn,
+                };
+                allocating(depth as f64, t.size(), arg_sum, ty)
+            }
+            ("distinct", Some(t), []) if matches!(t.ty, Ty::List(_)) => {
+                allocating(2.0, t.size().mul(t.size()), arg_sum, t.ty.clone())
+            }
+            ("sort", Some(t), []) if matches!(t.ty, Ty::List(_)) => {
+                let factor = match &t.ty {
+                    Ty::List(item) if matches!(**item, Ty::String | Ty::Bytes) => {
+                        2.0 + STRING_TRAVERSAL
+                    }
+                    _ => 2.0,
+                };
+                allocating(factor, t.size().mul(t.size()), arg_sum, t.ty.clone())
+            }
+            ("lists.range", None, [_]) => allocating(
+                1.0,
+                Est::fixed(int_literal(&call.args[0]).unwrap_or(u64::MAX)),
+                arg_sum,
+                Ty::List(Box::new(Ty::Int)),
+            ),
+            ("first" | "last", Some(t), []) => {
+                let item = match &t.ty {
+                    Ty::List(item) => (**item).clone(),
+                    _ => Ty::Dyn,
+                };
+                plain(one, Ty::Optional(Box::new(item)))
+            }
             ("optional.of" | "optional.ofNonZeroValue", None, [a]) => {
                 plain(one, Ty::Optional(Box::new(a.ty.clone())))
             }
@@ -453,4 +519,28 @@ fn replaced_size(s: Est, from: Est, to: Est) -> Est {
         count.min = (s.min as f64 / from.max as f64).ceil() as u64;
     }
     count.mul(to).add(retained)
+}
+
+/// An int literal's value as cel-go's lists extension reads it
+/// (`nodeAsIntValue`): a negative one is 0, anything else no value.
+fn int_literal(expr: &IdedExpr) -> Option<u64> {
+    match &expr.expr {
+        Expr::Literal(LiteralValue::Int(i)) => Some((*i.inner()).max(0) as u64),
+        _ => None,
+    }
+}
+
+/// `estimateAllocatingListCall`: `size` × `factor`, plus 1 for the call and
+/// 10 for the list, with the arguments' costs; the result has `size` items.
+fn allocating<'d>(factor: f64, size: Est, arg_sum: Est, ty: Ty<'d>) -> Info<'d> {
+    Info {
+        cost: size
+            .factor(factor)
+            .add(Est::fixed(1 + super::estimate::LIST_CREATE))
+            .add(arg_sum),
+        ty,
+        path: Vec::new(),
+        size: Some(size),
+        entry: None,
+    }
 }

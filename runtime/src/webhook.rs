@@ -97,7 +97,7 @@ impl Server {
     {
         let converter = Arc::new(converter);
         self.route(path, move |request: HttpRequest| {
-            let response = convert_review(&converter, request.body());
+            let response = conversion_response(&converter, request.body());
             async move { response }
         })
     }
@@ -225,8 +225,10 @@ fn admit(
     json(StatusCode::OK, &response.into_review())
 }
 
-/// Converts every object of a `ConversionReview`.
-fn convert_review<H>(converter: &Converter<H>, body: &Bytes) -> HttpResponse
+/// The answer to a `ConversionReview` (the request's body): every object
+/// converted, or a `Failure` status. [`Server::conversion`] serves it; call
+/// it yourself to wrap it (to log or count reviews, say).
+pub fn conversion_response<H>(converter: &Converter<H>, body: &[u8]) -> HttpResponse
 where
     H: crdforge::CustomResource + Serialize + DeserializeOwned + 'static,
 {

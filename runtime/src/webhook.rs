@@ -85,8 +85,8 @@ pub struct Context {
     pub sub_resource: Option<String>,
 }
 
-type Validate<K> = dyn Fn(&K, Option<&K>, &Context) -> Result<Vec<Warning>, Denial> + Send + Sync;
-type Default<K> = dyn Fn(&mut K, &Context) -> Vec<Warning> + Send + Sync;
+type ValidateFn<K> = dyn Fn(&K, Option<&K>, &Context) -> Result<Vec<Warning>, Denial> + Send + Sync;
+type DefaultFn<K> = dyn Fn(&mut K, &Context) -> Vec<Warning> + Send + Sync;
 
 impl Server {
     /// Serves a conversion webhook for the versions `converter` knows at
@@ -108,7 +108,7 @@ impl Server {
         K: Resource + DeserializeOwned + Send + Sync + 'static,
         F: Fn(&K, Option<&K>, &Context) -> Result<Vec<Warning>, Denial> + Send + Sync + 'static,
     {
-        let validate: Arc<Validate<K>> = Arc::new(validate);
+        let validate: Arc<ValidateFn<K>> = Arc::new(validate);
         self.route(path, move |request: HttpRequest| {
             let response = admit(request.body(), |req, ctx| {
                 let (new, old) = typed::<K>(req)?;
@@ -130,7 +130,7 @@ impl Server {
         K: Resource + Serialize + DeserializeOwned + Send + Sync + 'static,
         F: Fn(&mut K, &Context) -> Vec<Warning> + Send + Sync + 'static,
     {
-        let default: Arc<Default<K>> = Arc::new(default);
+        let default: Arc<DefaultFn<K>> = Arc::new(default);
         self.route(path, move |request: HttpRequest| {
             let response = admit(request.body(), |req, ctx| {
                 let (new, _) = typed::<K>(req)?;

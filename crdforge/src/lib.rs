@@ -2,11 +2,13 @@
 #![warn(missing_docs)]
 
 pub mod apply;
+pub mod conversion;
 pub mod crd;
 pub mod deep_copy;
 mod kube_schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhook;
 
 pub use apply::{ApplyConfiguration, ObjectConfiguration};
 pub use crdforge_derive::{CustomResource, KubeSchema};

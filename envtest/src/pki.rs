@@ -129,6 +129,79 @@ impl Pki {
     }
 }
 
+/// A CA and a serving certificate it signed, for a webhook server in tests:
+/// the files a cert-manager `Certificate`'s Secret would hold (`ca.crt`,
+/// `tls.crt`, `tls.key`), and the CA's PEM for a `caBundle`.
+pub struct ServingPki {
+    issuer: Issuer<'static, KeyPair>,
+    names: Vec<String>,
+    /// The directory holding the files.
+    pub dir: PathBuf,
+    /// The CA certificate, PEM: what a webhook configuration's `caBundle`
+    /// holds (base64-encoded by serde).
+    pub ca_pem: String,
+    /// `tls.crt`: the serving certificate.
+    pub cert: PathBuf,
+    /// `tls.key`: its key.
+    pub key: PathBuf,
+}
+
+impl ServingPki {
+    /// A new CA, and a serving certificate for `names` (DNS names or IP
+    /// addresses) written to `dir/tls.crt` and `dir/tls.key`.
+    pub fn generate(dir: &Path, names: &[&str]) -> Result<Self> {
+        fs::create_dir_all(dir)?;
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "crdforge-webhook-ca");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_pem = ca_params.self_signed(&ca_key)?.pem();
+        fs::write(dir.join("ca.crt"), &ca_pem)?;
+        let pki = Self {
+            issuer: Issuer::new(ca_params, ca_key),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            dir: dir.to_owned(),
+            ca_pem,
+            cert: dir.join("tls.crt"),
+            key: dir.join("tls.key"),
+        };
+        pki.renew()?;
+        Ok(pki)
+    }
+
+    /// Issues a fresh serving certificate and key from the same CA and
+    /// replaces the files, as cert-manager does when it renews: the key
+    /// first to a temporary name, then both renamed into place, so a reader
+    /// sees either the old pair or the new one (or, between the two
+    /// renames, a mismatched pair, which a loader must skip). Returns the
+    /// new certificate's PEM.
+    pub fn renew(&self) -> Result<String> {
+        let mut params = leaf("crdforge-webhook", &[], ExtendedKeyUsagePurpose::ServerAuth)?;
+        params.subject_alt_names = self
+            .names
+            .iter()
+            .map(|name| match name.parse::<std::net::IpAddr>() {
+                Ok(ip) => Ok(SanType::IpAddress(ip)),
+                Err(_) => Ok(SanType::DnsName(name.as_str().try_into()?)),
+            })
+            .collect::<Result<_>>()?;
+        let (cert, key) = sign(&params, &self.issuer)?;
+        let tmp_key = self.dir.join(".tls.key.new");
+        let tmp_cert = self.dir.join(".tls.crt.new");
+        fs::write(&tmp_key, &key)?;
+        fs::write(&tmp_cert, &cert)?;
+        fs::rename(&tmp_key, &self.key)?;
+        fs::rename(&tmp_cert, &self.cert)?;
+        Ok(cert)
+    }
+}
+
 /// Parameters of a leaf certificate. Kubernetes reads the user name from the
 /// common name and the groups from the organization entries.
 fn leaf(
@@ -162,6 +235,19 @@ fn sign(params: &CertificateParams, issuer: &Issuer<'_, KeyPair>) -> Result<(Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_serving_pki_renews_from_the_same_ca() {
+        let dir = std::env::temp_dir().join(format!("crdforge-serving-{}", std::process::id()));
+        let pki = ServingPki::generate(&dir, &["127.0.0.1", "webhook.default.svc"]).unwrap();
+        let first = fs::read_to_string(&pki.cert).unwrap();
+        assert!(first.starts_with("-----BEGIN CERTIFICATE-----"));
+        let renewed = pki.renew().unwrap();
+        assert_ne!(first, renewed);
+        assert_eq!(fs::read_to_string(&pki.cert).unwrap(), renewed);
+        assert_eq!(fs::read_to_string(dir.join("ca.crt")).unwrap(), pki.ca_pem);
+        fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn generates_every_file_as_pem() {

@@ -8,5 +8,6 @@ pub mod fence;
 pub mod generate;
 pub mod rbac;
 pub mod validate;
+pub mod webhooks;
 
 pub use crd::checked_crd;

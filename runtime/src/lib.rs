@@ -9,4 +9,6 @@ pub mod leader;
 pub mod lister;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 pub mod workqueue;

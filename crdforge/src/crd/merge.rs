@@ -37,6 +37,16 @@ pub fn merge(definitions: Vec<Definition>) -> Result<Definition, Error> {
                 message: "versions disagree on the scope (namespaced or cluster)".into(),
             });
         }
+        match (&merged.conversion, other.conversion) {
+            (Some(a), Some(b)) if *a != b => {
+                return Err(Error::Merge {
+                    crd: merged.name(),
+                    message: "versions disagree on the conversion webhook".into(),
+                });
+            }
+            (None, Some(b)) => merged.conversion = Some(b),
+            _ => {}
+        }
         for version in other.versions {
             if merged.versions.iter().any(|v| v.name == version.name) {
                 return Err(Error::Merge {

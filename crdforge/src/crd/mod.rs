@@ -44,6 +44,11 @@ pub struct Definition {
     pub annotations: Vec<(String, String)>,
     /// The versions, in the order given.
     pub versions: Vec<Version>,
+    /// The conversion webhook between versions of different shapes; `None`
+    /// lets the apiserver convert by changing `apiVersion` alone, which is
+    /// right only for versions of the same shape. `crdforge::conversion`'s
+    /// `Converter` sets it.
+    pub conversion: Option<crate::webhook::WebhookConversion>,
 }
 
 /// One version of a kind.
@@ -324,7 +329,7 @@ pub fn convert(definition: &Definition) -> (api::CustomResourceDefinition, Vec<(
             }
             .to_owned(),
             versions,
-            conversion: None,
+            conversion: definition.conversion.as_ref().map(|c| c.to_crd()),
             preserve_unknown_fields: None,
         },
         status: None,
@@ -368,6 +373,7 @@ mod tests {
                 selectable_fields: vec![],
                 max_description_length: None,
             }],
+            conversion: None,
         }
     }
 

@@ -345,6 +345,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                             selectable_fields: #selectable,
                             max_description_length: #max_description_length,
                         }]),
+                        conversion: ::core::option::Option::None,
                     }
                 }
             }

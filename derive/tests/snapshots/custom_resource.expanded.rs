@@ -355,6 +355,7 @@ const _: () = {
                         max_description_length: ::core::option::Option::None,
                     },
                 ]),
+                conversion: ::core::option::Option::None,
             }
         }
     }

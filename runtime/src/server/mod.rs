@@ -14,7 +14,13 @@
 //!   connection at the cap evicts the one idle longest, so idle connections
 //!   cannot starve a probe;
 //! - an `accept` error (out of file descriptors included) sheds an idle
-//!   connection and retries: the accept loop ends only with the server.
+//!   connection and retries: the accept loop ends only with the server;
+//! - with [`Server::tls`], the TLS handshake is held to the header timeout
+//!   too, and the certificate reloads from its files (see [`tls`]).
+//!
+//! Webhooks need TLS (the apiserver calls them only over HTTPS) and probes
+//! and scrapes usually do not: bind one server of each, or put everything
+//! behind TLS.
 //!
 //! ```no_run
 //! # async fn f() -> std::io::Result<()> {
@@ -34,6 +40,7 @@
 //! ```
 
 mod connections;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -52,7 +59,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
-use connections::{Admission, Table};
+use connections::{Admission, Slot, Table};
+pub use tls::{Tls, TlsError};
 
 /// The bounds every connection is held to. The defaults suit health probes,
 /// metrics scrapes and admission or conversion webhooks (whose reviews hold
@@ -107,6 +115,7 @@ type Handler = Arc<dyn Fn(HttpRequest) -> BoxFuture + Send + Sync>;
 pub struct Server {
     routes: HashMap<String, Handler>,
     limits: Limits,
+    tls: Option<Tls>,
 }
 
 impl Server {
@@ -134,14 +143,29 @@ impl Server {
         self
     }
 
+    /// Serves HTTPS only, with this certificate. Until it is loaded every
+    /// handshake fails; gate readiness on [`Tls::is_loaded`] with
+    /// [`Server::health_with`].
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// `/healthz` and `/livez` (always `200` while the process serves), and
     /// `/readyz` (`200` once `ready` is set, `503` before).
     pub fn health(self, ready: Arc<AtomicBool>) -> Self {
+        self.health_with(move || ready.load(Ordering::SeqCst))
+    }
+
+    /// As [`Server::health`], with readiness decided by `ready` at each
+    /// probe (e.g. "the informers have synced and the certificate is
+    /// loaded").
+    pub fn health_with(self, ready: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         let live = |_| async { text(StatusCode::OK, "ok\n") };
         self.route("/healthz", live)
             .route("/livez", live)
             .route("/readyz", move |_| {
-                let ready = ready.load(Ordering::SeqCst);
+                let ready = ready();
                 async move {
                     if ready {
                         text(StatusCode::OK, "ok\n")
@@ -181,6 +205,7 @@ impl Server {
         let shared = Arc::new(Shared {
             routes: self.routes,
             limits: self.limits,
+            tls: self.tls,
         });
         let task = tokio::spawn(accept_loop(listener, shared, table.clone()));
         Ok(Running {
@@ -228,6 +253,7 @@ impl Drop for Running {
 struct Shared {
     routes: HashMap<String, Handler>,
     limits: Limits,
+    tls: Option<Tls>,
 }
 
 /// Connections the process's open-file limit leaves room for. The soft
@@ -298,29 +324,61 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, table: Arc<Tabl
         let shared = shared.clone();
         connections.spawn(async move {
             let _ = stream.set_nodelay(true);
-            // The service owns the slot: the entry lives as long as the
-            // connection does.
-            let limits = shared.limits.clone();
-            let service = hyper::service::service_fn(move |request| {
-                let busy = slot.busy();
-                let shared = shared.clone();
-                async move {
-                    let response = handle(&shared, request).await;
-                    drop(busy);
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_buf_size(limits.max_header_bytes.max(8192));
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                _ = evicted => {}
-            }
+            let Some(tls) = shared.tls.as_ref() else {
+                serve(TokioIo::new(stream), shared, slot, evicted).await;
+                return;
+            };
+            // A handshake is held to the header timeout, like a request's
+            // headers: a client that opens a TLS connection and stalls is a
+            // slowloris too. It can also be evicted while it stalls.
+            let handshake =
+                tokio::time::timeout(shared.limits.header_timeout, tls.acceptor().accept(stream));
+            let mut evicted = evicted;
+            let stream = tokio::select! {
+                accepted = handshake => match accepted {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::debug!(%error, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                },
+                _ = &mut evicted => return,
+            };
+            serve(TokioIo::new(stream), shared, slot, evicted).await;
         });
+    }
+}
+
+/// Serves one connection until it closes or is evicted. The service owns
+/// the slot: the table entry lives as long as the connection does.
+async fn serve<Io>(
+    io: Io,
+    shared: Arc<Shared>,
+    slot: Slot,
+    evicted: tokio::sync::oneshot::Receiver<()>,
+) where
+    Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let limits = shared.limits.clone();
+    let service = hyper::service::service_fn(move |request| {
+        let busy = slot.busy();
+        let shared = shared.clone();
+        async move {
+            let response = handle(&shared, request).await;
+            drop(busy);
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    let connection = builder.serve_connection(io, service);
+    tokio::select! {
+        _ = connection => {}
+        _ = evicted => {}
     }
 }
 

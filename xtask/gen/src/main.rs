@@ -17,7 +17,11 @@ mod bench;
 
 /// The directories whose every file `gen` owns: a file there that is no
 /// longer generated is removed (or, with `--check`, reported).
-const OWNED_DIRS: &[&str] = &["generated/crds", "generated/deploy/user-controller"];
+const OWNED_DIRS: &[&str] = &[
+    "generated/crds",
+    "generated/deploy/user-controller",
+    "generated/deploy/fixtures-webhooks",
+];
 
 /// The comparison with kube-derive, rendered from `crdforge-compare`.
 const COMPARISON: &str = "docs/kube-derive-comparison.md";
@@ -58,6 +62,13 @@ fn generated_files() -> Result<Vec<GeneratedFile>> {
     files.extend(
         crdforge_gen::rbac::deploy_files(&user_api::deploy::controller_manifest())
             .map_err(|e| anyhow::anyhow!("rendering the user-controller manifests: {e}"))?,
+    );
+    files.extend(
+        crdforge_gen::webhooks::webhook_files(
+            "fixtures-webhooks",
+            &crdforge_fixtures::member::webhooks(crdforge_fixtures::member::in_cluster()),
+        )
+        .map_err(|e| anyhow::anyhow!("rendering the fixture webhooks: {e}"))?,
     );
     files.push(GeneratedFile {
         path: COMPARISON.into(),

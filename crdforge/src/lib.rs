@@ -5,6 +5,7 @@ pub mod apply;
 pub mod crd;
 pub mod deep_copy;
 mod kube_schema;
+pub mod serde_helpers;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -56,6 +56,74 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// Whether `ty` is `Option<Option<T>>`.
+pub(crate) fn is_double_option(ty: &Type) -> bool {
+    option_inner(ty).and_then(option_inner).is_some()
+}
+
+/// Rule: an `Option<Option<T>>` field exists to tell `null` (`Some(None)`)
+/// from absent (`None`), and its schema is `nullable`, so the apiserver
+/// keeps the null; but serde's derive reads `null` as `None`, so the
+/// stored `Some(None)` would come back as `None`. The field must be read
+/// by a `double_option` module, with `default` (absent is `None`) and
+/// `skip_serializing_if` (`None` is written as absent, not as `null`).
+/// A field whose schema the user gives (`schema_with`, `schemaless`) or
+/// that another serde function writes (reported by its own rule) is left
+/// alone.
+pub(crate) fn double_options_keep_null(
+    ty: &Type,
+    attrs: &Attrs,
+    serde: &super::serde_attr::FieldSerde,
+    serde_default: bool,
+    field: &str,
+    errors: &mut Errors,
+) {
+    if !is_double_option(ty)
+        || attrs.schema_with.is_some()
+        || attrs.schemars.is_some()
+        || attrs.constraints.schemaless
+        || (serde.with.is_some() && !serde.double_option)
+    {
+        return;
+    }
+    const WAY_OUT: &str = "#[serde(default, skip_serializing_if = \"Option::is_none\", \
+                           with = \"crdforge::serde_helpers::double_option\")]";
+    if !serde.double_option {
+        errors.spanned(
+            ty,
+            format!(
+                "field `{field}` is an `Option<Option<_>>`, but serde reads `null` as `None`, so \
+                 the `Some(None)` the apiserver keeps (a null) would come back as `None`; read \
+                 it with {WAY_OUT}, or make it an `Option<_>` if null and absent mean the same"
+            ),
+        );
+        return;
+    }
+    let missing: Vec<&str> = [
+        ("default", serde_default),
+        (
+            "skip_serializing_if = \"Option::is_none\"",
+            serde.skip_serializing_if,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, there)| !there)
+    .map(|(key, _)| key)
+    .collect();
+    if !missing.is_empty() {
+        errors.spanned(
+            ty,
+            format!(
+                "field `{field}` reads `null` as `Some(None)` but also needs #[serde({})]: \
+                 without `default` an absent field fails to deserialize, without \
+                 `skip_serializing_if` `None` is written as `null` and comes back as \
+                 `Some(None)`; write {WAY_OUT}",
+                missing.join(", ")
+            ),
+        );
+    }
+}
+
 /// The shape of `ty` after looking through `Option` and `Box`.
 pub(crate) fn shape(ty: &Type) -> Shape {
     let Some((name, args)) = last_segment(ty) else {

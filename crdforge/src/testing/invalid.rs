@@ -127,6 +127,8 @@ pub(super) fn sites(
             "number" => number_sites(schema, &mut site),
             "array" => array_sites(g, schema, &mut site),
             "object" => object_sites(g, schema, &mut site),
+            // An int-or-string node's bounds are its integer's.
+            _ if schema.int_or_string => integer_sites(schema, &mut site),
             _ => {}
         }
     }

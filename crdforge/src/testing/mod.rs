@@ -61,9 +61,6 @@ pub struct Options {
     /// Whether objects that keep unknown fields
     /// (`x-kubernetes-preserve-unknown-fields`) get some.
     pub unknown_fields: bool,
-    /// Whether integers of an `x-kubernetes-int-or-string` node without
-    /// bounds stay within `i32`, the range of k8s-openapi's `IntOrString`.
-    pub int_or_string_i32: bool,
 }
 
 impl Default for Options {
@@ -73,7 +70,6 @@ impl Default for Options {
             max_string: 12,
             max_depth: 2,
             unknown_fields: true,
-            int_or_string_i32: true,
         }
     }
 }

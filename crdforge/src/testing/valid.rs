@@ -179,12 +179,18 @@ impl Gen<'_> {
                 }
             }
         }
-        // Of an enum's variants the schema knows only what each requires;
-        // a property no branch requires but the node declares belongs to
-        // some variant, and serde drops it under another variant's tag. So
-        // in a branch only the node's and the branch's own are generated.
+        // A tagged enum's branch forbids the other variants' fields
+        // (`not`), so every other property is the variant's own. Without
+        // that, the schema knows of a variant only what it requires; a
+        // property no branch requires but the node declares may belong to
+        // another variant, so only the node's and the branch's own are
+        // generated.
+        let foreign = branch.map(forbidden).unwrap_or_default();
         let in_branch = |name: &str| {
             branch.is_none_or(|b| {
+                if b.not.is_some() {
+                    return !foreign.contains(name);
+                }
                 schema.required.iter().any(|r| r == name)
                     || b.required.iter().any(|r| r == name)
                     || b.properties.contains_key(name)
@@ -368,6 +374,19 @@ impl Gen<'_> {
     }
 }
 
+/// The properties a branch's `not` forbids: `not: {required: [a]}` or
+/// `not: {anyOf: [{required: [a]}, {required: [b]}]}`.
+fn forbidden(branch: &Schema) -> BTreeSet<String> {
+    let Some(not) = &branch.not else {
+        return BTreeSet::new();
+    };
+    not.required
+        .iter()
+        .chain(not.any_of.iter().flat_map(|b| b.required.iter()))
+        .cloned()
+        .collect()
+}
+
 /// `schema` with the keywords of `branch` laid over it: the branch's
 /// required names join the node's, and its property constraints (an enum
 /// tag, a bound) join the property's.
@@ -386,8 +405,14 @@ pub(super) fn overlay(schema: &Schema, branch: &Schema) -> Schema {
         }
     }
     // The content of an adjacently tagged variant: the node's properties are
-    // the union of every variant's, the branch names this variant's.
-    if !branch.properties.is_empty() || !branch.required.is_empty() {
+    // the union of every variant's; the branch forbids the others' (`not`),
+    // or else names this variant's.
+    if branch.not.is_some() {
+        let foreign = forbidden(branch);
+        merged
+            .properties
+            .retain(|k, _| !foreign.contains(k.as_str()));
+    } else if !branch.properties.is_empty() || !branch.required.is_empty() {
         let named = |k: &String| branch.properties.contains_key(k) || branch.required.contains(k);
         if !schema.properties.keys().all(&named)
             && schema.one_of.is_empty()

@@ -124,6 +124,51 @@ pub(crate) fn double_options_keep_null(
     }
 }
 
+/// Rule: a flattened map beside a struct's fields is a catch-all, and the
+/// schema can only keep unknown fields of any JSON type there
+/// (`x-kubernetes-preserve-unknown-fields`): no structural schema says
+/// "the other fields are strings" beside `properties`. A map whose values
+/// are not `serde_json::Value` would have the apiserver store `{"x": 1}`
+/// that serde then cannot read. Such a field is an error at the value
+/// type, pointing to `Value` values or a named map field. A value type
+/// only run time knows (an alias) is caught when the schema is built.
+pub(crate) fn flattened_maps_hold_any_value(
+    ty: &Type,
+    attrs: &Attrs,
+    flatten: bool,
+    field: &str,
+    errors: &mut Errors,
+) {
+    if !flatten || attrs.schema_with.is_some() || attrs.constraints.schemaless {
+        return;
+    }
+    let Some((name, args)) = last_segment(ty) else {
+        return;
+    };
+    if !matches!(name.as_str(), "BTreeMap" | "HashMap" | "IndexMap") {
+        return;
+    }
+    let Some(value) = args.get(1) else {
+        return;
+    };
+    if last_segment(value).is_some_and(|(v, _)| v == "Value") {
+        return;
+    }
+    let value_type = quote::ToTokens::to_token_stream(value)
+        .to_string()
+        .replace(' ', "");
+    errors.spanned(
+        value,
+        format!(
+            "field `{field}` flattens a map of `{value_type}` into its struct: the apiserver keeps \
+             the struct's unknown fields whatever their JSON type (a structural schema cannot say \
+             they are `{value_type}`s), so `{{\"x\": null}}` would be stored and fail to \
+             deserialize; flatten a `BTreeMap<String, serde_json::Value>` (and check the values \
+             in code), or make it a named field `{field}: BTreeMap<String, {value_type}>`"
+        ),
+    );
+}
+
 /// The shape of `ty` after looking through `Option` and `Box`.
 pub(crate) fn shape(ty: &Type) -> Shape {
     let Some((name, args)) = last_segment(ty) else {

@@ -564,8 +564,8 @@ pub(super) fn integer_bounds(schema: &Schema) -> (i64, i64) {
     (lo, hi)
 }
 
-/// The range of an integer `format`. The apiserver does not check it, but a
-/// Rust field of that width cannot read a value outside it.
+/// The range of an integer `format`: a Rust field of that width cannot
+/// read a value outside it (kube-apiserver 1.36 checks `int32` itself).
 pub(super) fn format_range(format: Option<&str>) -> (i64, i64) {
     match format {
         Some("int8") => (i8::MIN.into(), i8::MAX.into()),

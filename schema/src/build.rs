@@ -536,6 +536,78 @@ mod tests {
     }
 
     #[test]
+    fn tagged_branches_forbid_the_other_variants_fields() {
+        let mut ctx = Context::new();
+        let object = |ctx: &mut Context, names: &[&'static str]| {
+            struct_schema(
+                ctx,
+                names
+                    .iter()
+                    .map(|n| field(n, Schema::typed("string"), true))
+                    .collect(),
+                &Constraints::default(),
+            )
+        };
+        let a = object(&mut ctx, &["text"]);
+        let b = object(&mut ctx, &["zone", "region"]);
+        let variants = vec![
+            VariantDesc {
+                name: "A",
+                payload: Payload::Struct(a),
+                description: None,
+            },
+            VariantDesc {
+                name: "B",
+                payload: Payload::Newtype(b),
+                description: None,
+            },
+            VariantDesc {
+                name: "None",
+                payload: Payload::Unit,
+                description: None,
+            },
+        ];
+        let adjacent = enum_schema(
+            &mut ctx,
+            Tagging::Adjacent {
+                tag: "t",
+                content: "c",
+            },
+            variants.clone(),
+            &Constraints::default(),
+        );
+        // A's content forbids B's fields, B's A's; the unit variant has no
+        // content at all.
+        assert_eq!(
+            adjacent.one_of[0].properties["c"]
+                .not
+                .as_deref()
+                .map(Schema::to_json),
+            Some(json!({"anyOf": [{"required": ["region"]}, {"required": ["zone"]}]}))
+        );
+        assert_eq!(
+            adjacent.one_of[1].properties["c"]
+                .not
+                .as_deref()
+                .map(Schema::to_json),
+            Some(json!({"required": ["text"]}))
+        );
+        assert_eq!(
+            adjacent.one_of[2].not.as_deref().map(Schema::to_json),
+            Some(json!({"required": ["c"]}))
+        );
+        // Externally tagged and untagged enums are told apart otherwise.
+        let external = enum_schema(
+            &mut ctx,
+            Tagging::External,
+            variants[..2].to_vec(),
+            &Constraints::default(),
+        );
+        assert!(external.one_of.iter().all(|b| b.not.is_none()));
+        assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
+    }
+
+    #[test]
     fn mixed_unit_and_data_variants_externally_tagged_are_a_problem() {
         let mut ctx = Context::new();
         enum_schema(

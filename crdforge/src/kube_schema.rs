@@ -310,7 +310,14 @@ impl KubeSchema for MicroTime {
 
 impl KubeSchema for IntOrString {
     fn kube_schema(_: &mut Context) -> Schema {
-        Schema::int_or_string()
+        // `IntOrString::Int` holds an i32; the apiserver would store any
+        // int64 under the bare extension. The bounds apply to numbers only.
+        let (minimum, maximum) = crdforge_schema::passes::INT32_RANGE;
+        Schema {
+            minimum: Some(minimum),
+            maximum: Some(maximum),
+            ..Schema::int_or_string()
+        }
     }
 }
 
@@ -543,7 +550,11 @@ mod tests {
     fn well_known_types_map_as_the_apiserver_expects() {
         assert_eq!(
             schema::<IntOrString>(),
-            json!({"x-kubernetes-int-or-string": true})
+            json!({
+                "minimum": -2147483648.0,
+                "maximum": 2147483647.0,
+                "x-kubernetes-int-or-string": true,
+            })
         );
         assert_eq!(schema::<Quantity>()["x-kubernetes-int-or-string"], true);
         assert_eq!(

@@ -6,6 +6,7 @@ pub mod conversion;
 pub mod crd;
 pub mod deep_copy;
 mod kube_schema;
+pub mod serde_helpers;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhook;

@@ -69,13 +69,30 @@ pub fn struct_schema(
 /// entries next to the named fields, so the parent must keep unknown fields
 /// (`x-kubernetes-preserve-unknown-fields`), or every entry would be pruned
 /// silently. The map's value schema cannot be stated there; the named
-/// fields stay typed.
+/// fields stay typed. So the map's values must be any JSON
+/// (`serde_json::Value`): of a map of strings the apiserver would keep
+/// `{"x": 1}`, which serde cannot read back.
 fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: bool) {
+    if let Some(values) = &flat.additional_properties
+        && !(values.preserve_unknown_fields && values.type_.is_none())
+    {
+        ctx.problem(format!(
+            "a flattened map of {} values: the apiserver keeps unknown fields of any JSON type \
+             beside the struct's own, which the map cannot read; flatten a map of \
+             serde_json::Value, or make the map a named field",
+            if values.type_name().is_empty() {
+                "untyped"
+            } else {
+                values.type_name()
+            }
+        ));
+        return;
+    }
     if flat.additional_properties.is_some()
         || (flat.preserve_unknown_fields && flat.properties.is_empty())
     {
         // A map of anything (serde_json::Value, serde_json::Map, a BTreeMap
-        // or HashMap of any value type).
+        // or HashMap of Value).
         parent.preserve_unknown_fields = true;
         return;
     }
@@ -188,6 +205,14 @@ pub fn enum_schema(
                 branches.push(branch);
             }
         }
+        match tagging {
+            Tagging::Internal { .. } => forbid_foreign_fields(&mut branches),
+            Tagging::Adjacent { content, .. } => {
+                forbid_foreign_fields(&mut branches);
+                forbid_foreign_content(&mut branches, content);
+            }
+            Tagging::External | Tagging::Untagged => {}
+        }
         if matches!(tagging, Tagging::Untagged) {
             // serde takes the first variant that matches, so more than one may.
             Schema {
@@ -203,6 +228,74 @@ pub fn enum_schema(
     };
     constraints.apply(&mut schema, ctx);
     schema
+}
+
+/// Kubernetes has no "this variant's fields only": the hoisted schema of a
+/// tagged enum declares the union of every variant's fields, so
+/// `{"kind": "Disk", "label": "x"}` would be stored though `label` belongs
+/// to another variant and serde drops it under `Disk`'s tag. So each
+/// branch forbids the fields only other variants have, with
+/// `not: {anyOf: [{required: [f]}, ...]}` — value validations only, which
+/// structural schemas allow inside `oneOf` (the hoist pass keeps them in
+/// the branch and out of the hoisted shape).
+fn forbid_foreign_fields(branches: &mut [Schema]) {
+    let all: Vec<String> = branches
+        .iter()
+        .flat_map(|b| b.properties.keys().cloned())
+        .collect();
+    for branch in branches.iter_mut() {
+        let mut foreign: Vec<String> = all
+            .iter()
+            .filter(|name| !branch.properties.contains_key(*name))
+            .cloned()
+            .collect();
+        foreign.sort();
+        foreign.dedup();
+        branch.not = forbidden(foreign);
+    }
+}
+
+/// The same inside an adjacently tagged enum's content: the content's
+/// schema is the union of every variant's, so a variant's content forbids
+/// the fields only other variants' contents have.
+fn forbid_foreign_content(branches: &mut [Schema], content: &str) {
+    let all: Vec<String> = branches
+        .iter()
+        .filter_map(|b| b.properties.get(content))
+        .flat_map(|c| c.properties.keys().cloned())
+        .collect();
+    for branch in branches.iter_mut() {
+        let Some(own) = branch.properties.get_mut(content) else {
+            continue;
+        };
+        if own.type_name() != "object" || own.additional_properties.is_some() {
+            continue;
+        }
+        let mut foreign: Vec<String> = all
+            .iter()
+            .filter(|name| !own.properties.contains_key(*name))
+            .cloned()
+            .collect();
+        foreign.sort();
+        foreign.dedup();
+        own.not = forbidden(foreign);
+    }
+}
+
+/// A `not` that fails when any of `names` is present.
+fn forbidden(names: Vec<String>) -> Option<Box<Schema>> {
+    let present = |name: String| Schema {
+        required: vec![name],
+        ..Schema::default()
+    };
+    match names.len() {
+        0 => None,
+        1 => names.into_iter().next().map(|n| Box::new(present(n))),
+        _ => Some(Box::new(Schema {
+            any_of: names.into_iter().map(present).collect(),
+            ..Schema::default()
+        })),
+    }
 }
 
 fn tag_schema(name: &str) -> Schema {
@@ -333,9 +426,23 @@ mod tests {
     }
 
     #[test]
+    fn a_flattened_map_of_typed_values_is_a_problem() {
+        let mut ctx = Context::new();
+        let mut flat = field("", Schema::map(Schema::typed("string")), true);
+        flat.flatten = true;
+        struct_schema(
+            &mut ctx,
+            vec![field("host", Schema::typed("string"), true), flat],
+            &Constraints::default(),
+        );
+        assert_eq!(ctx.problems().len(), 1);
+        assert!(ctx.problems()[0].message.contains("map of string values"));
+    }
+
+    #[test]
     fn a_flattened_map_keeps_unknown_fields_on_the_parent() {
         let mut ctx = Context::new();
-        for catch_all in [Schema::map(Schema::typed("string")), Schema::any_object()] {
+        for catch_all in [Schema::map(Schema::any()), Schema::any_object()] {
             let mut flat = field("", catch_all, true);
             flat.flatten = true;
             let schema = struct_schema(
@@ -426,6 +533,78 @@ mod tests {
         assert_eq!(schema.one_of.len(), 2);
         assert_eq!(schema.one_of[0].required, ["kind", "size"]);
         assert_eq!(schema.one_of[1].properties["kind"].enum_, [json!("Memory")]);
+    }
+
+    #[test]
+    fn tagged_branches_forbid_the_other_variants_fields() {
+        let mut ctx = Context::new();
+        let object = |ctx: &mut Context, names: &[&'static str]| {
+            struct_schema(
+                ctx,
+                names
+                    .iter()
+                    .map(|n| field(n, Schema::typed("string"), true))
+                    .collect(),
+                &Constraints::default(),
+            )
+        };
+        let a = object(&mut ctx, &["text"]);
+        let b = object(&mut ctx, &["zone", "region"]);
+        let variants = vec![
+            VariantDesc {
+                name: "A",
+                payload: Payload::Struct(a),
+                description: None,
+            },
+            VariantDesc {
+                name: "B",
+                payload: Payload::Newtype(b),
+                description: None,
+            },
+            VariantDesc {
+                name: "None",
+                payload: Payload::Unit,
+                description: None,
+            },
+        ];
+        let adjacent = enum_schema(
+            &mut ctx,
+            Tagging::Adjacent {
+                tag: "t",
+                content: "c",
+            },
+            variants.clone(),
+            &Constraints::default(),
+        );
+        // A's content forbids B's fields, B's A's; the unit variant has no
+        // content at all.
+        assert_eq!(
+            adjacent.one_of[0].properties["c"]
+                .not
+                .as_deref()
+                .map(Schema::to_json),
+            Some(json!({"anyOf": [{"required": ["region"]}, {"required": ["zone"]}]}))
+        );
+        assert_eq!(
+            adjacent.one_of[1].properties["c"]
+                .not
+                .as_deref()
+                .map(Schema::to_json),
+            Some(json!({"required": ["text"]}))
+        );
+        assert_eq!(
+            adjacent.one_of[2].not.as_deref().map(Schema::to_json),
+            Some(json!({"required": ["c"]}))
+        );
+        // Externally tagged and untagged enums are told apart otherwise.
+        let external = enum_schema(
+            &mut ctx,
+            Tagging::External,
+            variants[..2].to_vec(),
+            &Constraints::default(),
+        );
+        assert!(external.one_of.iter().all(|b| b.not.is_none()));
+        assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
     }
 
     #[test]

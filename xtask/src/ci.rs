@@ -15,6 +15,7 @@ const E2E_PACKAGES: &[&str] = &[
     "crdforge-envtest",
     "crdforge-runtime",
     "crdforge-fixtures",
+    "crdforge-compare",
     "user-controller",
 ];
 

@@ -61,9 +61,6 @@ pub struct Options {
     /// Whether objects that keep unknown fields
     /// (`x-kubernetes-preserve-unknown-fields`) get some.
     pub unknown_fields: bool,
-    /// Whether integers of an `x-kubernetes-int-or-string` node without
-    /// bounds stay within `i32`, the range of k8s-openapi's `IntOrString`.
-    pub int_or_string_i32: bool,
 }
 
 impl Default for Options {
@@ -73,7 +70,6 @@ impl Default for Options {
             max_string: 12,
             max_depth: 2,
             unknown_fields: true,
-            int_or_string_i32: true,
         }
     }
 }
@@ -166,12 +162,51 @@ impl Kind {
         self.objects_forced(&[])
     }
 
-    fn objects_forced(&self, force: &[Step]) -> BoxedStrategy<Value> {
-        let head = json!({
+    /// Whether the kind keeps its spec's fields at the top level
+    /// (kube-derive's `no_spec`): its root schema has no `spec`.
+    pub fn rootless(&self) -> bool {
+        !self.root.properties.contains_key("spec")
+            && self
+                .root
+                .properties
+                .keys()
+                .any(|name| !ROOT_OWN.contains(&name.as_str()))
+    }
+
+    /// The root schema of a rootless kind as the generator sees it: the
+    /// object's own fields (`apiVersion`, `kind`, `metadata`) are set by
+    /// [`Kind::objects`], not generated; with `declared`, they stay
+    /// declared (so no unknown field takes their names) but optional.
+    fn rootless_schema(&self, declared: bool) -> Schema {
+        let mut root = self.root.clone();
+        root.required.retain(|r| !HEAD.contains(&r.as_str()));
+        if !declared {
+            root.properties
+                .retain(|name, _| !HEAD.contains(&name.as_str()));
+        }
+        root
+    }
+
+    fn head(&self) -> Value {
+        json!({
             "apiVersion": self.api_version,
             "kind": self.kind,
             "metadata": {"name": "generated"},
-        });
+        })
+    }
+
+    fn objects_forced(&self, force: &[Step]) -> BoxedStrategy<Value> {
+        let head = self.head();
+        if self.rootless() {
+            // The root is the spec: generate it whole (its rules, like
+            // `self.replicas <= self.maxReplicas`, are met by the same
+            // hints as a spec's), then set the object's own fields.
+            return self
+                .generator()
+                .present(&self.rootless_schema(true), force)
+                .prop_map(move |object| with_head(object, &head))
+                .boxed();
+        }
         let mut parts: Vec<BoxedStrategy<Option<(String, Value)>>> = Vec::new();
         for name in ["spec", "status"] {
             let Some(schema) = self.root.properties.get(name) else {
@@ -233,20 +268,35 @@ impl Kind {
                     .boxed(),
             });
         }
-        for name in ["spec", "status"] {
-            if let Some(schema) = self.root.properties.get(name) {
-                invalid::sites(
-                    self.generator(),
-                    schema,
-                    vec![Step::Prop(name.into())],
-                    format!(".{name}"),
-                    &mut found,
-                );
+        if self.rootless() {
+            // Sites of the root's fields (status included); a break of the
+            // root object itself (another type) is no object at all.
+            invalid::sites(
+                self.generator(),
+                &self.rootless_schema(false),
+                vec![],
+                String::new(),
+                &mut found,
+            );
+            found.retain(|site| !site.steps.is_empty() || site.extra.is_some());
+        } else {
+            for name in ["spec", "status"] {
+                if let Some(schema) = self.root.properties.get(name) {
+                    invalid::sites(
+                        self.generator(),
+                        schema,
+                        vec![Step::Prop(name.into())],
+                        format!(".{name}"),
+                        &mut found,
+                    );
+                }
             }
         }
+        let head = self.rootless().then(|| self.head());
         found
             .into_iter()
             .map(|site| {
+                let head = head.clone();
                 let base = self.objects_forced(&site.steps);
                 let steps = site.steps.clone();
                 let extra = site.extra.clone();
@@ -260,6 +310,12 @@ impl Kind {
                         .prop_map(move |(object, node)| {
                             let below_junction = steps.iter().any(|s| matches!(s, Step::Branch(_)));
                             let (object, mut path) = plant(object, &steps, node);
+                            // A break planted at a rootless kind's root
+                            // replaced the whole object.
+                            let object = match &head {
+                                Some(head) => with_head(object, head),
+                                None => object,
+                            };
                             if let Some(name) = &extra
                                 && !below_junction
                             {
@@ -280,6 +336,23 @@ impl Kind {
             })
             .collect()
     }
+}
+
+/// The fields every object has, which a rootless kind's root declares
+/// beside its spec's.
+const HEAD: &[&str] = &["apiVersion", "kind", "metadata"];
+
+/// The root's own fields: those and `status`.
+const ROOT_OWN: &[&str] = &["apiVersion", "kind", "metadata", "status"];
+
+/// `object` with `head`'s fields set.
+fn with_head(mut object: Value, head: &Value) -> Value {
+    if let (Some(map), Some(head)) = (object.as_object_mut(), head.as_object()) {
+        for (name, value) in head {
+            map.insert(name.clone(), value.clone());
+        }
+    }
+    object
 }
 
 /// `object` with the node at `steps` replaced by `node`, and the path of

@@ -57,13 +57,8 @@ impl Gen<'_> {
             return proptest::sample::select(schema.enum_.clone()).boxed();
         }
         if schema.int_or_string {
-            // k8s-openapi's `IntOrString` holds an `i32`, and its schema
-            // does not say so (see docs/property-tests.md, findings).
-            let mut int = schema.clone();
-            if int.minimum.is_none() && int.maximum.is_none() && self.options.int_or_string_i32 {
-                int.format = Some("int32".into());
-            }
-            return prop_oneof![self.integer(&int), self.string(schema)].boxed();
+            // The node's bounds are the integer's (a string passes them).
+            return prop_oneof![self.integer(schema), self.string(schema)].boxed();
         }
         match schema.type_name() {
             "object" => self.object(schema, force),
@@ -184,12 +179,18 @@ impl Gen<'_> {
                 }
             }
         }
-        // Of an enum's variants the schema knows only what each requires;
-        // a property no branch requires but the node declares belongs to
-        // some variant, and serde drops it under another variant's tag. So
-        // in a branch only the node's and the branch's own are generated.
+        // A tagged enum's branch forbids the other variants' fields
+        // (`not`), so every other property is the variant's own. Without
+        // that, the schema knows of a variant only what it requires; a
+        // property no branch requires but the node declares may belong to
+        // another variant, so only the node's and the branch's own are
+        // generated.
+        let foreign = branch.map(forbidden).unwrap_or_default();
         let in_branch = |name: &str| {
             branch.is_none_or(|b| {
+                if b.not.is_some() {
+                    return !foreign.contains(name);
+                }
                 schema.required.iter().any(|r| r == name)
                     || b.required.iter().any(|r| r == name)
                     || b.properties.contains_key(name)
@@ -373,6 +374,19 @@ impl Gen<'_> {
     }
 }
 
+/// The properties a branch's `not` forbids: `not: {required: [a]}` or
+/// `not: {anyOf: [{required: [a]}, {required: [b]}]}`.
+fn forbidden(branch: &Schema) -> BTreeSet<String> {
+    let Some(not) = &branch.not else {
+        return BTreeSet::new();
+    };
+    not.required
+        .iter()
+        .chain(not.any_of.iter().flat_map(|b| b.required.iter()))
+        .cloned()
+        .collect()
+}
+
 /// `schema` with the keywords of `branch` laid over it: the branch's
 /// required names join the node's, and its property constraints (an enum
 /// tag, a bound) join the property's.
@@ -391,8 +405,14 @@ pub(super) fn overlay(schema: &Schema, branch: &Schema) -> Schema {
         }
     }
     // The content of an adjacently tagged variant: the node's properties are
-    // the union of every variant's, the branch names this variant's.
-    if !branch.properties.is_empty() || !branch.required.is_empty() {
+    // the union of every variant's; the branch forbids the others' (`not`),
+    // or else names this variant's.
+    if branch.not.is_some() {
+        let foreign = forbidden(branch);
+        merged
+            .properties
+            .retain(|k, _| !foreign.contains(k.as_str()));
+    } else if !branch.properties.is_empty() || !branch.required.is_empty() {
         let named = |k: &String| branch.properties.contains_key(k) || branch.required.contains(k);
         if !schema.properties.keys().all(&named)
             && schema.one_of.is_empty()
@@ -544,8 +564,8 @@ pub(super) fn integer_bounds(schema: &Schema) -> (i64, i64) {
     (lo, hi)
 }
 
-/// The range of an integer `format`. The apiserver does not check it, but a
-/// Rust field of that width cannot read a value outside it.
+/// The range of an integer `format`: a Rust field of that width cannot
+/// read a value outside it (kube-apiserver 1.36 checks `int32` itself).
 pub(super) fn format_range(format: Option<&str>) -> (i64, i64) {
     match format {
         Some("int8") => (i8::MIN.into(), i8::MAX.into()),

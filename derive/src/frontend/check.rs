@@ -56,6 +56,119 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// Whether `ty` is `Option<Option<T>>`.
+pub(crate) fn is_double_option(ty: &Type) -> bool {
+    option_inner(ty).and_then(option_inner).is_some()
+}
+
+/// Rule: an `Option<Option<T>>` field exists to tell `null` (`Some(None)`)
+/// from absent (`None`), and its schema is `nullable`, so the apiserver
+/// keeps the null; but serde's derive reads `null` as `None`, so the
+/// stored `Some(None)` would come back as `None`. The field must be read
+/// by a `double_option` module, with `default` (absent is `None`) and
+/// `skip_serializing_if` (`None` is written as absent, not as `null`).
+/// A field whose schema the user gives (`schema_with`, `schemaless`) or
+/// that another serde function writes (reported by its own rule) is left
+/// alone.
+pub(crate) fn double_options_keep_null(
+    ty: &Type,
+    attrs: &Attrs,
+    serde: &super::serde_attr::FieldSerde,
+    serde_default: bool,
+    field: &str,
+    errors: &mut Errors,
+) {
+    if !is_double_option(ty)
+        || attrs.schema_with.is_some()
+        || attrs.schemars.is_some()
+        || attrs.constraints.schemaless
+        || (serde.with.is_some() && !serde.double_option)
+    {
+        return;
+    }
+    const WAY_OUT: &str = "#[serde(default, skip_serializing_if = \"Option::is_none\", \
+                           with = \"crdforge::serde_helpers::double_option\")]";
+    if !serde.double_option {
+        errors.spanned(
+            ty,
+            format!(
+                "field `{field}` is an `Option<Option<_>>`, but serde reads `null` as `None`, so \
+                 the `Some(None)` the apiserver keeps (a null) would come back as `None`; read \
+                 it with {WAY_OUT}, or make it an `Option<_>` if null and absent mean the same"
+            ),
+        );
+        return;
+    }
+    let missing: Vec<&str> = [
+        ("default", serde_default),
+        (
+            "skip_serializing_if = \"Option::is_none\"",
+            serde.skip_serializing_if,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, there)| !there)
+    .map(|(key, _)| key)
+    .collect();
+    if !missing.is_empty() {
+        errors.spanned(
+            ty,
+            format!(
+                "field `{field}` reads `null` as `Some(None)` but also needs #[serde({})]: \
+                 without `default` an absent field fails to deserialize, without \
+                 `skip_serializing_if` `None` is written as `null` and comes back as \
+                 `Some(None)`; write {WAY_OUT}",
+                missing.join(", ")
+            ),
+        );
+    }
+}
+
+/// Rule: a flattened map beside a struct's fields is a catch-all, and the
+/// schema can only keep unknown fields of any JSON type there
+/// (`x-kubernetes-preserve-unknown-fields`): no structural schema says
+/// "the other fields are strings" beside `properties`. A map whose values
+/// are not `serde_json::Value` would have the apiserver store `{"x": 1}`
+/// that serde then cannot read. Such a field is an error at the value
+/// type, pointing to `Value` values or a named map field. A value type
+/// only run time knows (an alias) is caught when the schema is built.
+pub(crate) fn flattened_maps_hold_any_value(
+    ty: &Type,
+    attrs: &Attrs,
+    flatten: bool,
+    field: &str,
+    errors: &mut Errors,
+) {
+    if !flatten || attrs.schema_with.is_some() || attrs.constraints.schemaless {
+        return;
+    }
+    let Some((name, args)) = last_segment(ty) else {
+        return;
+    };
+    if !matches!(name.as_str(), "BTreeMap" | "HashMap" | "IndexMap") {
+        return;
+    }
+    let Some(value) = args.get(1) else {
+        return;
+    };
+    if last_segment(value).is_some_and(|(v, _)| v == "Value") {
+        return;
+    }
+    let value_type = quote::ToTokens::to_token_stream(value)
+        .to_string()
+        .replace(' ', "");
+    errors.spanned(
+        value,
+        format!(
+            "field `{field}` flattens a map of `{value_type}` into its struct: the apiserver keeps \
+             the struct's unknown fields whatever their JSON type (a structural schema cannot say \
+             they are `{value_type}`s), so `{{\"x\": null}}` would be stored and fail to \
+             deserialize; flatten a `BTreeMap<String, serde_json::Value>` (and check the values \
+             in code), or make it a named field `{field}: BTreeMap<String, {value_type}>`"
+        ),
+    );
+}
+
 /// The shape of `ty` after looking through `Option` and `Box`.
 pub(crate) fn shape(ty: &Type) -> Shape {
     let Some((name, args)) = last_segment(ty) else {

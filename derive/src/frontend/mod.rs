@@ -351,6 +351,7 @@ fn fields<'a>(
         if let Some(span) = serde.with
             && attrs.schema_with.is_none()
             && !attrs.constraints.schemaless
+            && !(serde.double_option && check::is_double_option(&f.ty))
         {
             errors.at(
                 span,
@@ -361,6 +362,8 @@ fn fields<'a>(
             );
         }
         let serde_default = serde.default || container_default;
+        check::flattened_maps_hold_any_value(&f.ty, &attrs, serde.flatten, &rust_name, errors);
+        check::double_options_keep_null(&f.ty, &attrs, &serde, serde_default, &rust_name, errors);
         check::floats_need_opt_in(&f.ty, &attrs, &rust_name, errors);
         check::map_keys_are_strings(&f.ty, &attrs, &rust_name, errors);
         check::wide_integers_need_a_range(&f.ty, &attrs, &rust_name, errors);

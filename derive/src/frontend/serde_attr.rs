@@ -139,6 +139,10 @@ pub(crate) struct FieldSerde {
     /// `with`, `serialize_with` or `deserialize_with`: the wire shape is the
     /// function's, which only `schema_with`/`schemaless` can describe.
     pub(crate) with: Option<proc_macro2::Span>,
+    /// Whether that function is a `double_option` module's (crdforge's
+    /// `serde_helpers::double_option`, serde_with's `rust::double_option`),
+    /// which reads `null` into an `Option<Option<T>>` as `Some(None)`.
+    pub(crate) double_option: bool,
 }
 
 /// serde attributes on an enum variant.
@@ -239,7 +243,16 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldSerde {
                 || p.is_ident("deserialize_with")
             {
                 out.with = p.get_ident().map(|i| i.span());
-                values::skip(&meta)?;
+                // `with = "m::double_option"` names the module;
+                // `deserialize_with = "m::double_option::deserialize"` its
+                // function. Anything but a string is serde's to report.
+                if let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(path),
+                    ..
+                }) = meta.value()?.parse::<syn::Expr>()?
+                {
+                    out.double_option |= path.value().split("::").any(|s| s == "double_option");
+                }
             } else {
                 values::skip(&meta)?;
             }

@@ -78,9 +78,12 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
             });
             return;
         }
+        // A branch's `not` (the fields of other variants it forbids) tells
+        // the branches apart; it stays in the junction, not in the shape.
+        let branch = without_not(branch.clone());
         shape = Some(match shape {
-            None => branch.clone(),
-            Some(so_far) => merge_schemas(so_far, branch.clone(), path, problems),
+            None => branch,
+            Some(so_far) => merge_schemas(so_far, branch, path, problems),
         });
     }
     let Some(shape) = shape else { return };
@@ -187,6 +190,16 @@ fn overlay(node: &mut Schema, own: Schema) {
     }
 }
 
+/// `schema` without the `not`s `enum_schema` put on a branch and on its
+/// properties (an adjacently tagged variant's content).
+fn without_not(mut schema: Schema) -> Schema {
+    schema.not = None;
+    for property in schema.properties.values_mut() {
+        property.not = None;
+    }
+    schema
+}
+
 /// What may stay inside a junction: value validations, recursively.
 fn reduce(schema: &Schema) -> Schema {
     let properties = schema
@@ -216,6 +229,9 @@ fn reduce(schema: &Schema) -> Schema {
         min_properties: schema.min_properties,
         max_properties: schema.max_properties,
         required: schema.required.clone(),
+        // The fields of other variants a branch forbids (`enum_schema`'s
+        // `not`), already value validations only.
+        not: schema.not.clone(),
         properties,
         items,
         ..Schema::default()
@@ -446,7 +462,12 @@ mod tests {
                 "required": ["type"],
                 "oneOf": [
                     {"required": ["type", "size"], "properties": {"type": {"enum": ["Disk"]}}},
-                    {"required": ["type"], "properties": {"type": {"enum": ["Memory"]}}},
+                    // `size` is Disk's: under Memory's tag serde drops it.
+                    {
+                        "required": ["type"],
+                        "properties": {"type": {"enum": ["Memory"]}},
+                        "not": {"required": ["size"]},
+                    },
                 ],
             })
         );

@@ -16,7 +16,9 @@ use crate::{Problem, Schema};
 
 pub use descriptions::truncate_descriptions;
 pub use hoist::{hoist_junctions, merge_schemas};
-pub use int_or_string::{int_or_string, int_or_string_any_of, is_int_or_string_any_of};
+pub use int_or_string::{
+    INT32_RANGE, int_or_string, int_or_string_any_of, is_int_or_string_any_of,
+};
 pub use metadata::metadata_restrictions;
 
 /// Settings of the pass pipeline.

@@ -17,7 +17,11 @@ mod bench;
 
 /// The directories whose every file `gen` owns: a file there that is no
 /// longer generated is removed (or, with `--check`, reported).
-const OWNED_DIRS: &[&str] = &["generated/crds", "generated/deploy/user-controller"];
+const OWNED_DIRS: &[&str] = &[
+    "generated/crds",
+    "generated/deploy/user-controller",
+    "generated/deploy/rule-loader",
+];
 
 /// The comparison with kube-derive, rendered from `crdforge-compare`.
 const COMPARISON: &str = "docs/kube-derive-comparison.md";
@@ -39,7 +43,8 @@ struct Args {
 }
 
 /// Every generated file: the CRDs of every registered API, the manifests
-/// of the User controller, and the kube-derive comparison. The one registry
+/// of the User controller and the Rule Loader, and the kube-derive
+/// comparison. The one registry
 /// `gen`, `gen --check` and the `generated_is_fresh` test share.
 fn generated_files() -> Result<Vec<GeneratedFile>> {
     let definitions = crdforge_fixtures::definitions()
@@ -58,6 +63,10 @@ fn generated_files() -> Result<Vec<GeneratedFile>> {
     files.extend(
         crdforge_gen::rbac::deploy_files(&user_api::deploy::controller_manifest())
             .map_err(|e| anyhow::anyhow!("rendering the user-controller manifests: {e}"))?,
+    );
+    files.extend(
+        crdforge_gen::rbac::deploy_files(&rule_loader_api::deploy::controller_manifest())
+            .map_err(|e| anyhow::anyhow!("rendering the rule-loader manifests: {e}"))?,
     );
     files.push(GeneratedFile {
         path: COMPARISON.into(),

@@ -210,6 +210,11 @@ impl Prometheus {
     pub fn get(&self, path: &str) -> Result<(u16, String)> {
         http_get(self.addr, path)
     }
+
+    /// POST to `path` with an empty body; the status and body.
+    pub fn post(&self, path: &str) -> Result<(u16, String)> {
+        http_post(self.addr, path)
+    }
 }
 
 impl Drop for Prometheus {

@@ -16,6 +16,8 @@ const E2E_PACKAGES: &[&str] = &[
     "crdforge-runtime",
     "crdforge-fixtures",
     "user-controller",
+    "prometheus-envtest",
+    "rule-loader",
 ];
 
 #[derive(clap::Args)]
@@ -70,6 +72,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             let mut build = e2e.clone();
             build.push("--no-run".into());
             cargo(&build.iter().map(String::as_str).collect::<Vec<_>>())
+        })?;
+        // The Rule Loader's tests need a real Prometheus: built here from its
+        // Go module on a fresh machine (cached afterwards), so its minutes
+        // are reported as their own step rather than inside a test.
+        step(&mut timings, "prometheus", || {
+            let (binary, provenance) = prometheus_envtest::ensure()?;
+            println!("ci: Prometheus {provenance:?} at {}", binary.display());
+            Ok(())
         })?;
         step(&mut timings, "e2e tests", || run_e2e(&e2e))?;
     }

@@ -232,8 +232,10 @@ async fn sync(ctx: &Context) -> Result<Action, Error> {
     }
     match ctx.reloader.reload().await {
         Ok(()) => {
-            ctx.metrics.reloads.inc();
+            // The marker goes before the count rises, so whoever sees the
+            // reload counted also sees it no longer owed.
             ctx.rules_dir.clear_pending().map_err(io_error)?;
+            ctx.metrics.reloads.inc();
             tracing::info!(files = desired.len(), rules, "Prometheus reloaded");
             Ok(Action::Done)
         }

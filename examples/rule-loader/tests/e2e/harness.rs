@@ -328,7 +328,9 @@ impl Env {
             .get("/api/v1/query?query=prometheus_config_last_reload_success_timestamp_seconds")
             .unwrap();
         let json: Value = serde_json::from_str(&body).unwrap();
-        json["data"]["result"][0]["value"][1].to_string()
+        let value = &json["data"]["result"][0]["value"][1];
+        assert!(value.is_string(), "no last reload time: {body}");
+        value.to_string()
     }
 }
 
@@ -374,13 +376,17 @@ pub(crate) async fn apply(client: &Client, cm: &ConfigMap) -> ConfigMap {
     let mut cm = cm.clone();
     cm.metadata.managed_fields = None;
     cm.metadata.resource_version = None;
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": cm.name_any(), "namespace": cm.namespace(), "labels": cm.metadata.labels},
-        "data": cm.data,
-        "binaryData": cm.binary_data,
     });
+    if let Some(data) = &cm.data {
+        body["data"] = serde_json::to_value(data).unwrap();
+    }
+    if let Some(binary) = &cm.binary_data {
+        body["binaryData"] = serde_json::to_value(binary).unwrap();
+    }
     api.patch(
         &cm.name_any(),
         &PatchParams::apply("rule-loader-e2e").force(),

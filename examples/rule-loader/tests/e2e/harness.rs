@@ -254,6 +254,7 @@ impl Env {
 
     pub(crate) async fn start_with(name: &str, extra: &[&str]) -> Self {
         let client = client().await;
+        delete_all_rule_configmaps(&client).await;
         let dir = test_dir(name);
         let rules = dir.join("rules");
         std::fs::create_dir_all(&rules).unwrap();
@@ -320,18 +321,53 @@ impl Env {
         names
     }
 
-    /// Prometheus' count of successful configuration reloads is not
-    /// exported; its last successful reload time is.
-    pub(crate) fn last_reload(&self) -> String {
-        let (_, body) = self
-            .prometheus
-            .get("/api/v1/query?query=prometheus_config_last_reload_success_timestamp_seconds")
-            .unwrap();
+    /// When Prometheus last loaded its configuration and rule files
+    /// (`/api/v1/status/runtimeinfo`), and whether that succeeded.
+    pub(crate) fn last_reload(&self) -> (String, bool) {
+        let (status, body) = self.prometheus.get("/api/v1/status/runtimeinfo").unwrap();
+        assert_eq!(status, 200, "{body}");
         let json: Value = serde_json::from_str(&body).unwrap();
-        let value = &json["data"]["result"][0]["value"][1];
-        assert!(value.is_string(), "no last reload time: {body}");
-        value.to_string()
+        let data = &json["data"];
+        let time = data["lastConfigTime"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"));
+        (time.to_string(), data["reloadConfigSuccess"] == true)
     }
+
+    /// The rule files on disk of ConfigMaps in `namespace`.
+    pub(crate) fn files_of(&self, namespace: &str) -> Vec<String> {
+        let prefix = format!("{namespace}_");
+        self.files()
+            .into_iter()
+            .filter(|f| f.starts_with(&prefix))
+            .collect()
+    }
+}
+
+/// Deletes every labelled ConfigMap in the cluster, so each test starts from
+/// none, whatever an earlier (failed) test left.
+async fn delete_all_rule_configmaps(client: &Client) {
+    let all: Api<ConfigMap> = Api::all(client.clone());
+    let selector = rule_loader::api::rules_selector();
+    let list = all
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .unwrap();
+    for cm in &list.items {
+        delete(client, &cm.namespace().unwrap(), &[&cm.name_any()]).await;
+    }
+    eventually(
+        "no labelled ConfigMaps left",
+        Duration::from_secs(30),
+        || async {
+            let left = all
+                .list(&kube::api::ListParams::default().labels(&selector))
+                .await
+                .ok()?;
+            left.items.is_empty().then_some(())
+        },
+    )
+    .await;
 }
 
 /// Creates the namespace if needed.

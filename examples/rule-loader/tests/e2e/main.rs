@@ -348,7 +348,7 @@ async fn prometheus_down_during_changes_converges_when_it_returns() {
         (env.loader.metric("rule_loader_reload_failures_total").await >= 1.0).then_some(())
     })
     .await;
-    assert_eq!(env.files(), ["rl-down_down_r.yaml"]);
+    assert_eq!(env.files_of("rl-down"), ["rl-down_down_r.yaml"]);
     env.prometheus.restart().unwrap();
     // Prometheus loads the file at start by itself; the loader's retry
     // (backing off at most 5 s) still owes and makes its reload.
@@ -398,6 +398,7 @@ async fn a_killed_loader_restarts_without_reloading_when_nothing_changed() {
     let file = env.rules.join("rl-restart_restart_r.yaml");
     let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
     let last_reload = env.last_reload();
+    assert!(last_reload.1, "{last_reload:?}");
 
     env.loader.kill();
     env.loader.restart();

@@ -111,6 +111,24 @@ pub(crate) fn test_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Flags of a replica under leader election, with short timings.
+pub(crate) fn leader_args(identity: &str) -> Vec<String> {
+    [
+        "--leader-elect",
+        "--identity",
+        identity,
+        "--lease-duration=4",
+        "--renew-deadline=3",
+        "--retry-period-ms=500",
+        "--lease-name=rule-loader-e2e",
+        "--lease-namespace",
+        NAMESPACE,
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
 /// The loader's quiet period in these tests.
 pub(crate) const DEBOUNCE_MS: u64 = 300;
 
@@ -175,6 +193,13 @@ impl Loader {
     pub(crate) fn restart(&mut self) {
         self.kill();
         self.spawn();
+    }
+
+    /// Whether the process still runs.
+    pub(crate) fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// The pid, while running.

@@ -568,3 +568,80 @@ async fn bad_inputs_are_refused_clearly_within_bounded_memory() {
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
     delete(&env.client, "rl-bad", &["fine", "large", "many", "misc"]).await;
 }
+
+#[tokio::test]
+async fn with_leader_election_only_the_leader_loads_and_a_standby_takes_over() {
+    let _serial = SERIAL.lock().await;
+    let one = leader_args("replica-one");
+    let one: Vec<&str> = one.iter().map(String::as_str).collect();
+    let mut env = Env::start_with("leader", &one).await;
+    let two = leader_args("replica-two");
+    let two: Vec<&str> = two.iter().map(String::as_str).collect();
+    let prometheus_url = env.prometheus.url();
+    let mut standby = Loader::start(
+        env.rules.parent().unwrap(),
+        &env.rules,
+        &prometheus_url,
+        &two,
+    );
+    standby.wait_ready().await;
+    namespace(&env.client, "rl-leader").await;
+    apply(
+        &env.client,
+        &rules_configmap(
+            "rl-leader",
+            "lead",
+            &[("r", &recording("lead-1", "lead:v", "up"))],
+        ),
+    )
+    .await;
+    env.wait_groups("lead-1", |g| g.contains_key("lead-1"))
+        .await;
+    // Exactly one replica acts: the other writes and reloads nothing.
+    let (first, second) = (
+        env.loader.metric("rule_loader_files_loaded").await,
+        standby.metric("rule_loader_files_loaded").await,
+    );
+    assert_eq!(first + second, 1.0, "one leader: {first} + {second}");
+    let first_leads = first == 1.0;
+    let follower_reloads = if first_leads {
+        standby.metric("rule_loader_reloads_total").await
+    } else {
+        env.loader.metric("rule_loader_reloads_total").await
+    };
+    assert_eq!(follower_reloads, 0.0);
+
+    // The leader crashes; the standby takes over within the lease.
+    if first_leads {
+        env.loader.kill();
+        assert!(standby.is_running());
+    } else {
+        standby.kill();
+        assert!(env.loader.is_running());
+    }
+    let taken_over = Instant::now();
+    apply(
+        &env.client,
+        &rules_configmap(
+            "rl-leader",
+            "lead",
+            &[("r", &recording("lead-2", "lead:v", "up"))],
+        ),
+    )
+    .await;
+    env.wait_groups("lead-2 loaded by the new leader", |g| {
+        g.contains_key("lead-2") && !g.contains_key("lead-1")
+    })
+    .await;
+    eprintln!(
+        "leader election: the standby loaded the change {:?} after the leader was killed",
+        taken_over.elapsed()
+    );
+    let follower_files = if first_leads {
+        standby.metric("rule_loader_files_loaded").await
+    } else {
+        env.loader.metric("rule_loader_files_loaded").await
+    };
+    assert_eq!(follower_files, 1.0);
+    delete(&env.client, "rl-leader", &["lead"]).await;
+}

@@ -464,6 +464,24 @@ async fn bad_inputs_are_refused_clearly_within_bounded_memory() {
         "{err}"
     );
 
+    // A million rules written out (26 MB): refused the same way.
+    let million = format!(
+        "groups:\n- name: million\n  rules:\n{}",
+        "  - {record: r, expr: up}\n".repeat(1_000_000)
+    );
+    let err = cms
+        .create(
+            &Default::default(),
+            &rules_configmap("rl-bad", "million", &[("r", &million)]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Request entity too large"),
+        "{err}"
+    );
+    drop(million);
+
     // Refused by the loader, each key naming why, in three ConfigMaps (one
     // would pass the apiserver's 1 MiB limit).
     let over_limit = format!("# {}\n", "x".repeat(600 * 1024));

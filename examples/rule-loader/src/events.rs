@@ -72,11 +72,17 @@ impl Recorder {
 
     /// Removes the Warning Event of `cm`, if there is one.
     pub async fn clear(&self, cm: &ConfigMap) -> kube::Result<()> {
-        let namespace = cm.namespace().unwrap_or_default();
+        self.clear_named(&cm.namespace().unwrap_or_default(), &cm.name_any())
+            .await
+    }
+
+    /// Removes the Warning Event of the ConfigMap `namespace/name`, if there
+    /// is one.
+    pub async fn clear_named(&self, namespace: &str, name: &str) -> kube::Result<()> {
         match self
             .events
-            .namespace(&namespace)
-            .delete(&event_name(&cm.name_any()), &DeleteParams::default())
+            .namespace(namespace)
+            .delete(&event_name(name), &DeleteParams::default())
             .await
         {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),

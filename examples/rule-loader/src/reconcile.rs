@@ -31,6 +31,10 @@ pub enum Key {
     ConfigMap(String),
     /// Write the rule directory from every ConfigMap, then reload.
     Sync,
+    /// The ConfigMap `namespace/name` left the loader's view (deleted, or
+    /// its label removed) while it carried a status: remove the annotation,
+    /// if the ConfigMap is still there, and its Warning Event.
+    Released(String),
 }
 
 /// Trailing-edge debounce of the sync: it runs once changes have been quiet
@@ -132,6 +136,42 @@ pub async fn reconcile(key: Key, ctx: Arc<Context>) -> Result<Action, Error> {
     match key {
         Key::ConfigMap(key) => check_configmap(&key, &ctx).await,
         Key::Sync => sync(&ctx).await,
+        Key::Released(key) => release(&key, &ctx).await,
+    }
+}
+
+/// Takes back what the loader wrote on a ConfigMap it no longer reads.
+async fn release(key: &str, ctx: &Context) -> Result<Action, Error> {
+    let Some((namespace, name)) = key.split_once('/') else {
+        return Ok(Action::Done);
+    };
+    if ctx.configmaps.namespace(namespace).get(name).is_some() {
+        // Labelled again: checking it reports whatever is true now.
+        return Ok(Action::Done);
+    }
+    ctx.recorder
+        .clear_named(namespace, name)
+        .await
+        .map_err(|source| Error::Kube {
+            action: "removing the Warning Event",
+            source,
+        })?;
+    // No precondition: the annotation is the loader's alone, and if the
+    // ConfigMap is labelled again meanwhile, the update this patch causes
+    // brings it back to be checked.
+    let patch = json!({"metadata": {"annotations": {STATUS_ANNOTATION: null}}});
+    match ctx
+        .configmap_client
+        .namespace(namespace)
+        .patch(name, &Patch::Merge(patch))
+        .await
+    {
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Action::Done),
+        Err(source) => Err(Error::Kube {
+            action: "removing the status annotation",
+            source,
+        }),
+        Ok(_) => Ok(Action::Done),
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use crdforge_runtime::client::TypedClient;
 use crdforge_runtime::controller::{Controller, ControllerMetrics, ReconcileMetrics};
-use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
+use crdforge_runtime::informer::{Deleted, HandlerFns, InformerOptions, SharedInformerFactory};
 use crdforge_runtime::leader::{LeaderElector, LeaseConfig};
 use crdforge_runtime::lister::Lister;
 use crdforge_runtime::workqueue::{
@@ -22,7 +22,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{Client, ResourceExt};
 use prometheus_client::registry::Registry;
 
-use crate::api::{NAME, rules_selector};
+use crate::api::{NAME, STATUS_ANNOTATION, rules_selector};
 use crate::events::Recorder;
 use crate::metrics::LoaderMetrics;
 use crate::reconcile::{self, Context, Debounce, Key};
@@ -185,13 +185,9 @@ async fn work_loop(
         metrics: telemetry.loader.clone(),
     });
 
-    let key_of = |cm: &ConfigMap| {
-        Key::ConfigMap(format!(
-            "{}/{}",
-            cm.namespace().unwrap_or_default(),
-            cm.name_any()
-        ))
-    };
+    let name_of =
+        |cm: &ConfigMap| format!("{}/{}", cm.namespace().unwrap_or_default(), cm.name_any());
+    let key_of = move |cm: &ConfigMap| Key::ConfigMap(name_of(cm));
     let changed = {
         let queue = queue.clone();
         let ctx = Arc::clone(&ctx);
@@ -219,8 +215,18 @@ async fn work_loop(
                 }
             })
             // Deleted, or no longer labelled (the watch reports that as a
-            // deletion): its files go at the next sync.
-            .on_delete(move |_| changed()),
+            // deletion): its files go at the next sync, and what the loader
+            // wrote on it is taken back.
+            .on_delete({
+                let queue = queue.clone();
+                move |deleted: &Deleted<ConfigMap>| {
+                    let cm = deleted.object();
+                    if cm.annotations().contains_key(STATUS_ANNOTATION) {
+                        queue.queue().add(Key::Released(name_of(cm)));
+                    }
+                    changed();
+                }
+            }),
     );
 
     factory.start();

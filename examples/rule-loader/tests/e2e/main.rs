@@ -584,7 +584,38 @@ async fn bad_inputs_are_refused_clearly_within_bounded_memory() {
         .unwrap();
     eprintln!("loader peak RSS: {peak} KiB");
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
-    delete(&env.client, "rl-bad", &["fine", "large", "many", "misc"]).await;
+
+    // Unlabelled or deleted, a ConfigMap gets back what the loader wrote.
+    let events: Api<Event> = Api::namespaced(env.client.clone(), "rl-bad");
+    assert!(events.get_opt(&event_name("misc")).await.unwrap().is_some());
+    cms.patch(
+        "misc",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {RULES_LABEL.0: null}}})),
+    )
+    .await
+    .unwrap();
+    delete(&env.client, "rl-bad", &["large"]).await;
+    eventually(
+        "misc's annotation and Event removed",
+        Duration::from_secs(30),
+        || async {
+            let cm = cms.get("misc").await.ok()?;
+            let event = events.get_opt(&event_name("misc")).await.ok()?;
+            (!cm.annotations().contains_key(STATUS_ANNOTATION) && event.is_none()).then_some(())
+        },
+    )
+    .await;
+    eventually("large's Event removed", Duration::from_secs(30), || async {
+        events
+            .get_opt(&event_name("large"))
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    delete(&env.client, "rl-bad", &["fine", "many", "misc"]).await;
 }
 
 #[tokio::test]

@@ -169,18 +169,21 @@ fn run_e2e(test_args: &[String]) -> Result<()> {
         );
     }
     // On the same control plane, whose audit log now holds every request
-    // the User controller made over the suite: is every granted verb used?
-    let status = running
-        .command(env!("CARGO"))
-        .args(RBAC_MINIMALITY)
-        .current_dir(workspace_root())
-        .status()
-        .context("running cargo")?;
-    if !status.success() {
-        bail!(
-            "the RBAC-minimality check failed ({status}); the audit log is {}",
-            running.instance().audit_log().display()
-        );
+    // each controller made over the suite: is every granted verb used?
+    for check in [RBAC_MINIMALITY, RULE_LOADER_RBAC_MINIMALITY] {
+        let status = running
+            .command(env!("CARGO"))
+            .args(check)
+            .current_dir(workspace_root())
+            .status()
+            .context("running cargo")?;
+        if !status.success() {
+            bail!(
+                "the RBAC-minimality check `cargo {}` failed ({status}); the audit log is {}",
+                check.join(" "),
+                running.instance().audit_log().display()
+            );
+        }
     }
     Ok(())
 }
@@ -191,6 +194,18 @@ const RBAC_MINIMALITY: &[&str] = &[
     "test",
     "--package",
     "user-controller",
+    "--features",
+    "e2e,rbac-audit",
+    "--test",
+    "rbac_minimality",
+];
+
+/// The same check for the Rule Loader's role
+/// (`examples/rule-loader/tests/rbac_minimality.rs`).
+const RULE_LOADER_RBAC_MINIMALITY: &[&str] = &[
+    "test",
+    "--package",
+    "rule-loader",
     "--features",
     "e2e,rbac-audit",
     "--test",

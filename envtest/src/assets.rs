@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod progress;
+
 /// The Kubernetes release the control plane runs. The wrapper module in
 /// `go/kubernetes/go.mod` and the `k8s-openapi` feature in the workspace
 /// manifest must name the same release.
@@ -150,6 +152,7 @@ pub fn ensure() -> Result<(Binaries, Provenance)> {
 
 fn build_into(dir: &Path) -> Result<()> {
     check_go()?;
+    let started_at = Instant::now();
     let parent = dir.parent().context("cache directory has no parent")?;
     fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let partial = parent.join(format!(
@@ -173,14 +176,15 @@ fn build_into(dir: &Path) -> Result<()> {
             log_path.display()
         );
         let log = fs::File::create(&log_path)?;
+        // How many packages the build compiles at most, for the progress
+        // line; `go list` also fetches the modules, which is the first
+        // minute or two of a cold build.
+        let total = count_packages(module, &log)?;
         let mut cmd = Command::new("go");
-        cmd.current_dir(go_modules_dir().join(module.dir))
-            .env("CGO_ENABLED", "0")
-            // The wrapper go.mod names the Go release Kubernetes needs; an
-            // older local Go fetches that toolchain through the module proxy.
-            .env("GOTOOLCHAIN", "auto")
-            .env("GOFLAGS", "-mod=readonly")
+        go_env(&mut cmd, module)
             .arg("build")
+            // -v names each package as it is compiled: the progress below.
+            .arg("-v")
             .arg("-trimpath")
             .arg("-ldflags")
             .arg(ldflags(module))
@@ -194,8 +198,11 @@ fn build_into(dir: &Path) -> Result<()> {
         cmd.args(module.packages)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log);
-        let status = cmd.status().context("running `go build`")?;
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("running `go build`")?;
+        let stderr = child.stderr.take().context("go build's stderr")?;
+        progress::follow(module.dir, stderr, log, total, started_at);
+        let status = child.wait().context("waiting for `go build`")?;
         if !status.success() {
             let _ = fs::remove_dir_all(&partial);
             bail!(
@@ -216,6 +223,37 @@ fn build_into(dir: &Path) -> Result<()> {
         }
         Err(err) => Err(err).with_context(|| format!("moving the build into {}", dir.display())),
     }
+}
+
+/// The environment every `go` command of a build runs in.
+fn go_env<'c>(cmd: &'c mut Command, module: &GoModule) -> &'c mut Command {
+    cmd.current_dir(go_modules_dir().join(module.dir))
+        .env("CGO_ENABLED", "0")
+        // The wrapper go.mod names the Go release Kubernetes needs; an
+        // older local Go fetches that toolchain through the module proxy.
+        .env("GOTOOLCHAIN", "auto")
+        .env("GOFLAGS", "-mod=readonly")
+}
+
+/// The number of packages `go build` of this module may compile (its
+/// dependency closure, standard library included): the denominator of the
+/// progress line. Module downloads happen here, logged to `log`.
+fn count_packages(module: &GoModule, log: &fs::File) -> Result<usize> {
+    let output = go_env(&mut Command::new("go"), module)
+        .args(["list", "-deps"])
+        .args(module.packages)
+        .stdin(Stdio::null())
+        .stderr(log.try_clone()?)
+        .output()
+        .context("running `go list -deps`")?;
+    if !output.status.success() {
+        bail!(
+            "`go list -deps` of the {} wrapper module failed ({}); its output is in the build log",
+            module.dir,
+            output.status,
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).lines().count())
 }
 
 fn binary_name(package: &str) -> &str {

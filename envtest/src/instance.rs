@@ -237,11 +237,18 @@ impl Instance {
     /// command line (an audit log for a benchmark that counts requests, say).
     pub fn start_with_apiserver_args(&self, extra: &[String]) -> Result<Started> {
         if let Some((component, launched)) = self.running()?.into_iter().next() {
+            let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
+            let flag = if name == "default" {
+                String::new()
+            } else {
+                format!(" --name {name}")
+            };
             bail!(
-                "envtest instance {} is already running ({} pid {}); stop it with `cargo xtask envtest down`",
+                "envtest instance {} is already running ({} pid {}); stop it with `{} down{flag}`",
                 self.dir.display(),
                 component.name(),
-                launched.pid
+                launched.pid,
+                crate::tool_name()
             );
         }
         let (binaries, provenance) = assets::ensure()?;

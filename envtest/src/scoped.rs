@@ -50,12 +50,14 @@ impl Running {
     }
 
     /// `program` with `KUBECONFIG` and `CRDFORGE_ENVTEST_DIR` pointing at
-    /// this instance, as tests and controllers expect.
+    /// this instance, as tests and controllers expect, and the tool's name
+    /// ([`crate::TOOL_ENV`]) for their messages.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
         command
             .env("KUBECONFIG", self.instance.kubeconfig())
-            .env("CRDFORGE_ENVTEST_DIR", self.instance.dir());
+            .env("CRDFORGE_ENVTEST_DIR", self.instance.dir())
+            .env(crate::TOOL_ENV, crate::tool_name());
         command
     }
 

@@ -227,6 +227,77 @@ async fn namespace_owned_by_a_custom_object_is_collected_and_removed() {
     assert!(owners.get_opt("alice").await.unwrap().is_none());
 }
 
+/// `wait_until_gc_watches` returns once the garbage collector watches a
+/// new kind, and from then on an owner's deletion takes its dependents at
+/// once: the bound after it is seconds, not the 30 s discovery resync.
+#[tokio::test]
+async fn once_the_gc_watches_a_new_kind_dependents_go_with_their_owner_at_once() {
+    let client = client().await;
+    let (group, kind, plural) = ("gcprobe.crdforge.dev", "Probe", "probes");
+    let crd_applied = std::time::Instant::now();
+    apply_crd(&client, &crd(group, kind, plural, "Namespaced")).await;
+    let ar = resource(group, kind, plural);
+    let watched = crdforge_envtest::wait_until_gc_watches(
+        &client,
+        &ar,
+        Some("default"),
+        &object(&ar, "probe", json!({"size": 1})),
+        Duration::from_secs(150),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err:#}"));
+    println!(
+        "the garbage collector watched {kind} {:.1} s after the probe ({:.1} s after the CRD was applied)",
+        watched.as_secs_f64(),
+        crd_applied.elapsed().as_secs_f64()
+    );
+
+    let ar = resource(group, kind, plural);
+    let owners: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let owner = owners
+        .create(
+            &PostParams::default(),
+            &object(&ar, "bob", json!({"size": 2})),
+        )
+        .await
+        .unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let dependent: ConfigMap = serde_json::from_value(json!({
+        "metadata": {
+            "name": "owned-by-bob",
+            "ownerReferences": [{
+                "apiVersion": format!("{group}/v1"),
+                "kind": kind,
+                "name": "bob",
+                "uid": owner.uid().unwrap(),
+            }],
+        },
+    }))
+    .unwrap();
+    config_maps
+        .create(&PostParams::default(), &dependent)
+        .await
+        .unwrap();
+    owners
+        .delete("bob", &DeleteParams::default())
+        .await
+        .unwrap();
+    let deleted = std::time::Instant::now();
+    // Seconds, not the resync: the collector already knows the kind.
+    let bound = Duration::from_secs(3);
+    while config_maps.get_opt("owned-by-bob").await.unwrap().is_some() {
+        assert!(
+            deleted.elapsed() < bound,
+            "the dependent outlived its owner by {bound:?} after the collector knew the kind"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "dependent collected {:.2} s after its owner's deletion",
+        deleted.elapsed().as_secs_f64()
+    );
+}
+
 #[tokio::test]
 async fn kubectl_built_here_applies_a_crd_server_side() {
     let client = client().await;

@@ -7,4 +7,6 @@ pub mod controller;
 pub mod informer;
 pub mod leader;
 pub mod lister;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod workqueue;

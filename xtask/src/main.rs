@@ -57,6 +57,9 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every message of the control-plane tool, here and in the commands and
+    // tests it starts, names the command this workspace has.
+    crdforge_envtest::set_tool_name(envtest::TOOL_NAME);
     let result = match cli.command {
         Cmd::Envtest { command } => envtest::run(command),
         Cmd::Ci(args) => ci::run(args),

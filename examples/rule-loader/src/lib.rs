@@ -20,6 +20,5 @@ pub mod render;
 pub mod rulefmt;
 pub mod rulesdir;
 pub mod run;
-pub mod server;
 pub mod template;
 pub mod validate;

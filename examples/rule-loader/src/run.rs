@@ -15,6 +15,7 @@ use crdforge_runtime::controller::{Controller, ControllerMetrics, ReconcileMetri
 use crdforge_runtime::informer::{Deleted, HandlerFns, InformerOptions, SharedInformerFactory};
 use crdforge_runtime::leader::{LeaderElector, LeaseConfig};
 use crdforge_runtime::lister::Lister;
+use crdforge_runtime::server::Server;
 use crdforge_runtime::workqueue::{
     ItemExponentialBackoff, MaxOf, RateLimitingQueue, TokenBucket, WorkQueueMetrics,
 };
@@ -29,7 +30,6 @@ use crate::reconcile::{self, Context, Debounce, Key};
 use crate::reload::Reloader;
 use crate::render::RenderOptions;
 use crate::rulesdir::RulesDir;
-use crate::server::{self, Health};
 
 /// How the loader runs.
 #[derive(Debug, Clone)]
@@ -89,15 +89,13 @@ pub async fn run(
     };
     telemetry.queue.register(&mut registry);
     telemetry.loader.register(&mut registry);
-    let (addr, server) = server::serve(
-        options.metrics_addr,
-        Health {
-            ready: Arc::clone(&telemetry.ready),
-            registry: Arc::new(registry),
-        },
-    )
-    .await
-    .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
+    let server = Server::new()
+        .health(Arc::clone(&telemetry.ready))
+        .metrics(Arc::new(registry))
+        .bind(options.metrics_addr)
+        .await
+        .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
+    let addr = server.local_addr();
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
 
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
@@ -125,7 +123,7 @@ pub async fn run(
             }
         }
     };
-    server.abort();
+    server.shutdown();
     result
 }
 

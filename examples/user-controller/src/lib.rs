@@ -15,4 +15,3 @@ pub mod directory;
 pub mod events;
 pub mod reconcile;
 pub mod run;
-pub mod server;

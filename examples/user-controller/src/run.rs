@@ -14,6 +14,7 @@ use crdforge_runtime::controller::{Controller, ControllerMetrics, ReconcileMetri
 use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
 use crdforge_runtime::leader::{LeaderElector, LeaseConfig};
 use crdforge_runtime::lister::Lister;
+use crdforge_runtime::server::Server;
 use crdforge_runtime::workqueue::{
     RateLimitingQueue, WorkQueueMetrics, default_controller_rate_limiter,
 };
@@ -26,7 +27,6 @@ use crate::api::User;
 use crate::directory::FileDirectory;
 use crate::events::Recorder;
 use crate::reconcile::{self, Context, MANAGED_BY, MANAGER};
-use crate::server::{self, Health};
 
 /// How the controller runs.
 #[derive(Debug, Clone)]
@@ -71,15 +71,13 @@ pub async fn run(
         ready: Arc::new(AtomicBool::new(false)),
     };
     telemetry.queue.register(&mut registry);
-    let (addr, server) = server::serve(
-        options.metrics_addr,
-        Health {
-            ready: Arc::clone(&telemetry.ready),
-            registry: Arc::new(registry),
-        },
-    )
-    .await
-    .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
+    let server = Server::new()
+        .health(Arc::clone(&telemetry.ready))
+        .metrics(Arc::new(registry))
+        .bind(options.metrics_addr)
+        .await
+        .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
+    let addr = server.local_addr();
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
 
     // One stop signal for every part: waiting for the lease, and the loop.
@@ -102,7 +100,7 @@ pub async fn run(
             }
         }
     };
-    server.abort();
+    server.shutdown();
     result
 }
 

@@ -12,8 +12,10 @@
 //! Whatever it cannot type (function results it does not know, `dyn`,
 //! preserved unknown fields, int-or-string) becomes "unknown" and is never
 //! an error, so a rule this module passes may still fail on the server (for
-//! example its cost estimate), but a rule it refuses never would pass. The
-//! corpus in `crdforge-fixtures` proves both directions on a real apiserver.
+//! example for its cost, which [`super::cost`] estimates, where it involves a
+//! construct that module does not model), but a rule it refuses never would
+//! pass. The corpus in `crdforge-fixtures` proves both directions on a real
+//! apiserver.
 
 use std::collections::HashMap;
 
@@ -298,7 +300,7 @@ fn schema_type(schema: &Schema) -> Ty<'_> {
 
 /// CEL keywords a property name must be escaped from, and the reserved
 /// words the apiserver escapes the same way.
-const RESERVED: [&str; 21] = [
+pub(super) const RESERVED: [&str; 21] = [
     "true",
     "false",
     "null",
@@ -326,7 +328,7 @@ const RESERVED: [&str; 21] = [
 /// `__`, `.`, `-` and `/` become `__underscores__`, `__dot__`, `__dash__` and
 /// `__slash__`. A name with any other character is not reachable by field
 /// selection at all.
-fn escape(name: &str) -> Option<String> {
+pub(super) fn escape(name: &str) -> Option<String> {
     if RESERVED.contains(&name) {
         return Some(format!("__{name}__"));
     }

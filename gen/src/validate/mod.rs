@@ -5,6 +5,7 @@
 
 mod admission;
 mod cel;
+mod cost;
 mod rules;
 mod value;
 
@@ -13,6 +14,7 @@ use crdforge::schema::{Problem, Schema};
 
 pub use crate::crd::check_crd;
 pub use admission::admission_expression;
+pub use cost::{PER_CRD_LIMIT, PER_EXPRESSION_LIMIT};
 pub use rules::{admit_on_create, evaluate_rules};
 pub use value::{admit, apply_defaults, validate_value};
 
@@ -27,6 +29,7 @@ pub fn structural(root: &Schema) -> Vec<Problem> {
     };
     check_node(root, "", false, &mut push);
     cel::check_rules(root, &mut push);
+    cost::check_costs(root, &mut push);
     defaults_are_valid(root, &mut push);
     problems
 }

@@ -276,12 +276,37 @@ async fn a_foreign_namespace_is_never_adopted_and_bad_names_get_a_condition() {
         0.0
     );
 
-    // When the foreign namespace goes, the user gets its own.
+    // When the foreign namespace goes, the user gets its own. The two waits
+    // are apart because they measure different parts: how long
+    // kube-controller-manager's namespace controller takes to empty and
+    // remove a namespace (discovery of every served kind, then a delete per
+    // kind; tens of seconds on a loaded two-core machine), and how long the
+    // controller then takes to notice and provision, which is ours.
     namespaces
         .delete("conflict-carol", &DeleteParams::default())
         .await
         .unwrap();
+    let deleted = std::time::Instant::now();
+    eventually(
+        "the foreign namespace conflict-carol removed by the namespace controller",
+        Duration::from_secs(180),
+        || async {
+            // Gone, or already replaced by the controller's own.
+            match namespaces.get_opt("conflict-carol").await.ok()? {
+                None => Some(()),
+                Some(ns) if ns.uid() != before.uid() => Some(()),
+                Some(_) => None,
+            }
+        },
+    )
+    .await;
+    let gone = deleted.elapsed();
     let carol = wait_ready(&users, "conflict-carol", "True", "Provisioned").await;
+    println!(
+        "conflict-carol: foreign namespace removed {:.1} s after its deletion, Provisioned {:.1} s after that",
+        gone.as_secs_f64(),
+        (deleted.elapsed() - gone).as_secs_f64()
+    );
     let ns = namespaces.get("conflict-carol").await.unwrap();
     assert_eq!(ns.owner_references()[0].uid, carol.uid().unwrap());
     delete_users(&users, &["conflict-carol", "dotted.dave"]).await;

@@ -240,10 +240,9 @@ fn exchange(addr: SocketAddr, method: &str, path: &str) -> Result<(u16, String)>
         .with_context(|| format!("connecting to {addr}"))?;
     stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
-    )?;
+    // One write: `write!` on a socket may send the request in pieces.
+    let request = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream
         .take(MAX_RESPONSE)
@@ -280,9 +279,15 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
+            // Read the whole header, however the bytes arrive.
+            let mut request = Vec::new();
             let mut buf = [0u8; 1024];
-            let n = stream.read(&mut buf).unwrap();
-            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("POST /-/reload HTTP/1.0"));
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(n > 0, "the client closed before the end of its header");
+                request.extend_from_slice(&buf[..n]);
+            }
+            assert!(String::from_utf8_lossy(&request).starts_with("POST /-/reload HTTP/1.0"));
             stream
                 .write_all(b"HTTP/1.0 500 Internal Server Error\r\n\r\nbad rule file")
                 .unwrap();

@@ -4,6 +4,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod demo_rules;
 mod envtest;
 mod r#gen;
 mod publish;
@@ -37,6 +38,9 @@ enum Cmd {
     /// The whole idea in one command: a control plane, the generated CRD and
     /// RBAC, the User controller, Users provisioned and one cleaned up.
     Demo(demo::Args),
+    /// The Rule Loader in one command: a control plane, a Prometheus built
+    /// from its Go module, rule files as ConfigMaps, one broken and fixed.
+    DemoRules(demo_rules::Args),
     /// `cargo package` of every publishable crate (`--verify`: also build
     /// each from its packaged sources).
     Package {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Cmd::Ci(args) => ci::run(args),
         Cmd::Gen(args) => r#gen::run(args),
         Cmd::Demo(args) => demo::run(args),
+        Cmd::DemoRules(args) => demo_rules::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Soak(args) => soak::run(args),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),

@@ -21,6 +21,7 @@ const OWNED_DIRS: &[&str] = &[
     "generated/crds",
     "generated/deploy/user-controller",
     "generated/deploy/fixtures-webhooks",
+    "generated/deploy/rule-loader",
 ];
 
 /// The comparison with kube-derive, rendered from `crdforge-compare`.
@@ -43,7 +44,8 @@ struct Args {
 }
 
 /// Every generated file: the CRDs of every registered API, the manifests
-/// of the User controller, and the kube-derive comparison. The one registry
+/// of the User controller and the Rule Loader, and the kube-derive
+/// comparison. The one registry
 /// `gen`, `gen --check` and the `generated_is_fresh` test share.
 fn generated_files() -> Result<Vec<GeneratedFile>> {
     let definitions = crdforge_fixtures::definitions()
@@ -69,6 +71,10 @@ fn generated_files() -> Result<Vec<GeneratedFile>> {
             &crdforge_fixtures::member::webhooks(crdforge_fixtures::member::in_cluster()),
         )
         .map_err(|e| anyhow::anyhow!("rendering the fixture webhooks: {e}"))?,
+    );
+    files.extend(
+        crdforge_gen::rbac::deploy_files(&rule_loader_api::deploy::controller_manifest())
+            .map_err(|e| anyhow::anyhow!("rendering the rule-loader manifests: {e}"))?,
     );
     files.push(GeneratedFile {
         path: COMPARISON.into(),

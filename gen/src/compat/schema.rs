@@ -7,7 +7,16 @@ use serde_json::Value;
 use super::{Change, Findings, ratcheted};
 
 /// Why a tightened `keyword` breaks, with ratcheting taken into account.
-fn tightened_why(keyword: &str) -> String {
+pub(super) fn tightened_why(keyword: &str) -> String {
+    if keyword == "x-kubernetes-list-type" {
+        // Seen on kube-apiserver 1.36 (compat_e2e): a list that already
+        // broke the rule may change into another list that breaks it.
+        return format!(
+            "{keyword} is ratcheted, so a stored list with duplicates keeps saving, even when it \
+             changes; but every create with duplicates — what old clients send — and every list \
+             that had none gaining one is refused"
+        );
+    }
     if ratcheted(keyword) {
         format!(
             "{keyword} is ratcheted, so a stored object whose value the new rule refuses keeps \
@@ -178,9 +187,8 @@ fn required(out: &mut Findings, path: &str, old: &Schema, new: &Schema) {
             Change::NewlyRequired,
             detail,
             format!(
-                "required is not ratcheted: every stored object without `{name}` fails \
-                 validation on its next update, whatever the update changes, and old clients \
-                 that leave it out are refused"
+                "clients of the new types cannot decode stored objects without `{name}`, and {}",
+                tightened_why("required")
             ),
         );
     }

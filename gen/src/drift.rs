@@ -34,7 +34,7 @@ pub fn sync(
 ) -> io::Result<Vec<(String, Outcome)>> {
     let mut outcomes = Vec::new();
     for file in files {
-        let outcome = ensure_file_contents(&root.join(&file.path), &file.contents, check)?;
+        let outcome = ensure(&root.join(&file.path), &file.path, &file.contents, check)?;
         outcomes.push((file.path.clone(), outcome));
     }
     for owned in owned_dirs {
@@ -44,6 +44,9 @@ pub fn sync(
         }
         let mut extra: Vec<String> = std::fs::read_dir(&dir)?
             .filter_map(|entry| entry.ok())
+            // Folders inside an owned folder are left alone: a registry
+            // writes files, never folders of its own below one.
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
             .map(|entry| format!("{owned}/{}", entry.file_name().to_string_lossy()))
             .filter(|path| !files.iter().any(|f| &f.path == path))
             .collect();
@@ -64,6 +67,11 @@ pub fn sync(
 /// Writes `contents` to `path` only if they differ (creating parent
 /// directories); in check mode reports the difference instead.
 pub fn ensure_file_contents(path: &Path, contents: &str, check: bool) -> io::Result<Outcome> {
+    ensure(path, &path.display().to_string(), contents, check)
+}
+
+/// [`ensure_file_contents`], with the name diffs show.
+fn ensure(path: &Path, name: &str, contents: &str, check: bool) -> io::Result<Outcome> {
     let old = match std::fs::read_to_string(path) {
         Ok(old) => Some(old),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -73,9 +81,8 @@ pub fn ensure_file_contents(path: &Path, contents: &str, check: bool) -> io::Res
         return Ok(Outcome::Unchanged);
     }
     if check {
-        let name = path.display().to_string();
         return Ok(Outcome::Stale(diff(
-            &name,
+            name,
             old.as_deref().unwrap_or(""),
             contents,
         )));

@@ -2,12 +2,16 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod compat;
 pub mod crd;
+pub mod docs;
 pub mod drift;
 pub mod fence;
 pub mod generate;
 pub mod rbac;
+pub mod registry;
 pub mod validate;
 pub mod webhooks;
 
 pub use crd::checked_crd;
+pub use registry::{Options, Registry, Report};

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 pub use crate::access::{Op, Uses};
 pub use crate::fence::ManagedLabel;
-use crate::generate::{GeneratedFile, YAML_HEADER};
+use crate::generate::{GeneratedFile, join, render_yaml};
 
 /// One RBAC rule: verbs on resources of an API group, derived from
 /// [`Uses`].
@@ -73,8 +73,32 @@ pub struct ControllerManifest {
     pub replicas: i32,
     /// Container arguments.
     pub args: Vec<&'static str>,
-    /// Port of `/metrics`, `/healthz` and `/readyz`.
+    /// Port of `/metrics` and of the probes' paths.
     pub metrics_port: i32,
+    /// The Deployment's liveness and readiness probes; `None` for a
+    /// controller that serves neither.
+    pub probes: Option<Probes>,
+}
+
+/// HTTP probes on the metrics port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probes {
+    /// Path of the liveness probe.
+    pub liveness: &'static str,
+    /// Path of the readiness probe.
+    pub readiness: &'static str,
+    /// Seconds between probes.
+    pub period_seconds: i32,
+}
+
+impl Probes {
+    /// `/healthz` and `/readyz` every 10 s, as `crdforge-runtime`'s
+    /// controllers serve them.
+    pub const HEALTHZ_READYZ: Probes = Probes {
+        liveness: "/healthz",
+        readiness: "/readyz",
+        period_seconds: 10,
+    };
 }
 
 fn rules(permissions: &[Permission]) -> Vec<PolicyRule> {
@@ -188,7 +212,7 @@ pub fn rbac_objects(m: &ControllerManifest) -> Vec<serde_json::Value> {
 }
 
 /// The Deployment: the ServiceAccount above, the pod's name and namespace
-/// for leader election, probes on `/healthz` and `/readyz`.
+/// for leader election, and the probes the manifest declares, if any.
 pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
     let field_env = |name: &str, path: &str| EnvVar {
         name: name.into(),
@@ -201,13 +225,13 @@ pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
             ..EnvVarSource::default()
         }),
     };
-    let probe = |path: &str| Probe {
+    let probe = |path: &str, probes: &Probes| Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.into()),
             port: IntOrString::Int(m.metrics_port),
             ..HTTPGetAction::default()
         }),
-        period_seconds: Some(10),
+        period_seconds: Some(probes.period_seconds),
         ..Probe::default()
     };
     tagged(
@@ -245,8 +269,8 @@ pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
                                 container_port: m.metrics_port,
                                 ..ContainerPort::default()
                             }]),
-                            liveness_probe: Some(probe("/healthz")),
-                            readiness_probe: Some(probe("/readyz")),
+                            liveness_probe: m.probes.as_ref().map(|p| probe(p.liveness, p)),
+                            readiness_probe: m.probes.as_ref().map(|p| probe(p.readiness, p)),
                             ..Container::default()
                         }],
                         ..PodSpec::default()
@@ -270,39 +294,32 @@ fn tagged(api_version: &str, kind: &str, object: impl Serialize) -> serde_json::
     value
 }
 
-/// `generated/deploy/<name>/rbac.yaml`, `fence.yaml` (when it manages
-/// namespaces) and `deployment.yaml`; every problem of the fence, if any.
-pub fn deploy_files(m: &ControllerManifest) -> Result<Vec<GeneratedFile>, String> {
+/// `<dir>/rbac.yaml`, `<dir>/fence.yaml` (when it manages namespaces) and
+/// `<dir>/deployment.yaml`, headed as written by `command`; every problem
+/// of the fence, if any.
+pub fn deploy_files(
+    dir: &str,
+    command: &str,
+    m: &ControllerManifest,
+) -> Result<Vec<GeneratedFile>, String> {
     let problems = crate::fence::check(m);
     if !problems.is_empty() {
         return Err(problems.join("\n"));
     }
-    let render = |objects: &[serde_json::Value]| -> Result<String, String> {
-        let mut out = String::from(YAML_HEADER);
-        for (i, object) in objects.iter().enumerate() {
-            if i > 0 {
-                out.push_str("---\n");
-            }
-            let yaml = serde_saphyr::to_string(object).map_err(|e| e.to_string())?;
-            out.push_str(yaml.trim_end_matches('\n'));
-            out.push('\n');
-        }
-        Ok(out)
-    };
     let mut files = vec![GeneratedFile {
-        path: format!("generated/deploy/{}/rbac.yaml", m.name),
-        contents: render(&rbac_objects(m))?,
+        path: join(dir, "rbac.yaml"),
+        contents: render_yaml(command, &rbac_objects(m))?,
     }];
     let fence = crate::fence::fence_objects(m);
     if !fence.is_empty() {
         files.push(GeneratedFile {
-            path: format!("generated/deploy/{}/fence.yaml", m.name),
-            contents: render(&fence)?,
+            path: join(dir, "fence.yaml"),
+            contents: render_yaml(command, &fence)?,
         });
     }
     files.push(GeneratedFile {
-        path: format!("generated/deploy/{}/deployment.yaml", m.name),
-        contents: render(&[deployment(m)])?,
+        path: join(dir, "deployment.yaml"),
+        contents: render_yaml(command, &[deployment(m)])?,
     });
     Ok(files)
 }
@@ -332,6 +349,7 @@ mod tests {
             replicas: 2,
             args: vec!["--leader-elect"],
             metrics_port: 8080,
+            probes: Some(Probes::HEALTHZ_READYZ),
         }
     }
 
@@ -364,13 +382,32 @@ mod tests {
 
     #[test]
     fn files_are_multi_document_yaml_with_the_header() {
-        let files = deploy_files(&manifest()).unwrap();
-        assert_eq!(files[0].path, "generated/deploy/ctl/rbac.yaml");
-        assert!(files[0].contents.starts_with(YAML_HEADER));
+        let files = deploy_files("deploy/ctl", "cargo xtask gen", &manifest()).unwrap();
+        assert_eq!(files[0].path, "deploy/ctl/rbac.yaml");
+        assert!(
+            files[0]
+                .contents
+                .starts_with(&crate::generate::yaml_header("cargo xtask gen"))
+        );
         assert_eq!(files[0].contents.matches("\n---\n").count(), 5);
-        assert_eq!(files[1].path, "generated/deploy/ctl/fence.yaml");
+        assert_eq!(files[1].path, "deploy/ctl/fence.yaml");
         assert!(files[2].contents.contains("serviceAccountName: ctl"));
         assert!(files[2].contents.contains("fieldPath: metadata.name"));
+    }
+
+    #[test]
+    fn probes_are_optional() {
+        let with = deployment(&manifest());
+        let container = &with["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+        let without = deployment(&ControllerManifest {
+            probes: None,
+            ..manifest()
+        });
+        let container = &without["spec"]["template"]["spec"]["containers"][0];
+        assert!(container.get("livenessProbe").is_none(), "{container}");
+        assert!(container.get("readinessProbe").is_none(), "{container}");
     }
 
     #[test]
@@ -407,13 +444,13 @@ mod tests {
     fn a_fence_without_a_label_or_with_a_bad_one_is_refused() {
         let mut m = manifest();
         m.managed_namespaces = None;
-        let problems = deploy_files(&m).unwrap_err();
+        let problems = deploy_files("d", "gen", &m).unwrap_err();
         assert!(problems.contains("`namespaces` is fenced"), "{problems}");
         m.managed_namespaces = Some(ManagedLabel {
             key: "it's",
             value: "a b",
         });
-        let problems = deploy_files(&m).unwrap_err();
+        let problems = deploy_files("d", "gen", &m).unwrap_err();
         assert!(
             problems.contains("key `it's` is not a label key"),
             "{problems}"

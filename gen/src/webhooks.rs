@@ -4,7 +4,7 @@
 
 use crdforge::webhook::{Target, Webhooks};
 
-use crate::generate::{GeneratedFile, YAML_HEADER};
+use crate::generate::{GeneratedFile, join, yaml_header};
 
 /// Every reason the apiserver would refuse the configurations, each naming
 /// the webhook at fault.
@@ -56,9 +56,14 @@ pub fn check(webhooks: &Webhooks) -> Vec<String> {
     problems
 }
 
-/// `generated/deploy/<dir>/webhooks.yaml`: the Service (for a Service
-/// target) and the configurations, or every problem [`check`] found.
-pub fn webhook_files(dir: &str, webhooks: &Webhooks) -> Result<Vec<GeneratedFile>, String> {
+/// `<dir>/webhooks.yaml`, headed as written by `command`: the Service (for
+/// a Service target) and the configurations, or every problem [`check`]
+/// found.
+pub fn webhook_files(
+    dir: &str,
+    command: &str,
+    webhooks: &Webhooks,
+) -> Result<Vec<GeneratedFile>, String> {
     let problems = check(webhooks);
     if !problems.is_empty() {
         return Err(problems.join("\n"));
@@ -77,7 +82,7 @@ pub fn webhook_files(dir: &str, webhooks: &Webhooks) -> Result<Vec<GeneratedFile
     if let Some(mutating) = &manifests.mutating {
         push(serde_json::to_value(mutating))?;
     }
-    let mut out = String::from(YAML_HEADER);
+    let mut out = yaml_header(command);
     for (i, object) in objects.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
@@ -87,7 +92,7 @@ pub fn webhook_files(dir: &str, webhooks: &Webhooks) -> Result<Vec<GeneratedFile
         out.push('\n');
     }
     Ok(vec![GeneratedFile {
-        path: format!("generated/deploy/{dir}/webhooks.yaml"),
+        path: join(dir, "webhooks.yaml"),
         contents: out,
     }])
 }
@@ -139,6 +144,6 @@ mod tests {
             );
         }
         hook.name = "ok.example.com".into();
-        assert!(webhook_files("w", &webhooks).is_err());
+        assert!(webhook_files("w", "cargo xtask gen", &webhooks).is_err());
     }
 }

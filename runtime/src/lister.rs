@@ -57,12 +57,30 @@ impl<K: Resource + Send + Sync + 'static> Lister<K> {
     }
 }
 
-impl<K: Resource<Scope = ClusterResourceScope> + Send + Sync + 'static> Lister<K> {
-    /// The cached object of a cluster-scoped kind.
-    pub fn get(&self, name: &str) -> Option<Arc<K>> {
+impl<K: Resource + Send + Sync + 'static> Lister<K> {
+    /// The cached object of a cluster-scoped kind. On a namespaced kind this
+    /// does not compile, and the error says to call
+    /// [`namespace`](Lister::namespace) first.
+    pub fn get(&self, name: &str) -> Option<Arc<K>>
+    where
+        K::Scope: ClusterWide,
+    {
         self.store.get(name)
     }
 }
+
+/// The scope of kinds whose lister reads by name alone: cluster-scoped
+/// ones. A bound on the scope rather than `Scope = ClusterResourceScope`
+/// so that a namespaced kind meets this message instead of a wall of
+/// unsatisfied bounds.
+#[diagnostic::on_unimplemented(
+    message = "this kind is namespaced: a lister of it has no cluster-wide `get`",
+    label = "needs a namespace",
+    note = "read it in its namespace: `lister.namespace(ns).get(name)`"
+)]
+pub trait ClusterWide {}
+
+impl ClusterWide for ClusterResourceScope {}
 
 impl<K: Resource<Scope = NamespaceResourceScope> + Send + Sync + 'static> Lister<K> {
     /// A view of one namespace.

@@ -120,7 +120,7 @@ async fn field_managers_own_what_their_configurations_set() {
     })
     .await
     .unwrap();
-    let object = || SprocketApply::new(NAMESPACE, name);
+    let object = || SprocketApply::new(name, NAMESPACE);
     let plain = ApplyOptions::default();
 
     // Two managers, disjoint fields: both keep theirs, down to the items of

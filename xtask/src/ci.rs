@@ -63,6 +63,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         cargo(&["test", "--workspace"])
     })?;
     step(&mut timings, "package", || crate::publish::package(false))?;
+    // A repository other than this one: the starter, copied out, with
+    // crdforge by path, its own gen --check and unit tests.
+    step(&mut timings, "starter", crate::starter::check)?;
     // Reuses the debug build the tests left; proves the benchmark harness
     // (Rust and Go contenders, report) still runs end to end.
     step(&mut timings, "bench --quick", crate::bench::quick)?;
@@ -168,6 +171,15 @@ fn run_e2e(test_args: &[String]) -> Result<()> {
             "end-to-end tests failed ({status}); control-plane logs are in {}",
             running.instance().dir().display()
         );
+    }
+    // The starter's end-to-end test, as its own repository runs it.
+    let status =
+        crate::starter::cargo_in(&crate::starter::prepare()?, running.command(env!("CARGO")))
+            .args(crate::starter::E2E)
+            .status()
+            .context("running cargo in the starter")?;
+    if !status.success() {
+        bail!("the starter's end-to-end test failed ({status})");
     }
     // On the same control plane, whose audit log now holds every request
     // each controller made over the suite: is every granted verb used?

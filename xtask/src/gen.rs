@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Arguments for `xtask-gen` (`--check`, `--bench`).
+    /// Arguments for `xtask-gen` (`--check`, `--compat BASE`, `--bench`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<OsString>,
 }

@@ -9,6 +9,7 @@ mod envtest;
 mod r#gen;
 mod publish;
 mod soak;
+mod starter;
 
 use std::process::ExitCode;
 
@@ -50,6 +51,9 @@ enum Cmd {
     /// Benchmarks against client-go and kube-runtime, run side by side;
     /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
     Bench(bench::Args),
+    /// The starter (starter/) as its own repository: copied out, crdforge
+    /// by path, its gen --check, unit tests and end-to-end test.
+    Starter,
     /// The property-based end-to-end suite with many cases; writes
     /// docs/property-agreement.md.
     Soak(soak::Args),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Cmd::DemoRules(args) => demo_rules::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Soak(args) => soak::run(args),
+        Cmd::Starter => starter::run().map(|()| ExitCode::SUCCESS),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -369,7 +369,10 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
             quote! {
                 /// A configuration of the object `name` in `namespace`,
                 /// applying nothing but its identity until fields are set.
-                #vis fn new(namespace: &str, name: &str) -> Self {
+                /// The name comes first, as in client-go's apply
+                /// configurations, so that `new(name)` on a namespaced kind
+                /// makes rustc suggest the namespace after it.
+                #vis fn new(name: &str, namespace: &str) -> Self {
                     Self {
                         metadata: #p::apply::identity(::core::option::Option::Some(namespace), name),
                         spec: ::core::option::Option::None,
@@ -377,7 +380,7 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
                     }
                 }
             },
-            "a namespace and a name",
+            "a name and a namespace",
         )
     } else {
         (

@@ -8,7 +8,7 @@
 //! call the list does not allow fails CI, and compare the granted verbs with
 //! the apiserver's audit log, so one the controller never uses fails too.
 
-use crdforge_gen::rbac::{ControllerManifest, ManagedLabel, Op, Uses};
+use crdforge_gen::rbac::{ControllerManifest, ManagedLabel, Op, Probes, Uses};
 
 /// Name of the controller's ServiceAccount, roles and Deployment.
 pub const NAME: &str = "user-controller";
@@ -68,5 +68,6 @@ pub fn controller_manifest() -> ControllerManifest {
         replicas: 2,
         args: vec!["--leader-elect", "--directory=/var/lib/user-controller"],
         metrics_port: 8080,
+        probes: Some(Probes::HEALTHZ_READYZ),
     }
 }

@@ -64,8 +64,12 @@ fn time_generation() -> Result<Duration> {
     let mut times = Vec::new();
     for _ in 0..GENERATIONS {
         let started = Instant::now();
-        let files = crdforge_gen::generate::crd_files(crdforge_fixtures::definitions())
-            .map_err(|errors| anyhow::anyhow!("generation failed: {errors:?}"))?;
+        let files = crdforge_gen::generate::crd_files(
+            "generated/crds",
+            crate::COMMAND,
+            crdforge_fixtures::definitions(),
+        )
+        .map_err(|errors| anyhow::anyhow!("generation failed: {errors:?}"))?;
         times.push(started.elapsed());
         std::hint::black_box(files);
     }

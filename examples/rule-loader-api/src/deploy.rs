@@ -5,7 +5,7 @@
 //! controller's permissions, and its end-to-end tests run it under exactly
 //! the generated role.
 
-use crdforge_gen::rbac::{ControllerManifest, Op, Uses};
+use crdforge_gen::rbac::{ControllerManifest, Op, Probes, Uses};
 
 /// The controller's manifest: what its code does, resource by resource.
 pub fn controller_manifest() -> ControllerManifest {
@@ -38,5 +38,7 @@ pub fn controller_manifest() -> ControllerManifest {
             "--prometheus-url=http://prometheus:9090",
         ],
         metrics_port: 8080,
+        // The loader serves /healthz and /readyz beside /metrics.
+        probes: Some(Probes::HEALTHZ_READYZ),
     }
 }

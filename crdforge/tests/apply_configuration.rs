@@ -202,7 +202,7 @@ fn the_whole_object_always_names_its_kind_and_identity() {
         json!({"apiVersion": "apply.crdforge.dev/v1", "kind": "Widget", "metadata": {"name": "w1"}})
     );
     assert_eq!(widget.name(), "w1");
-    let gadget = GadgetConfig::new("ns", "g1")
+    let gadget = GadgetConfig::new("g1", "ns")
         .with_spec(GadgetSpecApply::default().with_label("gizmo".to_owned()));
     assert_eq!(
         wire(&gadget),

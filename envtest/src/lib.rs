@@ -2,6 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod assets;
+#[cfg(feature = "audit")]
+pub mod audit;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "client")]

@@ -14,70 +14,22 @@
 use std::collections::BTreeSet;
 
 use crdforge_envtest::Instance;
+use crdforge_envtest::audit::{self, Rule};
 
 const SERVICE_ACCOUNT: &str = "system:serviceaccount:rule-loader-system:rule-loader";
-
-type Rule = (String, String, String);
 
 /// (group, resource, verb) for every verb the generated roles grant.
 fn granted() -> BTreeSet<Rule> {
     let root = crdforge_envtest::workspace_root().unwrap();
-    let text =
-        std::fs::read_to_string(root.join("generated/deploy/rule-loader/rbac.yaml")).unwrap();
-    let mut out = BTreeSet::new();
-    for doc in text.split("\n---\n") {
-        let object: serde_json::Value = serde_saphyr::from_str(doc).unwrap();
-        if !matches!(object["kind"].as_str(), Some("ClusterRole" | "Role")) {
-            continue;
-        }
-        for rule in object["rules"].as_array().unwrap() {
-            for group in rule["apiGroups"].as_array().unwrap() {
-                for resource in rule["resources"].as_array().unwrap() {
-                    for verb in rule["verbs"].as_array().unwrap() {
-                        out.insert((
-                            group.as_str().unwrap().into(),
-                            resource.as_str().unwrap().into(),
-                            verb.as_str().unwrap().into(),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    out
+    audit::granted_rules(&root.join("generated/deploy/rule-loader/rbac.yaml"))
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// (group, resource, verb) of every successful request the controller made
-/// itself, and how many events were read.
+/// itself, and how many of its requests were read.
 fn exercised() -> (BTreeSet<Rule>, usize) {
-    let log = Instance::from_env().audit_log();
-    let text = std::fs::read_to_string(&log)
-        .unwrap_or_else(|e| panic!("{}: {e}; run this after the e2e suite", log.display()));
-    let mut out = BTreeSet::new();
-    let mut count = 0;
-    for line in text.lines() {
-        let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        if event["user"]["username"] != SERVICE_ACCOUNT || event.get("impersonatedUser").is_some() {
-            continue;
-        }
-        count += 1;
-        let code = event["responseStatus"]["code"].as_u64().unwrap_or(0);
-        if !(200..300).contains(&code) {
-            continue;
-        }
-        let object = &event["objectRef"];
-        let group = object["apiGroup"].as_str().unwrap_or("").to_string();
-        let mut resource = object["resource"].as_str().unwrap_or("").to_string();
-        if let Some(sub) = object["subresource"].as_str() {
-            resource = format!("{resource}/{sub}");
-        }
-        let verb = event["verb"].as_str().unwrap().to_string();
-        if verb == "patch" && code == 201 {
-            out.insert((group.clone(), resource.clone(), "create".into()));
-        }
-        out.insert((group, resource, verb));
-    }
-    (out, count)
+    audit::requests_by(&Instance::from_env().audit_log(), SERVICE_ACCOUNT)
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 #[test]

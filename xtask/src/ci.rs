@@ -66,6 +66,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     // A repository other than this one: the starter, copied out, with
     // crdforge by path, its own gen --check and unit tests.
     step(&mut timings, "starter", crate::starter::check)?;
+    // The Rule Loader's tests and benchmark need a real Prometheus: built
+    // here from its Go module on a fresh machine (cached afterwards), so its
+    // minutes are reported as their own step rather than inside another.
+    step(&mut timings, "prometheus", || {
+        let (binary, provenance) = prometheus_envtest::ensure()?;
+        println!("ci: Prometheus {provenance:?} at {}", binary.display());
+        Ok(())
+    })?;
     // Reuses the debug build the tests left; proves the benchmark harness
     // (Rust and Go contenders, report) still runs end to end.
     step(&mut timings, "bench --quick", crate::bench::quick)?;
@@ -76,14 +84,6 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             let mut build = e2e.clone();
             build.push("--no-run".into());
             cargo(&build.iter().map(String::as_str).collect::<Vec<_>>())
-        })?;
-        // The Rule Loader's tests need a real Prometheus: built here from its
-        // Go module on a fresh machine (cached afterwards), so its minutes
-        // are reported as their own step rather than inside a test.
-        step(&mut timings, "prometheus", || {
-            let (binary, provenance) = prometheus_envtest::ensure()?;
-            println!("ci: Prometheus {provenance:?} at {}", binary.display());
-            Ok(())
         })?;
         step(&mut timings, "e2e tests", || run_e2e(&e2e))?;
     }

@@ -10,6 +10,7 @@ mod deep_copy;
 mod plot;
 mod profile;
 mod report;
+mod rules;
 mod stats;
 
 use std::fs;
@@ -54,6 +55,17 @@ pub(crate) struct Args {
     /// with --quick).
     #[arg(long)]
     idle_seconds: Option<f64>,
+    /// Rounds of the Rule Loader benchmark (default 3; 1 with --quick).
+    #[arg(long)]
+    rules_rounds: Option<usize>,
+    /// Changes timed one by one per Rule Loader run (default 50; 3 with
+    /// --quick).
+    #[arg(long)]
+    rule_changes: Option<usize>,
+    /// Changes of the burst per Rule Loader run (default 100; 10 with
+    /// --quick).
+    #[arg(long)]
+    rule_burst: Option<usize>,
 }
 
 /// Suites `--only` can pick.
@@ -63,6 +75,7 @@ enum SuiteArg {
     CacheMemory,
     DeepCopy,
     Controller,
+    Rules,
 }
 
 /// The quick mode, as `cargo xtask ci` runs it.
@@ -76,6 +89,9 @@ pub(crate) fn quick() -> Result<()> {
         controller_rounds: None,
         workers: 4,
         idle_seconds: None,
+        rules_rounds: None,
+        rule_changes: None,
+        rule_burst: None,
     })
     .map(drop)
 }
@@ -154,6 +170,22 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
+    let rules = if wants(SuiteArg::Rules) {
+        let settings = rules::Settings {
+            rounds: args.rules_rounds.unwrap_or(if args.quick { 1 } else { 3 }),
+            changes: args.rule_changes.unwrap_or(if args.quick { 3 } else { 50 }),
+            burst: args.rule_burst.unwrap_or(if args.quick { 10 } else { 100 }),
+        };
+        let programs = rules::Programs {
+            harness: rust.rules_harness.clone(),
+            rule_loader: rust.rule_loader.clone(),
+            naive: rust.naive_rule_loader.clone(),
+        };
+        let results = rules::run(&programs, &settings, &target.join("bench/rules"))?;
+        Some(rules::render(&results))
+    } else {
+        None
+    };
     eprintln!(
         "bench: all runs took {:.0} s",
         started.elapsed().as_secs_f64()
@@ -184,6 +216,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .collect(),
         profiles,
         controller,
+        rules,
     };
     let markdown = report::render(&report);
     if let Some(dir) = out.parent() {
@@ -246,6 +279,9 @@ struct RustBins {
     limit: PathBuf,
     kube_runtime_controller: PathBuf,
     user_controller: PathBuf,
+    rules_harness: PathBuf,
+    naive_rule_loader: PathBuf,
+    rule_loader: PathBuf,
 }
 
 fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
@@ -528,7 +564,7 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     } else {
         ("release", "release")
     };
-    eprintln!("bench: building crdforge-bench and user-controller ({profile})");
+    eprintln!("bench: building crdforge-bench, user-controller and rule-loader ({profile})");
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -538,6 +574,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
             "crdforge-bench",
             "-p",
             "user-controller",
+            "-p",
+            "rule-loader",
             "--bins",
         ])
         .current_dir(root)
@@ -561,6 +599,9 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
         limit: bin("bench-limit"),
         kube_runtime_controller: bin("bench-kube-runtime-controller"),
         user_controller: bin("user-controller"),
+        rules_harness: bin("bench-rules-harness"),
+        naive_rule_loader: bin("bench-naive-rule-loader"),
+        rule_loader: bin("rule-loader"),
     })
 }
 

@@ -108,6 +108,8 @@ pub(crate) struct Report {
     pub(crate) profiles: Result<Vec<Profile>, String>,
     /// The controller benchmark's section, rendered by `controller`, if it ran.
     pub(crate) controller: Option<String>,
+    /// The Rule Loader benchmark's section, rendered by `rules`, if it ran.
+    pub(crate) rules: Option<String>,
 }
 
 impl Comparison {
@@ -198,7 +200,7 @@ pub(crate) fn render(report: &Report) -> String {
         }
     }
     profiles(w, &report.profiles);
-    if let Some(section) = &report.controller {
+    for section in [&report.controller, &report.rules].into_iter().flatten() {
         line(w, "");
         w.push_str(section);
     }
@@ -219,7 +221,8 @@ pub(crate) fn render(report: &Report) -> String {
          cargo xtask bench --quick    # debug build, tiny sizes; CI runs it; writes under target/\n\
          cargo xtask bench --rounds 11 --out /tmp/bench.md\n\
          cargo xtask bench --only workqueue   # one suite; writes under target/\n\
-         cargo xtask bench --only controller --users 200 --controller-rounds 3\n```",
+         cargo xtask bench --only controller --users 200 --controller-rounds 3\n\
+         cargo xtask bench --only rules --rules-rounds 3   # needs Prometheus (built once)\n```",
     );
     line(w, "");
     line(
@@ -481,6 +484,7 @@ mod tests {
             workloads: vec![(Suite::Workqueue, "single".into(), "add, get, done".into())],
             profiles: Err("quick mode".into()),
             controller: None,
+            rules: None,
         }
     }
 

@@ -1,9 +1,9 @@
 // The client-go peer of the controller benchmark: the User controller's
 // reconcile logic (examples/user-controller/src/reconcile.rs, step for step)
 // on client-go's shared informers, listers and rate-limited work queue, as a
-// Go controller is usually written. The User, which has no generated Go
-// client, comes through the dynamic client and a dynamic informer and is
-// converted from unstructured into the local structs below.
+// Go controller is usually written. The User comes through a typed REST
+// client, informer and lister (user_types.go, the shape code-generator
+// emits), so no reconcile decodes unstructured objects.
 //
 // client-go limits each client to 5 requests per second (burst 10) unless
 // told otherwise; kube-rs, which crdforge's clients sit on, has no
@@ -32,21 +32,16 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/workqueue"
@@ -62,32 +57,6 @@ const (
 	rbacGroup   = "rbac.authorization.k8s.io"
 )
 
-var userGVR = schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "users"}
-
-// User is example.com/v1 User, decoded from unstructured.
-type User struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-	Spec              UserSpec    `json:"spec"`
-	Status            *UserStatus `json:"status,omitempty"`
-}
-
-// UserSpec is what a User asks for.
-type UserSpec struct {
-	DisplayName string                       `json:"displayName"`
-	Email       string                       `json:"email"`
-	Role        string                       `json:"role,omitempty"`
-	Groups      []string                     `json:"groups,omitempty"`
-	Quota       map[string]resource.Quantity `json:"quota,omitempty"`
-}
-
-// UserStatus is what the controller last did.
-type UserStatus struct {
-	Namespace          string             `json:"namespace,omitempty"`
-	ObservedGeneration *int64             `json:"observedGeneration,omitempty"`
-	Conditions         []metav1.Condition `json:"conditions,omitempty"`
-}
-
 func (u *User) clusterRole() string {
 	switch u.Spec.Role {
 	case "edit", "view":
@@ -99,8 +68,8 @@ func (u *User) clusterRole() string {
 
 type controller struct {
 	kube       kubernetes.Interface
-	users      dynamic.NamespaceableResourceInterface
-	userLister cache.GenericLister
+	users      *rest.RESTClient
+	userLister userLister
 	namespaces corelisters.NamespaceLister
 	bindings   rbaclisters.RoleBindingLister
 	quotas     corelisters.ResourceQuotaLister
@@ -136,7 +105,7 @@ func runController(args []string) error {
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(config)
+	users, err := userClient(config)
 	if err != nil {
 		return err
 	}
@@ -148,16 +117,15 @@ func runController(args []string) error {
 	// Only our own RoleBindings and quotas are cached.
 	ours := informers.NewSharedInformerFactoryWithOptions(kube, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = managedBy + "=" + manager }))
-	dynFactory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
-	userInformer := dynFactory.ForResource(userGVR)
+	userInformer := newUserInformer(users)
 	nsInformer := all.Core().V1().Namespaces()
 	rbInformer := ours.Rbac().V1().RoleBindings()
 	quotaInformer := ours.Core().V1().ResourceQuotas()
 
 	c := &controller{
 		kube:       kube,
-		users:      dyn.Resource(userGVR),
-		userLister: userInformer.Lister(),
+		users:      users,
+		userLister: userLister{userInformer.GetIndexer()},
 		namespaces: nsInformer.Lister(),
 		bindings:   rbInformer.Lister(),
 		quotas:     quotaInformer.Lister(),
@@ -196,7 +164,7 @@ func runController(args []string) error {
 		informer cache.SharedIndexInformer
 		enqueue  func(any)
 	}{
-		{userInformer.Informer(), enqueueSelf},
+		{userInformer, enqueueSelf},
 		{nsInformer.Informer(), enqueueForNamespace},
 		{rbInformer.Informer(), enqueueOwner},
 		{quotaInformer.Informer(), enqueueOwner},
@@ -215,9 +183,9 @@ func runController(args []string) error {
 	go serveProbes(*metricsAddr, &ready, &c.reconciles)
 	all.Start(ctx.Done())
 	ours.Start(ctx.Done())
-	dynFactory.Start(ctx.Done())
+	go userInformer.Run(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(),
-		userInformer.Informer().HasSynced, nsInformer.Informer().HasSynced,
+		userInformer.HasSynced, nsInformer.Informer().HasSynced,
 		rbInformer.Informer().HasSynced, quotaInformer.Informer().HasSynced) {
 		return errors.New("the informer caches did not sync")
 	}
@@ -277,74 +245,71 @@ func (c *controller) processNext(ctx context.Context) bool {
 }
 
 func (c *controller) reconcile(ctx context.Context, name string) (time.Duration, error) {
-	obj, err := c.userLister.Get(name)
+	// The cached object, read and never written, as listers are used.
+	user, err := c.userLister.Get(name)
 	if apierrors.IsNotFound(err) {
 		return 0, nil
 	} else if err != nil {
 		return 0, err
 	}
-	var user User
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.(*unstructured.Unstructured).Object, &user); err != nil {
-		return 0, fmt.Errorf("decoding User %s: %w", name, err)
-	}
 	if user.DeletionTimestamp != nil {
-		return 0, c.finalize(ctx, &user)
+		return 0, c.finalize(ctx, user)
 	}
-	if !hasFinalizer(&user) {
+	if !hasFinalizer(user) {
 		patch := map[string]any{"metadata": map[string]any{
 			"finalizers":      append(append([]string{}, user.Finalizers...), finalizer),
 			"resourceVersion": user.ResourceVersion,
 		}}
 		return 0, c.patchUser(ctx, name, patch, "", "adding the finalizer")
 	}
-	if err := c.registerAccount(&user); err != nil {
+	if err := c.registerAccount(user); err != nil {
 		return 0, err
 	}
 	if why := dnsLabel(name); why != "" {
-		_, err := c.setStatus(ctx, &user, "", false, "InvalidName", why)
+		_, err := c.setStatus(ctx, user, "", false, "InvalidName", why)
 		return 0, err
 	}
 
 	ns, err := c.namespaces.Get(name)
 	switch {
 	case apierrors.IsNotFound(err):
-		if _, err := c.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: childMeta(&user, name, "")},
+		if _, err := c.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: childMeta(user, name, "")},
 			metav1.CreateOptions{FieldManager: manager}); err != nil {
 			return 0, fmt.Errorf("creating the namespace: %w", err)
 		}
-		c.publish(ctx, &user, "Created", "created namespace "+name)
+		c.publish(ctx, user, "Created", "created namespace "+name)
 	case err != nil:
 		return 0, err
-	case !ownedBy(ns, &user):
+	case !ownedBy(ns, user):
 		message := fmt.Sprintf("namespace %s already exists and does not belong to this user; it is left alone", name)
-		wrote, err := c.setStatus(ctx, &user, "", false, "NamespaceConflict", message)
+		wrote, err := c.setStatus(ctx, user, "", false, "NamespaceConflict", message)
 		if wrote {
-			c.publish(ctx, &user, "NamespaceConflict", message)
+			c.publish(ctx, user, "NamespaceConflict", message)
 		}
 		return 0, err
 	case ns.DeletionTimestamp != nil:
 		message := fmt.Sprintf("namespace %s is being deleted; it will be created again", name)
-		if _, err := c.setStatus(ctx, &user, "", false, "NamespaceTerminating", message); err != nil {
+		if _, err := c.setStatus(ctx, user, "", false, "NamespaceTerminating", message); err != nil {
 			return 0, err
 		}
 		return 2 * time.Second, nil
-	case !hasLabels(ns, &user):
-		apply := corev1ac.Namespace(name).WithUID(ns.UID).WithLabels(labels(&user)).
-			WithOwnerReferences(ownerReference(&user))
+	case !hasLabels(ns, user):
+		apply := corev1ac.Namespace(name).WithUID(ns.UID).WithLabels(labels(user)).
+			WithOwnerReferences(ownerReference(user))
 		if _, err := c.kube.CoreV1().Namespaces().Apply(ctx, apply,
 			metav1.ApplyOptions{FieldManager: manager, Force: true}); err != nil {
 			return 0, fmt.Errorf("repairing the namespace: %w", err)
 		}
 	}
 
-	if err := c.ensureRoleBinding(ctx, &user); err != nil {
+	if err := c.ensureRoleBinding(ctx, user); err != nil {
 		return 0, err
 	}
-	if err := c.ensureQuota(ctx, &user); err != nil {
+	if err := c.ensureQuota(ctx, user); err != nil {
 		return 0, err
 	}
 	message := fmt.Sprintf("namespace %s with role %s", name, user.clusterRole())
-	_, err = c.setStatus(ctx, &user, name, true, "Provisioned", message)
+	_, err = c.setStatus(ctx, user, name, true, "Provisioned", message)
 	return 0, err
 }
 
@@ -378,7 +343,10 @@ func (c *controller) patchUser(ctx context.Context, name string, patch any, subr
 	if subresource != "" {
 		sub = []string{subresource}
 	}
-	if _, err := c.users.Patch(ctx, name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: manager}, sub...); err != nil {
+	err = c.users.Patch(types.MergePatchType).Resource("users").Name(name).SubResource(sub...).
+		VersionedParams(&metav1.PatchOptions{FieldManager: manager}, metav1.ParameterCodec).
+		Body(body).Do(ctx).Error()
+	if err != nil {
 		return fmt.Errorf("%s: %w", doing, err)
 	}
 	return nil
@@ -480,7 +448,24 @@ func (c *controller) setStatus(ctx context.Context, user *User, namespace string
 	if unchanged && current.Namespace == desired.Namespace && current.ObservedGeneration != nil && *current.ObservedGeneration == generation {
 		return false, nil
 	}
-	return true, c.patchUser(ctx, user.Name, map[string]any{"status": desired}, "status", "writing the status")
+	// A forced server-side apply of the status, as the User controller
+	// writes it, so that every contender makes the same kind of write.
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": "example.com/v1", "kind": "User",
+		"metadata": map[string]any{"name": user.Name},
+		"status":   desired,
+	})
+	if err != nil {
+		return false, err
+	}
+	force := true
+	err = c.users.Patch(types.ApplyPatchType).Resource("users").Name(user.Name).SubResource("status").
+		VersionedParams(&metav1.PatchOptions{FieldManager: manager, Force: &force}, metav1.ParameterCodec).
+		Body(body).Do(ctx).Error()
+	if err != nil {
+		return false, fmt.Errorf("writing the status: %w", err)
+	}
+	return true, nil
 }
 
 // publish creates an Event in default; failures are logged, never returned.

@@ -21,12 +21,13 @@
 //! ```
 //!
 //! A namespaced call on a cluster-scoped kind does not compile (the method
-//! exists, but its scope bound does not hold: E0599). rustdoc checks a
+//! exists, but its scope bound does not hold: E0277, with a note that says
+//! what to call instead). rustdoc checks a
 //! `compile_fail` block's error code only on nightly, so on stable these
 //! blocks would pass on any error, a typo included; `tests/ui/scope/` holds
 //! the same cases with their full expected errors, checked by trybuild.
 //!
-//! ```compile_fail,E0599
+//! ```compile_fail,E0277
 //! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::Namespace;
 //! # fn f(client: kube::Client) {
@@ -36,7 +37,7 @@
 //!
 //! nor does listing a cluster-scoped kind across namespaces:
 //!
-//! ```compile_fail,E0599
+//! ```compile_fail,E0277
 //! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::Namespace;
 //! # fn f(client: kube::Client) {
@@ -46,7 +47,7 @@
 //!
 //! nor a cluster-wide `get` of a namespaced kind:
 //!
-//! ```compile_fail,E0599
+//! ```compile_fail,E0277
 //! # use crdforge_runtime::client::TypedClient;
 //! # use k8s_openapi::api::core::v1::ConfigMap;
 //! # async fn f(client: kube::Client) {
@@ -128,25 +129,74 @@ impl<K: Kind> TypedClient<K> {
     }
 }
 
-impl<K: Kind + Resource<Scope = ClusterResourceScope>> TypedClient<K> {
-    /// Every verb, for a cluster-scoped kind.
-    pub fn cluster(&self) -> Verbs<K> {
+impl<K: Kind> TypedClient<K> {
+    /// Every verb, for a cluster-scoped kind. On a namespaced kind this
+    /// does not compile, and the error says to call
+    /// [`namespace`](TypedClient::namespace) or
+    /// [`all_namespaces`](TypedClient::all_namespaces) instead.
+    pub fn cluster(&self) -> Verbs<K>
+    where
+        K::Scope: ClusterScoped,
+    {
         self.verbs(Api::all(self.client.clone()))
     }
-}
 
-impl<K: Kind + Resource<Scope = NamespaceResourceScope>> TypedClient<K> {
-    /// Every verb within one namespace, for a namespaced kind.
-    pub fn namespace(&self, namespace: &str) -> Verbs<K> {
-        self.verbs(Api::namespaced(self.client.clone(), namespace))
+    /// Every verb within one namespace, for a namespaced kind. On a
+    /// cluster-scoped kind this does not compile, and the error says to
+    /// call [`cluster`](TypedClient::cluster) instead.
+    pub fn namespace(&self, namespace: &str) -> Verbs<K>
+    where
+        K::Scope: NamespaceScoped<K>,
+    {
+        self.verbs(<K::Scope as NamespaceScoped<K>>::api(
+            self.client.clone(),
+            namespace,
+        ))
     }
 
     /// List and watch across all namespaces (the only verbs the apiserver
-    /// serves there).
-    pub fn all_namespaces(&self) -> AllNamespaces<K> {
+    /// serves there), for a namespaced kind.
+    pub fn all_namespaces(&self) -> AllNamespaces<K>
+    where
+        K::Scope: NamespaceScoped<K>,
+    {
         AllNamespaces {
             api: Api::all(self.client.clone()),
         }
+    }
+}
+
+/// The scope of kinds whose verbs need no namespace: cluster-scoped ones.
+/// A bound on the scope rather than `Scope = ClusterResourceScope`, so that
+/// a namespaced kind meets this message instead of a wall of unsatisfied
+/// bounds.
+#[diagnostic::on_unimplemented(
+    message = "this kind is namespaced: its client has no cluster-wide verbs",
+    label = "needs a namespace",
+    note = "call it in a namespace, `client.namespace(ns).get(name)`, or list and watch \
+            everywhere with `client.all_namespaces()`"
+)]
+pub trait ClusterScoped {}
+
+impl ClusterScoped for ClusterResourceScope {}
+
+/// The scope of namespaced kinds; it makes the kind's `Api` in one
+/// namespace. Like [`ClusterScoped`], a bound that fails with a message.
+#[diagnostic::on_unimplemented(
+    message = "this kind is cluster-scoped: its client has no namespaced verbs",
+    label = "takes no namespace",
+    note = "call it cluster-wide: `client.cluster().get(name)`"
+)]
+pub trait NamespaceScoped<K> {
+    /// The kind's `Api` in `namespace`.
+    fn api(client: Client, namespace: &str) -> Api<K>;
+}
+
+impl<K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>> NamespaceScoped<K>
+    for NamespaceResourceScope
+{
+    fn api(client: Client, namespace: &str) -> Api<K> {
+        Api::namespaced(client, namespace)
     }
 }
 

@@ -388,8 +388,15 @@ async fn set_status(
     Api::<User>::all(ctx.client.clone())
         .patch_status(
             user.name(),
-            &PatchParams::apply(MANAGER),
-            &Patch::Merge(json!({ "status": status })),
+            // Forced server-side apply, as the User controller writes its
+            // status, so that every contender makes the same kind of write.
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(json!({
+                "apiVersion": "example.com/v1",
+                "kind": "User",
+                "metadata": { "name": user.name() },
+                "status": status,
+            })),
         )
         .await
         .doing("writing the status")?;

@@ -132,8 +132,15 @@ async fn provision(client: Client, user: &User) -> Result<()> {
     users
         .patch_status(
             name,
-            &PatchParams::apply(MANAGER),
-            &Patch::Merge(json!({ "status": status })),
+            // Forced server-side apply, as the User controller writes its
+            // status, so that every contender makes the same kind of write.
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(json!({
+                "apiVersion": "example.com/v1",
+                "kind": "User",
+                "metadata": { "name": name },
+                "status": status,
+            })),
         )
         .await
         .context("writing the status")?;

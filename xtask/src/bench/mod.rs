@@ -58,7 +58,7 @@ pub(crate) struct Args {
     /// Rounds of the Rule Loader benchmark (default 3; 1 with --quick).
     #[arg(long)]
     rules_rounds: Option<usize>,
-    /// Changes timed one by one per Rule Loader run (default 50; 3 with
+    /// Changes timed one by one per Rule Loader run (default 30; 3 with
     /// --quick).
     #[arg(long)]
     rule_changes: Option<usize>,
@@ -143,6 +143,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             idle_seconds: args
                 .idle_seconds
                 .unwrap_or(if args.quick { 2.0 } else { 10.0 }),
+            ceiling_sweep: if args.quick { &[16] } else { &[4, 16, 64, 256] },
         };
         ensure!(
             settings.users > 0 && settings.rounds > 0 && settings.workers > 0,
@@ -173,7 +174,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let rules = if wants(SuiteArg::Rules) {
         let settings = rules::Settings {
             rounds: args.rules_rounds.unwrap_or(if args.quick { 1 } else { 3 }),
-            changes: args.rule_changes.unwrap_or(if args.quick { 3 } else { 50 }),
+            changes: args.rule_changes.unwrap_or(if args.quick { 3 } else { 30 }),
             burst: args.rule_burst.unwrap_or(if args.quick { 10 } else { 100 }),
         };
         let programs = rules::Programs {

@@ -43,13 +43,49 @@ pub(crate) fn median(samples: &[f64]) -> Option<f64> {
 /// shared machine, which the ratio of two medians would not. Pairs whose
 /// denominator is zero are skipped; `None` if no pair is left.
 pub(crate) fn paired_ratio(ours: &[f64], theirs: &[f64]) -> Option<f64> {
-    let ratios: Vec<f64> = ours
-        .iter()
+    median(&paired_ratios(ours, theirs))
+}
+
+/// The ratios `ours[i] / theirs[i]` of runs made in the same round, pairs
+/// with a zero denominator skipped.
+pub(crate) fn paired_ratios(ours: &[f64], theirs: &[f64]) -> Vec<f64> {
+    ours.iter()
         .zip(theirs)
         .filter(|(_, t)| **t != 0.0)
         .map(|(o, t)| o / t)
-        .collect();
-    median(&ratios)
+        .collect()
+}
+
+/// Whether per-round ratios meet a target (lower is better): met only when
+/// every round met it, missed only when none did; otherwise the rounds
+/// disagree and the report calls no winner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Met,
+    Missed,
+    Undecided,
+}
+
+impl Verdict {
+    pub(crate) fn of(ratios: &[f64], target: f64) -> Option<Self> {
+        let s = Summary::of(ratios)?;
+        Some(if s.max <= target {
+            Self::Met
+        } else if s.min > target {
+            Self::Missed
+        } else {
+            Self::Undecided
+        })
+    }
+
+    /// The mark the reports print.
+    pub(crate) fn mark(self) -> &'static str {
+        match self {
+            Self::Met => "✅",
+            Self::Missed => "❌",
+            Self::Undecided => "≟",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +121,14 @@ mod tests {
         let ours = [300.0, 30.0, 310.0];
         let theirs = [100.0, 10.0, 200.0];
         assert_eq!(paired_ratio(&ours, &theirs), Some(3.0));
+    }
+
+    #[test]
+    fn a_verdict_needs_every_round_on_one_side_of_the_target() {
+        assert_eq!(Verdict::of(&[0.8, 0.9, 0.95], 1.0), Some(Verdict::Met));
+        assert_eq!(Verdict::of(&[1.1, 1.3], 1.0), Some(Verdict::Missed));
+        assert_eq!(Verdict::of(&[0.8, 1.1, 0.9], 1.0), Some(Verdict::Undecided));
+        assert_eq!(Verdict::of(&[], 1.0), None);
     }
 
     #[test]

@@ -331,13 +331,12 @@ impl Range {
             (Range::Int32, GoNumber::Int(i)) => i32::try_from(i).is_ok(),
             (Range::Int64, GoNumber::Int(_)) => true,
             (Range::Int32, GoNumber::Float(f)) => {
-                f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX)
+                f.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&f)
             }
             // [-2^63, 2^63): both ends are exact float64s.
             (Range::Int64, GoNumber::Float(f)) => {
                 f.fract() == 0.0
-                    && f >= -9_223_372_036_854_775_808.0
-                    && f < 9_223_372_036_854_775_808.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
             }
             (Range::Float32, x) => !(x.as_f64() as f32).is_infinite(),
         }

@@ -87,3 +87,74 @@ fn bad_defaults_and_misapplied_keys_are_all_reported() {
     let crd = <Bad as kube_core::CustomResourceExt>::crd();
     assert_eq!(crd.spec.names.plural, "bads");
 }
+
+/// `preserve_unknown_fields` where only generation sees the struct's
+/// fields: on a field of a struct type, in `items(...)`, and on a struct
+/// whose flattened field turns out to have no catch-all (where syntax
+/// shows it, it is a compile error: `tests/ui/types/preserve_without_catch_all`).
+/// A struct with a catch-all, and a `Value`, are fine.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Lossy")]
+pub struct LossySpec {
+    #[crd(preserve_unknown_fields)]
+    pub config: Plain,
+    #[crd(items(preserve_unknown_fields))]
+    pub configs: Vec<Plain>,
+    pub outer: Outer,
+    #[crd(preserve_unknown_fields)]
+    pub kept: WithRest,
+    #[crd(preserve_unknown_fields)]
+    pub any: serde_json::Value,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Plain {
+    pub known: String,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+#[crd(preserve_unknown_fields)]
+pub struct Outer {
+    #[serde(flatten)]
+    pub inner: Plain,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct WithRest {
+    pub known: String,
+    #[serde(flatten)]
+    pub rest: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[test]
+fn preserving_unknown_fields_serde_drops_names_each_place() {
+    let text = problems::<Lossy>();
+    for path in [".spec.config:", ".spec.configs:", ".spec.outer:"] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(path) && l.contains("without a catch-all")),
+            "{path}: {text}"
+        );
+    }
+    assert_eq!(text.matches("without a catch-all").count(), 3, "{text}");
+}
+
+/// A bound the integer's format cannot hold: the apiserver would refuse
+/// every value of the field.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Unbounded")]
+pub struct UnboundedSpec {
+    #[crd(maximum = 3000000000)]
+    pub count: i32,
+}
+
+#[test]
+fn a_bound_beyond_the_format_is_refused() {
+    let text = problems::<Unbounded>();
+    assert!(
+        text.contains(
+            ".spec.count: maximum 3000000000 is not a value of type integer with format int32"
+        ),
+        "{text}"
+    );
+}

@@ -211,7 +211,11 @@ pub fn enum_schema(
                 forbid_foreign_fields(&mut branches);
                 forbid_foreign_content(&mut branches, content);
             }
-            Tagging::External | Tagging::Untagged => {}
+            // serde drops an untagged variant's unknown fields just the
+            // same: `{"name": "a", "uid": "u"}` is read as `Short { name }`
+            // when `Full` needs a `namespace` too.
+            Tagging::Untagged => forbid_foreign_fields(&mut branches),
+            Tagging::External => {}
         }
         if matches!(tagging, Tagging::Untagged) {
             // serde takes the first variant that matches, so more than one may.
@@ -244,6 +248,14 @@ fn forbid_foreign_fields(branches: &mut [Schema]) {
         .flat_map(|b| b.properties.keys().cloned())
         .collect();
     for branch in branches.iter_mut() {
+        // A branch that reads any field (a map, a `Value`, a catch-all) or
+        // is no object has no foreign fields.
+        if branch.type_name() != "object"
+            || branch.additional_properties.is_some()
+            || branch.preserve_unknown_fields
+        {
+            continue;
+        }
         let mut foreign: Vec<String> = all
             .iter()
             .filter(|name| !branch.properties.contains_key(*name))

@@ -263,6 +263,7 @@ impl Constraints {
         set(&mut schema.default, &self.default);
         set(&mut schema.example, &self.example);
         if self.preserve_unknown_fields {
+            keeps_what_serde_reads(schema, ctx);
             schema.preserve_unknown_fields = true;
         }
         if self.embedded_resource && need(object, "embedded_resource", "structs and maps", ctx) {
@@ -289,6 +290,31 @@ impl Constraints {
             schema.map_type = Some(struct_type.as_str().to_owned());
         }
         schema.validations.extend(self.validations.iter().cloned());
+    }
+}
+
+/// Rule: `x-kubernetes-preserve-unknown-fields` makes the apiserver keep
+/// the fields a struct's schema does not name, but serde's derive drops them
+/// when it reads the object, so a read-modify-write (an update, an apply of
+/// the read value) deletes what another client stored. A struct (or struct
+/// variant) keeps them only through a flattened catch-all, which already
+/// makes its schema keep unknown fields; so the attribute may only be laid
+/// over a schema that keeps them already, or that has no named fields to
+/// drop others beside (`serde_json::Value`, a map). The derive says so at
+/// compile time where the struct's fields are in view; this catches the
+/// rest (the attribute on a field or in `items(...)` of a struct type).
+fn keeps_what_serde_reads(schema: &Schema, ctx: &mut Context) {
+    let typed_struct = schema.type_name() == "object"
+        && schema.additional_properties.is_none()
+        && !schema.preserve_unknown_fields;
+    if typed_struct {
+        ctx.problem(
+            "`preserve_unknown_fields` on a struct without a catch-all: the apiserver would keep \
+             fields the struct does not name, and serde would drop them when the object is read, \
+             so writing it back loses them; add a catch-all field to the struct \
+             (`#[serde(flatten)] extra: BTreeMap<String, serde_json::Value>`), which keeps them \
+             (and needs no attribute), or make the field a `serde_json::Value`",
+        );
     }
 }
 

@@ -322,14 +322,39 @@ fn integer_sites(schema: &Schema, site: &mut SiteFn<'_>) {
             );
         }
     }
-    // An integer format's range with no stated bound: kube-apiserver 1.36
-    // checks `int32` itself, but reports it with no field of its own, so it
-    // is no labelled invalid variant here; `format_range` keeps valid
-    // values inside it.
-    let _ = format_range;
+    // `format: int32` with no stated bound inside it: kube-apiserver 1.36
+    // checks the format itself (no field of its own, the path in the
+    // message), so one past int32 breaks the format alone. (int64's range
+    // cannot be left by an integer literal without breaking `type` too.)
+    if schema.type_name() == "integer"
+        && !schema.int_or_string
+        && schema.format.as_deref() == Some("int32")
+    {
+        let (fmt_lo, fmt_hi) = format_range(Some("int32"));
+        let mut beyond = Vec::new();
+        if schema.maximum.is_none_or(|m| m > fmt_hi as f64) {
+            beyond.push(Value::from(fmt_hi + 1));
+        }
+        if schema.minimum.is_none_or(|m| m < fmt_lo as f64) {
+            beyond.push(Value::from(fmt_lo - 1));
+        }
+        // Under a multipleOf, only a multiple breaks nothing else.
+        beyond.retain(|v| step.is_none_or(|m| v.as_i64().is_some_and(|x| x % m == 0)));
+        if !beyond.is_empty() {
+            site(
+                Constraint::Format,
+                proptest::sample::select(beyond).boxed(),
+                None,
+            );
+        }
+    }
 }
 
 fn number_sites(schema: &Schema, site: &mut SiteFn<'_>) {
+    // `format: float`: the apiserver refuses a number float32 cannot hold.
+    if schema.format.as_deref() == Some("float") && schema.maximum.is_none_or(|m| m > 3.5e38) {
+        site(Constraint::Format, Just(Value::from(3.5e38)).boxed(), None);
+    }
     if let Some(min) = schema.minimum {
         let bad = if schema.exclusive_minimum {
             min

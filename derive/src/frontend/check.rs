@@ -169,6 +169,104 @@ pub(crate) fn flattened_maps_hold_any_value(
     );
 }
 
+/// Whether a flattened field's type is a catch-all that reads every
+/// unknown field (a map of `Value`s, `serde_json::Map`, `Value`): `Some`
+/// when syntax tells, `None` for a type only run time knows (a struct that
+/// may hold a catch-all of its own).
+fn catch_all(ty: &Type) -> Option<bool> {
+    let (name, args) = last_segment(ty)?;
+    match (name.as_str(), args.as_slice()) {
+        ("Option" | "Box", [inner]) => catch_all(inner),
+        ("Value" | "Map", _) => Some(true),
+        ("BTreeMap" | "HashMap" | "IndexMap", [_, value]) => {
+            Some(last_segment(value).is_some_and(|(v, _)| v == "Value"))
+        }
+        _ if shape(ty) != Shape::Unknown => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether fields keep unknown fields on read: `Some(false)` when no
+/// flattened field can be a catch-all, `None` when one might be.
+fn fields_keep_unknown(fields: &[crate::model::Field]) -> Option<bool> {
+    let mut verdict = Some(false);
+    for f in fields.iter().filter(|f| f.flatten) {
+        match catch_all(&f.ty) {
+            Some(true) => return Some(true),
+            Some(false) => {}
+            None => verdict = None,
+        }
+    }
+    verdict
+}
+
+/// Rule: `preserve_unknown_fields` on a type makes the apiserver keep the
+/// fields its schema does not name, but serde's derive drops them (or, for
+/// an externally tagged enum, refuses them) when it reads the object, so a
+/// read-modify-write loses what another client stored. A struct keeps them
+/// only through a flattened catch-all (`#[serde(flatten)] extra:
+/// BTreeMap<String, Value>`), which makes the schema keep unknown fields by
+/// itself. The attribute is an error at the key wherever syntax shows that
+/// no field can catch them; a flattened field of a struct type (which may
+/// hold a catch-all) is judged when the schema is built, as is the
+/// attribute on a field (`Constraints::apply`).
+pub(crate) fn preserved_fields_are_read(
+    attrs: &Attrs,
+    body: &crate::model::Body,
+    errors: &mut Errors,
+) {
+    use crate::model::{Body, Tagging, VariantShape};
+    if !attrs.constraints.preserve_unknown_fields || attrs.constraints.schemaless {
+        return;
+    }
+    const WAY_OUT: &str = "add a catch-all field `#[serde(flatten)] extra: \
+                           BTreeMap<String, serde_json::Value>` (which keeps unknown fields by \
+                           itself: drop `preserve_unknown_fields`), or make the value a \
+                           `serde_json::Value`";
+    let dropper: Option<String> = match body {
+        Body::Struct(fields) => (fields_keep_unknown(fields) == Some(false)).then(|| {
+            "this struct has no catch-all field, so serde drops them when it reads the object"
+                .to_owned()
+        }),
+        Body::Transparent(_) => None,
+        Body::Enum { tagging, variants } => {
+            let data = variants
+                .iter()
+                .any(|v| !matches!(v.shape, VariantShape::Unit));
+            let tagged = matches!(tagging, Tagging::Internal(_) | Tagging::Adjacent(..));
+            if *tagging == Tagging::External && data {
+                Some(
+                    "serde reads an externally tagged enum as one key and refuses the others"
+                        .to_owned(),
+                )
+            } else {
+                variants.iter().find_map(|v| {
+                    let drops = match &v.shape {
+                        VariantShape::Unit => tagged,
+                        VariantShape::Struct(fields) => fields_keep_unknown(fields) == Some(false),
+                        VariantShape::Newtype(_) => false,
+                    };
+                    drops.then(|| {
+                        format!(
+                            "variant `{}` has no catch-all field, so serde drops them when it reads the object",
+                            v.ident
+                        )
+                    })
+                })
+            }
+        }
+    };
+    if let Some(why) = dropper {
+        errors.at(
+            span_of(attrs, PRESERVE_UNKNOWN_FIELDS),
+            format!(
+                "`preserve_unknown_fields` makes the apiserver keep fields the schema does not \
+                 name, but {why}: writing it back loses them; {WAY_OUT}"
+            ),
+        );
+    }
+}
+
 /// The shape of `ty` after looking through `Option` and `Box`.
 pub(crate) fn shape(ty: &Type) -> Shape {
     let Some((name, args)) = last_segment(ty) else {
@@ -413,6 +511,161 @@ pub(crate) fn variants_share_a_type(
                 ),
             );
         }
+    }
+}
+
+/// What a variant of an untagged enum reads, as far as syntax tells.
+enum Reads<'a> {
+    /// Any JSON (`Value`).
+    Anything,
+    /// Any object (a map of `Value`s, `serde_json::Map`).
+    AnyObject,
+    /// A value of one known JSON shape (a string, a list, ...).
+    Shape(Shape),
+    /// An object with these fields.
+    Fields(&'a [crate::model::Field]),
+    /// Only run time knows (a user type, a flattened field).
+    Unknown,
+}
+
+fn reads(shape: &crate::model::VariantShape) -> Reads<'_> {
+    use crate::model::VariantShape;
+    match shape {
+        VariantShape::Unit => Reads::Unknown,
+        VariantShape::Struct(fields) if fields.iter().any(|f| f.flatten) => Reads::Unknown,
+        VariantShape::Struct(fields) => Reads::Fields(fields),
+        VariantShape::Newtype(f) => match last_segment(&f.ty) {
+            Some((name, _)) if name == "Value" => Reads::Anything,
+            _ if catch_all(&f.ty) == Some(true) => Reads::AnyObject,
+            _ => match shape_of_value(&f.ty) {
+                Shape::Unknown => Reads::Unknown,
+                s => Reads::Shape(s),
+            },
+        },
+    }
+}
+
+/// `shape`, but `Option<T>` is `T`'s (a newtype variant's `None` is null).
+fn shape_of_value(ty: &Type) -> Shape {
+    shape(option_inner(ty).unwrap_or(ty))
+}
+
+/// The type of a field as tokens, `Option` taken off (a `Some` reads what
+/// the inner type reads).
+fn type_key(ty: &Type) -> String {
+    quote::ToTokens::to_token_stream(option_inner(ty).unwrap_or(ty))
+        .to_string()
+        .replace(' ', "")
+}
+
+fn is_required(f: &crate::model::Field) -> bool {
+    use crate::model::Requirement;
+    match f.required {
+        Requirement::Required => true,
+        Requirement::Optional => false,
+        Requirement::ByType => option_inner(&f.ty).is_none(),
+    }
+}
+
+/// Whether serde writes the field on every value (a required field, or an
+/// `Option` without `skip_serializing_if`, written as `null`).
+fn always_written(f: &crate::model::Field) -> bool {
+    f.required != crate::model::Requirement::Optional
+}
+
+/// Whether struct variant `a` reads some value struct variant `b` writes:
+/// `b` has every field `a` requires, of the same type (or `a`'s reads any
+/// JSON), and, when unknown fields are denied, `b` need not write a field
+/// `a` does not know.
+fn fields_read(a: &[crate::model::Field], b: &[crate::model::Field], deny: bool) -> bool {
+    let required_in_b = a.iter().filter(|f| is_required(f)).all(|fa| {
+        b.iter().any(|fb| {
+            fb.wire_name == fa.wire_name
+                && (type_key(&fa.ty) == type_key(&fb.ty)
+                    || last_segment(&fa.ty).is_some_and(|(n, _)| n == "Value"))
+        })
+    });
+    let known_to_a = |fb: &crate::model::Field| a.iter().any(|fa| fa.wire_name == fb.wire_name);
+    required_in_b && (!deny || b.iter().filter(|f| always_written(f)).all(known_to_a))
+}
+
+/// Whether an earlier variant reading `a` reads some value of a later one
+/// reading `b` (`None`: syntax cannot tell).
+fn shadows(a: &Reads<'_>, b: &Reads<'_>, deny: bool) -> Option<bool> {
+    Some(match (a, b) {
+        (Reads::Unknown, _) | (_, Reads::Unknown) => return None,
+        (Reads::Anything, _) => true,
+        (Reads::AnyObject, Reads::Fields(_) | Reads::AnyObject) => true,
+        (Reads::AnyObject, Reads::Shape(s)) => *s == Shape::Map,
+        (Reads::AnyObject, Reads::Anything) => true,
+        // Two lists (or maps) share the empty one; two strings, integers
+        // or booleans share values too.
+        (Reads::Shape(x), Reads::Shape(y)) => x == y,
+        (Reads::Shape(Shape::Map), Reads::Fields(_) | Reads::AnyObject | Reads::Anything) => {
+            return None;
+        }
+        (Reads::Shape(_), _) => false,
+        (Reads::Fields(a), Reads::Fields(b)) => fields_read(a, b, deny),
+        (Reads::Fields(_), Reads::Anything | Reads::AnyObject) => true,
+        (Reads::Fields(_), Reads::Shape(s)) => *s == Shape::Map,
+    })
+}
+
+/// Rule: serde reads an untagged enum by trying its variants in order and
+/// taking the first that reads the value. When an earlier variant reads a
+/// value a later one writes (its required fields are among the later one's,
+/// it does not deny unknown fields; a `Value` or map variant; two variants
+/// of one JSON shape), that value comes back as the earlier variant: the
+/// later one's other fields are dropped and `==` fails. Where syntax shows
+/// it, the earlier variant is an error, with the way out that works:
+/// reorder (when the later one does not read the earlier one's values), or
+/// `#[serde(deny_unknown_fields)]` on the enum (when the later variant
+/// always writes a field the earlier one does not know).
+pub(crate) fn untagged_variants_do_not_shadow(
+    tagging: &crate::model::Tagging,
+    variants: &[crate::model::Variant],
+    deny_unknown_fields: bool,
+    errors: &mut Errors,
+) {
+    if *tagging != crate::model::Tagging::Untagged {
+        return;
+    }
+    let read: Vec<Reads<'_>> = variants.iter().map(|v| reads(&v.shape)).collect();
+    for (i, a) in variants.iter().enumerate() {
+        let Some((j, b)) = variants
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .find(|(j, _)| shadows(&read[i], &read[*j], deny_unknown_fields) == Some(true))
+        else {
+            continue;
+        };
+        let mut ways = Vec::new();
+        if shadows(&read[j], &read[i], deny_unknown_fields) != Some(true) {
+            ways.push(format!("put `{}` before `{}`", b.ident, a.ident));
+        }
+        if !deny_unknown_fields
+            && let (Reads::Fields(_), Reads::Fields(_)) = (&read[i], &read[j])
+            && shadows(&read[i], &read[j], true) == Some(false)
+        {
+            ways.push("add #[serde(deny_unknown_fields)] to the enum".to_owned());
+        }
+        let way_out = if ways.is_empty() {
+            "give each variant a required field the other does not have (or tag the enum)"
+                .to_owned()
+        } else {
+            ways.join(", or ")
+        };
+        errors.spanned(
+            &a.ident,
+            format!(
+                "variant `{a}` of this untagged enum also reads values of the later variant \
+                 `{b}`: serde takes the first variant that reads a value, so a `{b}` would come \
+                 back as a `{a}`, losing what only `{b}` holds; {way_out}",
+                a = a.ident,
+                b = b.ident
+            ),
+        );
     }
 }
 

@@ -96,6 +96,12 @@ pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors
             let variants = variants(data, &serde, &tagging, &mut rust_variants, &mut errors);
             if !attrs.constraints.schemaless {
                 check::variants_share_a_type(&tagging, &variants, &mut errors);
+                check::untagged_variants_do_not_shadow(
+                    &tagging,
+                    &variants,
+                    serde.deny_unknown_fields,
+                    &mut errors,
+                );
             }
             Some(Body::Enum { tagging, variants })
         }
@@ -109,6 +115,7 @@ pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors
     };
     attrs.constraints.validations.extend(parent_rules);
     if let Some(body) = &body {
+        check::preserved_fields_are_read(&attrs, body, &mut errors);
         groups(&attrs, body, &mut errors);
         apply_groups(&mut attrs, body);
     }

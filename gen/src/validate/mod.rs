@@ -46,6 +46,7 @@ fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut
     embedded_resource_shape(node, path, push);
     list_types(node, path, push);
     patterns_compile(node, path, push);
+    bounds_fit_the_format(node, path, push);
     for (name, child) in &node.properties {
         check_node(child, &format!("{path}.{name}"), in_junction, push);
     }
@@ -90,6 +91,17 @@ fn has_a_type(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
         && !["object", "array", "string", "integer", "number", "boolean"].contains(&t.as_str())
     {
         push(path, format!("unknown type `{t}`"));
+    }
+}
+
+/// Rule: kube-apiserver 1.36 checks `minimum`, `maximum` and `multipleOf`
+/// against the node's type and format (int32, int64 for every other
+/// integer, float) on every value, so a bound the format cannot hold (a
+/// `maximum` of 3e9 on an int32, a fractional bound on an integer) makes
+/// the apiserver refuse every value of the field.
+fn bounds_fit_the_format(node: &Schema, path: &str, push: &mut dyn FnMut(&str, String)) {
+    for problem in value::bounds_outside_the_format(node) {
+        push(path, problem);
     }
 }
 
@@ -436,6 +448,41 @@ mod tests {
             messages(&root),
             [".spec: type must be specified (structural schemas need a type on every node)"]
         );
+    }
+
+    #[test]
+    fn bounds_the_format_cannot_hold_are_refused() {
+        let mut root = Schema::typed("object");
+        root.properties.insert(
+            "big".into(),
+            Schema {
+                maximum: Some(3e9),
+                ..Schema::formatted("integer", "int32")
+            },
+        );
+        root.properties.insert(
+            "half".into(),
+            Schema {
+                multiple_of: Some(0.5),
+                ..Schema::typed("integer")
+            },
+        );
+        root.properties.insert(
+            "fine".into(),
+            Schema {
+                maximum: Some(3e9),
+                ..Schema::formatted("integer", "int64")
+            },
+        );
+        let found = messages(&root);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                ".big: maximum 3000000000 is not a value of type integer with format int32"
+            ),
+            "{found:?}"
+        );
+        assert!(found[1].starts_with(".half: multipleOf 0.5"), "{found:?}");
     }
 
     #[test]

@@ -67,17 +67,24 @@
 //!
 //! # Design
 //!
-//! All state sits behind one `std::sync::Mutex` that is held only for a few table and
-//! deque operations, never across an `.await`; waiting is done on `tokio::sync::Notify`.
+//! All state sits behind one lock that is held only for a few table and deque
+//! operations, never across an `.await`: a spin lock (the `spin` crate's) that yields
+//! the thread after a short spin, and releases with a plain store instead of the
+//! atomic read-modify-write of a sleeping mutex (`workqueue::lock` says why).
+//! Waiting is done on `tokio::sync::Notify`.
 //! Every key that is queued or being processed has one entry in a hash table (hashbrown's
 //! `HashTable`, with foldhash's per-queue random seed), which keeps the key's hash;
 //! `add` and `done` hash the key before taking the lock and the FIFO carries each
 //! key's hash, so `get` does not hash at all. Duplicate keys are dropped and waiting
 //! getters woken after the lock is released. The queue counts the getters that wait,
-//! so `add` and `done` skip the wake-up when none does; a `get` that finds nothing
-//! yields to the scheduler once before it waits, the async form of spinning before
-//! parking. None of this changes a guarantee above: the same entry, FIFO and wake-up
-//! rules decide every result, and `workqueue::tests::wake_ups` tests the count.
+//! so `add` and `done` skip the wake-up when none does, and it sends one wake-up at a
+//! time: while a woken getter has not yet looked at the queue, further adds wake no
+//! one, and that getter, once it has taken a key, wakes the next waiting getter if
+//! keys are left. A burst of adds to an idle queue thus costs the producer one
+//! wake-up, not one per key. A `get` that finds nothing yields to the scheduler once
+//! before it waits, the async form of spinning before parking. None of this changes
+//! a guarantee above: the same entry, FIFO and wake-up rules decide every result, and
+//! `workqueue::tests::wake_ups` tests the bookkeeping.
 //!
 //! There is no background task: the delayed keys live in a heap inside the same state
 //! and are moved to the queue by whichever operation next observes that they are due.
@@ -92,6 +99,7 @@
 //! takes no timestamps and updates no counters.
 
 mod delay;
+mod lock;
 mod metrics;
 mod queue;
 mod rate_limited;

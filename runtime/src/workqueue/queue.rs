@@ -3,8 +3,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::ops::{Deref, DerefMut};
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use foldhash::fast::RandomState;
@@ -14,6 +16,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::delay::DelaySet;
+use super::lock::{QueueGuard, QueueLock};
 use super::metrics::{InFlight, QueueMetrics, WorkQueueMetrics};
 
 /// What a queue key must be: cheap to clone (an `Arc<str>`, an object reference, an
@@ -57,12 +60,18 @@ impl<K: Key> fmt::Debug for WorkQueue<K> {
 }
 
 struct Inner<K> {
-    state: Mutex<State<K>>,
+    state: QueueLock<State<K>>,
+    /// The number of queued keys as of the last unlock, or `UNKNOWN_LEN` while keys
+    /// wait for a ready time (one may be due, and only a locked `len` moves it to the
+    /// queue). Stored by every unlock, so `len` (which a worker loop may call before
+    /// every `get`) reads it without taking the lock.
+    published_len: AtomicUsize,
     /// Hashes keys before the lock is taken, so that no hashing happens while other
     /// threads wait for the lock. Randomly seeded per queue, like Go's map hash.
     hasher: RandomState,
-    /// Wakes idle getters: `notify_one` per queued key while a getter waits,
-    /// `notify_waiters` when `get` should return `None`.
+    /// Wakes idle getters: `notify_one` when a key is queued while a getter waits
+    /// and no wake-up is on its way (`State::waking`), `notify_waiters` when `get`
+    /// should return `None`.
     item_ready: Notify,
     /// Wakes the getter sleeping until the earliest delayed key when that time moves
     /// earlier.
@@ -93,6 +102,16 @@ struct State<K> {
     /// the key itself, and `Notify::notify_one` would cost an atomic read-modify-write
     /// per add for nothing.
     waiters: usize,
+    /// A wake-up was sent and no waiting getter has looked at the state since. While
+    /// it is set, adds send no further wake-up: the woken getter takes a key and, if
+    /// keys are left and getters still wait, wakes the next one (see `needs_wake`).
+    /// One wake-up per burst of adds instead of one per add keeps producers from
+    /// paying for wake-ups (and the runtime from unparking threads) that the getter
+    /// already on its way makes unnecessary.
+    waking: bool,
+    /// Wake-ups sent through `needs_wake`; for tests.
+    #[cfg(test)]
+    wake_ups: usize,
     shutting_down: bool,
     /// Shutting down, but still handing out queued keys.
     draining: bool,
@@ -143,7 +162,7 @@ impl<K: Key> WorkQueue<K> {
     fn build(metrics: Option<QueueMetrics>) -> Self {
         Self {
             inner: Arc::new(Inner {
-                state: Mutex::new(State {
+                state: QueueLock::new(State {
                     queue: VecDeque::new(),
                     entries: HashTable::new(),
                     processing: 0,
@@ -151,9 +170,13 @@ impl<K: Key> WorkQueue<K> {
                     delayed: DelaySet::new(),
                     timer_claimed: false,
                     waiters: 0,
+                    waking: false,
+                    #[cfg(test)]
+                    wake_ups: 0,
                     shutting_down: false,
                     draining: false,
                 }),
+                published_len: AtomicUsize::new(0),
                 hasher: RandomState::default(),
                 item_ready: Notify::new(),
                 timer_changed: Notify::new(),
@@ -175,14 +198,14 @@ impl<K: Key> WorkQueue<K> {
             return;
         }
         // Keys that became due before this add go first, to keep ready-time order.
-        let mut wake = inner.promote_due(&mut st);
+        inner.promote_due(&mut st);
         let now = inner.metrics.as_ref().map(|_| Instant::now());
-        let added = inner.add_locked(&mut st, Hashed { hash, key }, now);
-        wake |= added.wake;
+        let unused = inner.add_locked(&mut st, Hashed { hash, key }, now);
+        let wake = needs_wake(&mut st);
         drop(st);
         // Dropped and woken after unlocking: neither needs the state, and both can
         // touch memory other threads own (a shared key's reference count, a waker).
-        drop(added.unused);
+        drop(unused);
         if wake {
             inner.item_ready.notify_one();
         }
@@ -202,15 +225,16 @@ impl<K: Key> WorkQueue<K> {
         }
         let now = Instant::now();
         if delay.is_zero() {
-            let mut wake = inner.promote_due(&mut st);
+            inner.promote_due(&mut st);
             let hash = inner.hash(&key);
-            let added = inner.add_locked(
+            let unused = inner.add_locked(
                 &mut st,
                 Hashed { hash, key },
                 inner.metrics.as_ref().map(|_| now),
             );
-            wake |= added.wake;
+            let wake = needs_wake(&mut st);
             drop(st);
+            drop(unused);
             if wake {
                 inner.item_ready.notify_one();
             }
@@ -250,7 +274,7 @@ impl<K: Key> WorkQueue<K> {
             owns_timer: false,
             waiting: false,
         };
-        if let Next::Return(key) = inner.next(&mut inner.lock(), &mut getter.owns_timer) {
+        if let Some(key) = inner.next_unwaited(&mut getter.owns_timer) {
             return key;
         }
         // Nothing yet: let the other tasks of this thread run once before waiting, the
@@ -258,7 +282,7 @@ impl<K: Key> WorkQueue<K> {
         // its key without a wake-up, and this getter takes it without registering with
         // the notifiers or being scheduled again from another thread.
         tokio::task::yield_now().await;
-        if let Next::Return(key) = inner.next(&mut inner.lock(), &mut getter.owns_timer) {
+        if let Some(key) = inner.next_unwaited(&mut getter.owns_timer) {
             return key;
         }
         loop {
@@ -268,20 +292,28 @@ impl<K: Key> WorkQueue<K> {
             item_ready.as_mut().enable();
             let mut timer_changed = pin!(inner.timer_changed.notified());
             timer_changed.as_mut().enable();
-            let next = {
+            let (next, wake) = {
                 let mut st = inner.lock();
-                let next = inner.next(&mut st, &mut getter.owns_timer);
-                // Counted as waiting from here until it looks again, so that every
-                // key queued meanwhile sends a wake-up (it was registered above).
-                let waiting = matches!(next, Next::Wait(_));
-                match (getter.waiting, waiting) {
-                    (false, true) => st.waiters += 1,
-                    (true, false) => st.waiters -= 1,
-                    _ => {}
+                if getter.waiting {
+                    // Looking again, so whatever wake-up was on its way has done its
+                    // job: this getter takes a key (and passes the wake-up on if keys
+                    // are left), or there is no key to wake anyone for.
+                    st.waiters -= 1;
+                    st.waking = false;
+                    getter.waiting = false;
                 }
-                getter.waiting = waiting;
-                next
+                let next = inner.next(&mut st, &mut getter.owns_timer);
+                // Counted as waiting from here until it looks again, so that a key
+                // queued meanwhile sends a wake-up (it was registered above).
+                if matches!(next, Next::Wait(_)) {
+                    st.waiters += 1;
+                    getter.waiting = true;
+                }
+                (next, needs_wake(&mut st))
             };
+            if wake {
+                inner.item_ready.notify_one();
+            }
             match next {
                 Next::Return(key) => return key,
                 Next::Wait(None) => item_ready.await,
@@ -316,18 +348,18 @@ impl<K: Key> WorkQueue<K> {
             if let (Some(metrics), Some(started)) = (&inner.metrics, entry.started_at.take()) {
                 metrics.done(started.elapsed());
             }
-            let outcome = if entry.dirty {
+            let removed = if entry.dirty {
                 st.dirty_in_flight -= 1;
                 let key = entry.key.clone();
                 st.queue.push_back(Hashed { hash, key });
-                (st.waiters > 0, None)
+                None
             } else {
-                (false, Some(found.remove().0))
+                Some(found.remove().0)
             };
             if st.shutting_down && st.processing == 0 && st.queue.is_empty() {
                 inner.drained.notify_waiters();
             }
-            outcome
+            (needs_wake(st), removed)
         };
         // Dropped and woken after unlocking, as in `add`.
         drop(removed);
@@ -340,11 +372,19 @@ impl<K: Key> WorkQueue<K> {
     /// not yet due, nor keys being processed).
     pub fn len(&self) -> usize {
         let inner = &*self.inner;
+        // Acquire pairs with the release store of the unlock that published it.
+        let published = inner.published_len.load(Ordering::Acquire);
+        if published != UNKNOWN_LEN {
+            return published;
+        }
         let mut st = inner.lock();
-        if inner.promote_due(&mut st) {
+        inner.promote_due(&mut st);
+        let (len, wake) = (st.queue.len(), needs_wake(&mut st));
+        drop(st);
+        if wake {
             inner.item_ready.notify_one();
         }
-        st.queue.len()
+        len
     }
 
     /// Whether no key is waiting to be handed out.
@@ -420,6 +460,11 @@ impl<K: Key> WorkQueue<K> {
     pub(super) fn check_invariants(&self) {
         let inner = &*self.inner;
         let st = inner.lock();
+        assert_eq!(
+            inner.published_len.load(Ordering::Relaxed),
+            published_len(&st),
+            "the published length is stale"
+        );
         let queued: std::collections::HashSet<&K> = st.queue.iter().map(|q| &q.key).collect();
         assert_eq!(queued.len(), st.queue.len(), "a key is queued twice");
         for q in &st.queue {
@@ -458,6 +503,13 @@ impl<K: Key> WorkQueue<K> {
         self.inner.lock().waiters
     }
 
+    /// Number of wake-ups `add`, `done`, `len` and `get` have sent to waiting getters
+    /// for queued keys; for tests.
+    #[cfg(test)]
+    pub(super) fn wake_ups_sent(&self) -> usize {
+        self.inner.lock().wake_ups
+    }
+
     /// Number of keys waiting for a ready time; for tests.
     #[cfg(test)]
     pub(super) fn delayed_len(&self) -> usize {
@@ -475,11 +527,14 @@ impl<K: Key> WorkQueue<K> {
 }
 
 impl<K: Key> Inner<K> {
-    fn lock(&self) -> MutexGuard<'_, State<K>> {
-        // No code under this lock leaves the state half-updated on panic except a
-        // panicking `Eq` of the key (keys are hashed before locking), so recovering
-        // beats cascading panics.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> StateGuard<'_, K> {
+        // The lock is not poisoned by a panic: no code under it leaves the state
+        // half-updated on panic except a panicking `Eq` of the key (keys are hashed
+        // before locking), so going on beats cascading panics.
+        StateGuard {
+            state: self.state.lock(),
+            published_len: &self.published_len,
+        }
     }
 
     /// Hashes a key for `entries`; done before taking the lock.
@@ -488,26 +543,23 @@ impl<K: Key> Inner<K> {
     }
 
     /// Marks `key` dirty and queues it unless it is already dirty (stingy) or being
-    /// processed (it is queued again at `done`). The caller wakes a getter if told to,
-    /// and drops the key it gets back (a duplicate) once it has unlocked.
-    fn add_locked(&self, st: &mut State<K>, added: Hashed<K>, now: Option<Instant>) -> Added<K> {
+    /// processed (it is queued again at `done`). The caller wakes a getter if
+    /// `needs_wake` says so, and drops the key it gets back (a duplicate) once it has
+    /// unlocked.
+    fn add_locked(&self, st: &mut State<K>, added: Hashed<K>, now: Option<Instant>) -> Option<K> {
         let Hashed { hash, key } = added;
-        let mut outcome = Added {
-            wake: false,
-            unused: None,
-        };
+        let mut unused = None;
         match st.entries.entry(hash, |e| e.key == key, |e| e.hash) {
             TableEntry::Occupied(mut occupied) => {
                 let entry = occupied.get_mut();
                 if entry.dirty {
-                    outcome.unused = Some(key);
-                    return outcome;
+                    return Some(key);
                 }
                 // Not dirty, so processing: `done` will queue it.
                 entry.dirty = true;
                 entry.queued_at = now;
                 st.dirty_in_flight += 1;
-                outcome.unused = Some(key);
+                unused = Some(key);
             }
             TableEntry::Vacant(vacant) => {
                 st.queue.push_back(Hashed {
@@ -522,48 +574,61 @@ impl<K: Key> Inner<K> {
                     queued_at: now,
                     started_at: None,
                 });
-                outcome.wake = st.waiters > 0;
             }
         }
         if let Some(metrics) = &self.metrics {
             metrics.added();
         }
-        outcome
+        unused
     }
 
-    /// Adds every delayed key whose ready time has passed, earliest first. Returns
-    /// whether a waiting getter should be woken for them.
+    /// Adds every delayed key whose ready time has passed, earliest first. The caller
+    /// wakes a getter for them if `needs_wake` says so.
     #[inline]
-    fn promote_due(&self, st: &mut State<K>) -> bool {
+    fn promote_due(&self, st: &mut State<K>) {
         // Every add and get checks; keys are rarely delayed, so keep the check inline
         // and the work out of line.
-        if st.delayed.is_empty() {
-            return false;
+        if !st.delayed.is_empty() {
+            self.promote_due_slow(st);
         }
-        self.promote_due_slow(st)
     }
 
     #[cold]
-    fn promote_due_slow(&self, st: &mut State<K>) -> bool {
+    fn promote_due_slow(&self, st: &mut State<K>) {
         let now = Instant::now();
-        let mut wake = false;
         while let Some((key, ready_at)) = st.delayed.pop_due(now) {
             // The key has been waiting in the queue's sense since its ready time.
             let queued_at = self.metrics.as_ref().map(|_| ready_at);
             let hash = self.hash(&key);
-            wake |= self.add_locked(st, Hashed { hash, key }, queued_at).wake;
+            // Keys are dropped under the lock here; delayed keys are rare.
+            drop(self.add_locked(st, Hashed { hash, key }, queued_at));
         }
-        wake
+    }
+
+    /// `next` for a getter that is not counted as waiting, from taking the lock to
+    /// sending the wake-up it leaves to do: a key (or `None` for shutdown), or
+    /// nothing if the getter must wait.
+    #[inline]
+    fn next_unwaited(&self, owns_timer: &mut bool) -> Option<Option<K>> {
+        let mut st = self.lock();
+        let next = self.next(&mut st, owns_timer);
+        let wake = needs_wake(&mut st);
+        drop(st);
+        if wake {
+            self.item_ready.notify_one();
+        }
+        match next {
+            Next::Return(key) => Some(key),
+            Next::Wait(_) => None,
+        }
     }
 
     /// Takes the next key for a getter, or says how to wait. `owns_timer` is whether
     /// this getter sleeps until the earliest delayed key; it is claimed and released
     /// here.
+    /// The caller then calls `needs_wake`: keys may be left for another waiting getter.
     fn next(&self, st: &mut State<K>, owns_timer: &mut bool) -> Next<K> {
-        if self.promote_due(st) {
-            // This getter takes one of them; another waiting getter may take the rest.
-            self.item_ready.notify_one();
-        }
+        self.promote_due(st);
         if st.shutting_down && !st.draining {
             return Next::Return(None);
         }
@@ -614,12 +679,66 @@ impl<K: Key> Inner<K> {
     }
 }
 
-/// What `add_locked` leaves its caller to do once the lock is released.
-struct Added<K> {
-    /// A getter waits and a key was queued: wake one.
-    wake: bool,
-    /// The key passed in, when the queue already held an equal one.
-    unused: Option<K>,
+/// `Inner::published_len` while keys wait for a ready time.
+const UNKNOWN_LEN: usize = usize::MAX;
+
+/// The locked state; publishes the queue's length (`Inner::published_len`) when it
+/// unlocks.
+struct StateGuard<'a, K: Key> {
+    state: QueueGuard<'a, State<K>>,
+    published_len: &'a AtomicUsize,
+}
+
+impl<K: Key> Drop for StateGuard<'_, K> {
+    #[inline]
+    fn drop(&mut self) {
+        // Runs before the field `state` is dropped, so still under the lock.
+        self.published_len
+            .store(published_len(&self.state), Ordering::Release);
+    }
+}
+
+impl<K: Key> Deref for StateGuard<'_, K> {
+    type Target = State<K>;
+
+    fn deref(&self) -> &State<K> {
+        &self.state
+    }
+}
+
+impl<K: Key> DerefMut for StateGuard<'_, K> {
+    fn deref_mut(&mut self) -> &mut State<K> {
+        &mut self.state
+    }
+}
+
+/// What `Inner::published_len` must hold for this state.
+#[inline]
+fn published_len<K: Key>(st: &State<K>) -> usize {
+    if st.delayed.is_empty() {
+        st.queue.len()
+    } else {
+        UNKNOWN_LEN
+    }
+}
+
+/// Whether the caller must wake a waiting getter (with `item_ready.notify_one`, once
+/// it has unlocked): keys are queued, a getter waits, and no wake-up is on its way.
+/// Called after every step that can queue a key or take one, so that whenever keys
+/// are queued and getters wait, a wake-up is on its way (`State::waking`) to a getter
+/// that will look again; that getter, having taken a key, calls this again and so
+/// passes the wake-up on while keys are left.
+#[inline]
+fn needs_wake<K>(st: &mut State<K>) -> bool {
+    if st.waiters == 0 || st.waking || st.queue.is_empty() {
+        return false;
+    }
+    st.waking = true;
+    #[cfg(test)]
+    {
+        st.wake_ups += 1;
+    }
+    true
 }
 
 /// What a `get` holds in the state while it waits: its count in `State::waiters`, and

@@ -81,3 +81,65 @@ async fn a_getter_that_finds_a_key_is_never_counted() {
     assert_eq!(soon(q.get()).await, Some("b"));
     assert_eq!(q.waiting_getters(), 0);
 }
+
+/// While a wake-up is on its way, adds send no other: the woken getter passes it on to
+/// the next waiting getter if keys are left. Every key is still processed.
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_adds_sends_one_wake_up_which_is_passed_on() {
+    let q = WorkQueue::new();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let q = q.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(key) = q.get().await {
+                    got.push(key);
+                    q.done(&key);
+                    // Let the other worker run between keys, as a reconcile would.
+                    tokio::task::yield_now().await;
+                }
+                got
+            })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(q.waiting_getters(), 2);
+    for key in 0..50 {
+        q.add(key);
+    }
+    assert_eq!(q.wake_ups_sent(), 1, "one wake-up for the whole burst");
+    settle().await;
+    // The woken worker took a key and, with keys left, woke the other.
+    assert_eq!(q.wake_ups_sent(), 2);
+    soon(q.shut_down_with_drain()).await;
+    let mut got: Vec<i32> = Vec::new();
+    for worker in workers {
+        let mine = soon(worker).await.unwrap();
+        assert!(!mine.is_empty(), "a worker was never woken");
+        got.extend(mine);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..50).collect::<Vec<_>>());
+    q.check_invariants();
+}
+
+/// A key re-queued at `done` while a getter waits wakes it (the wake-up goes through
+/// the same bookkeeping as an add's).
+#[tokio::test(start_paused = true)]
+async fn a_key_queued_again_at_done_wakes_a_waiting_getter() {
+    let q = WorkQueue::new();
+    q.add("a");
+    let held = soon(q.get()).await.unwrap();
+    q.add("a");
+    let waiter = tokio::spawn({
+        let q = q.clone();
+        async move { q.get().await }
+    });
+    settle().await;
+    assert_eq!(q.waiting_getters(), 1);
+    assert_eq!(q.wake_ups_sent(), 0, "nothing was queued for the waiter");
+    q.done(&held);
+    assert_eq!(q.wake_ups_sent(), 1);
+    assert_eq!(soon(waiter).await.unwrap(), Some("a"));
+    assert_eq!(q.waiting_getters(), 0);
+}

@@ -32,7 +32,7 @@ use crate::metrics::IpamMetrics;
 use crate::reconcile::{self, Context, Key};
 
 /// Name of the controller: field manager, ServiceAccount, Lease, Deployment.
-pub const NAME: &str = "leifur-controller";
+pub const NAME: &str = leifur_api::CONTROLLER_NAME;
 
 /// How the controller runs.
 #[derive(Debug, Clone)]

@@ -71,6 +71,10 @@ fn registry(root: &Path) -> Registry {
             "generated/deploy/rule-loader",
             rule_loader_api::deploy::controller_manifest(),
         )
+        .controller(
+            "generated/deploy/leifur-controller",
+            leifur_api::deploy::controller_manifest(),
+        )
         .webhooks(
             "generated/deploy/fixtures-webhooks",
             crdforge_fixtures::member::webhooks(crdforge_fixtures::member::in_cluster()),

@@ -22,6 +22,7 @@ pub mod deploy;
 use std::net::IpAddr;
 
 use crdforge::crd::Definition;
+use crdforge::webhook::{Admission, AdmissionKind, ClientConfig, Target, Webhooks};
 use crdforge::{CustomResource, KubeSchema};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,48 @@ pub fn speaker_lease_name(node: &str) -> String {
 /// Whether a Service with this `spec.loadBalancerClass` is Leifur's.
 pub fn is_our_class(class: Option<&str>) -> bool {
     class.is_none_or(|c| c == LOAD_BALANCER_CLASS)
+}
+
+/// The path of the validating webhook that refuses a pool overlapping
+/// another (a rule across objects, which CEL cannot state).
+pub const VALIDATE_POOLS_PATH: &str = "/validate/ippools";
+
+/// Where the webhook runs in a cluster: the controller's Service in
+/// [`SPEAKER_NAMESPACE`], its CA injected by cert-manager.
+pub fn in_cluster() -> ClientConfig {
+    ClientConfig {
+        target: Target::Service {
+            namespace: SPEAKER_NAMESPACE.into(),
+            name: "leifur-webhooks".into(),
+            port: 443,
+            path: "/".into(),
+        },
+        ca_bundle: None,
+    }
+}
+
+/// The admission webhooks of IPPool, reached at `client`: one validating
+/// webhook on create and update that refuses overlap with another pool.
+pub fn webhooks(client: ClientConfig) -> Webhooks {
+    Webhooks {
+        name: "leifur-webhooks".into(),
+        client,
+        selector: [(
+            "app.kubernetes.io/name".to_string(),
+            CONTROLLER_NAME.to_string(),
+        )]
+        .into(),
+        target_port: 9443,
+        inject_ca_from: Some(format!("{SPEAKER_NAMESPACE}/leifur-webhooks")),
+        admission: vec![
+            Admission::for_kind::<IPPool>(
+                AdmissionKind::Validating,
+                "validate.ippools.leifur.crdforge.dev",
+                VALIDATE_POOLS_PATH,
+            )
+            .timeout_seconds(5),
+        ],
+    }
 }
 
 /// Every custom resource version of this API, for `cargo xtask gen`.
@@ -394,6 +437,30 @@ impl IPPool {
             .collect()
     }
 
+    /// The first entry of this pool that overlaps an entry of `other`, as
+    /// a message naming the field: `spec.addresses[i]: A overlaps B of
+    /// IPPool other`. Entries that do not parse overlap nothing.
+    pub fn overlap_with(&self, other: &IPPool) -> Option<String> {
+        let theirs: Vec<AddressRange> = other
+            .spec
+            .addresses
+            .iter()
+            .filter_map(|e| AddressRange::parse(e).ok())
+            .collect();
+        self.spec
+            .addresses
+            .iter()
+            .enumerate()
+            .find_map(|(i, entry)| {
+                let mine = AddressRange::parse(entry).ok()?;
+                let hit = theirs.iter().find(|r| r.overlaps(&mine))?;
+                Some(format!(
+                    "spec.addresses[{i}]: {entry} overlaps {hit} of IPPool {}",
+                    other.metadata.name.as_deref().unwrap_or_default()
+                ))
+            })
+    }
+
     /// Whether `ip` is in one of the pool's ranges (entries that do not
     /// parse hold nothing).
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -467,6 +534,20 @@ mod tests {
         assert_eq!(p.ranges().unwrap().len(), 2);
         assert!(pool(&["nonsense"]).ranges().is_err());
         assert!(!pool(&["nonsense"]).contains("192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn overlap_names_the_entry_and_the_other_pool() {
+        let mut other = pool(&["198.51.100.0/24", "192.0.2.0/25"]);
+        other.metadata.name = Some("other".into());
+        let mine = pool(&["203.0.113.0/24", "192.0.2.100-192.0.2.200"]);
+        assert_eq!(
+            mine.overlap_with(&other).as_deref(),
+            Some(
+                "spec.addresses[1]: 192.0.2.100-192.0.2.200 overlaps 192.0.2.0/25 of IPPool other"
+            )
+        );
+        assert_eq!(pool(&["203.0.113.0/24"]).overlap_with(&other), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use crdforge_runtime::leader::LeaseConfig;
-use leifur_controller::run::{self, NAME, Options};
+use leifur_controller::run::{self, NAME, Options, WebhookOptions};
 
 #[derive(Parser)]
 #[command(about = "Gives LoadBalancer Services addresses from IPPools")]
@@ -38,6 +38,16 @@ struct Args {
     /// Retry period in milliseconds.
     #[arg(long, default_value_t = 2000)]
     retry_period_ms: u64,
+    /// Address of the HTTPS server of the IPPool validating webhook; none
+    /// when unset.
+    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
+    webhook_addr: Option<SocketAddr>,
+    /// The webhook's serving certificate (PEM).
+    #[arg(long)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The webhook's key (PEM).
+    #[arg(long)]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -63,6 +73,11 @@ async fn main() -> anyhow::Result<()> {
         metrics_addr: args.metrics_addr,
         leader_election,
         identity,
+        webhook: args.webhook_addr.map(|addr| WebhookOptions {
+            addr,
+            cert: args.tls_cert.clone().unwrap_or_default(),
+            key: args.tls_key.clone().unwrap_or_default(),
+        }),
     };
     let client = kube::Client::try_default().await?;
     let result = run::run(client, options, shutdown_signal()).await;

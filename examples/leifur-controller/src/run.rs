@@ -34,6 +34,17 @@ use crate::reconcile::{self, Context, Key};
 /// Name of the controller: field manager, ServiceAccount, Lease, Deployment.
 pub const NAME: &str = leifur_api::CONTROLLER_NAME;
 
+/// The admission webhook's server.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    /// Address of the HTTPS server.
+    pub addr: SocketAddr,
+    /// The serving certificate (PEM), read again when it changes.
+    pub cert: std::path::PathBuf,
+    /// Its key (PEM).
+    pub key: std::path::PathBuf,
+}
+
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -45,6 +56,8 @@ pub struct Options {
     pub leader_election: Option<LeaseConfig>,
     /// This replica's name, for Events and the Lease.
     pub identity: String,
+    /// The validating webhook for IPPools, served by every replica.
+    pub webhook: Option<WebhookOptions>,
 }
 
 #[derive(Clone)]
@@ -82,6 +95,13 @@ pub async fn run(
         .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
     tracing::info!(addr = %server.local_addr(), "serving /metrics, /healthz and /readyz");
 
+    // The webhook answers in every replica, leader or not, from a pool
+    // cache of its own.
+    let webhook = match &options.webhook {
+        Some(w) => Some(serve_webhook(client.clone(), w).await?),
+        None => None,
+    };
+
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -102,7 +122,58 @@ pub async fn run(
         }
     };
     server.shutdown();
+    if let Some((server, factory)) = webhook {
+        server.shutdown();
+        factory.shutdown();
+    }
     result
+}
+
+/// Serves the IPPool validating webhook: a pool whose entries overlap
+/// another pool's is refused, naming the entry and the other pool. Two
+/// pools created at the same instant can both pass (each checked against a
+/// cache without the other); the later one's `Valid` condition still says
+/// so, and it is not used.
+async fn serve_webhook(
+    client: Client,
+    options: &WebhookOptions,
+) -> anyhow::Result<(crdforge_runtime::server::Running, SharedInformerFactory)> {
+    let factory = SharedInformerFactory::new(client, InformerOptions::default());
+    let pools = factory.informer::<IPPool>();
+    factory.start();
+    let store = pools.store();
+    let validate =
+        move |new: &IPPool, _old: Option<&IPPool>, _ctx: &crdforge_runtime::webhook::Context| {
+            // Until the cache has synced an overlap could be missed: refuse
+            // rather than admit unchecked (the apiserver retries nothing, the
+            // client sees the message and tries again).
+            if !pools.has_synced() {
+                return Err(crdforge_runtime::webhook::Denial::new(
+                    "the pool cache of leifur-controller is not synced yet; try again",
+                ));
+            }
+            for other in store.list() {
+                if other.name_any() == new.name_any() {
+                    continue;
+                }
+                if let Some(message) = new.overlap_with(&other) {
+                    return Err(crdforge_runtime::webhook::Denial::new(message));
+                }
+            }
+            Ok(Vec::new())
+        };
+    let server = Server::new()
+        .validating(leifur_api::VALIDATE_POOLS_PATH, validate)
+        .tls(crdforge_runtime::server::Tls::from_files(
+            &options.cert,
+            &options.key,
+            Duration::from_secs(10),
+        ))
+        .bind(options.addr)
+        .await
+        .with_context(|| format!("serving the webhook on {}", options.addr))?;
+    tracing::info!(addr = %server.local_addr(), "serving the IPPool validating webhook");
+    Ok((server, factory))
 }
 
 async fn work_loop(

@@ -76,6 +76,10 @@ fn registry(root: &Path) -> Registry {
             leifur_api::deploy::controller_manifest(),
         )
         .webhooks(
+            "generated/deploy/leifur-webhooks",
+            leifur_api::webhooks(leifur_api::in_cluster()),
+        )
+        .webhooks(
             "generated/deploy/fixtures-webhooks",
             crdforge_fixtures::member::webhooks(crdforge_fixtures::member::in_cluster()),
         )

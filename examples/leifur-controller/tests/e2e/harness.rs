@@ -115,7 +115,7 @@ where
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -241,6 +241,12 @@ impl Drop for Controller {
 /// Service in the tests' namespaces, waiting until they are gone.
 pub(crate) async fn clean(client: &Client) {
     install_crd();
+    // A webhook configuration a failed run left behind.
+    let hooks: Api<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration> =
+        Api::all(client.clone());
+    let _ = hooks
+        .delete("leifur-webhooks", &DeleteParams::default())
+        .await;
     let pools: Api<IPPool> = Api::all(client.clone());
     let _ = pools
         .delete_collection(&DeleteParams::default(), &ListParams::default())

@@ -444,6 +444,82 @@ async fn bad_pools_are_refused_by_the_apiserver_naming_the_field() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_pools_are_refused_by_the_validating_webhook() {
+    use crdforge::webhook::{ClientConfig, FailurePolicy, Target};
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    let _serial = SERIAL.lock().await;
+    let client = client().await;
+    clean(&client).await;
+    let dir = crdforge_envtest::Instance::from_env()
+        .dir()
+        .join("leifur-e2e/pki");
+    let pki = crdforge_envtest::pki::ServingPki::generate(&dir, &["127.0.0.1"]).unwrap();
+    let port = free_port();
+    let controller = Controller::start(
+        "webhook",
+        &[
+            &format!("--webhook-addr=127.0.0.1:{port}"),
+            &format!("--tls-cert={}", pki.cert.display()),
+            &format!("--tls-key={}", pki.key.display()),
+        ],
+    );
+    controller.wait_ready().await;
+    let mut hooks = leifur_api::webhooks(ClientConfig {
+        target: Target::Url(format!("https://127.0.0.1:{port}/")),
+        ca_bundle: Some(pki.ca_pem.clone().into_bytes()),
+    });
+    // Ignore, not the generated Fail: a test that dies with its webhook
+    // down must not block the pools of the suites after it.
+    for hook in &mut hooks.admission {
+        hook.failure_policy = FailurePolicy::Ignore;
+    }
+    let validating = hooks.manifests().validating.unwrap();
+    let configs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    configs
+        .patch(
+            &validating.name_any(),
+            &PatchParams::apply("leifur-e2e").force(),
+            &Patch::Apply(&validating),
+        )
+        .await
+        .unwrap();
+    let pools: Api<IPPool> = Api::all(client.clone());
+    create_pool(&client, &pool("first", &["192.0.2.0/24"])).await;
+    let second = pool("second", &["198.51.100.0/24", "192.0.2.128/25"]);
+    let dry = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let message = eventually("the webhook's denial", Duration::from_secs(30), || async {
+        match pools.create(&dry, &second).await {
+            Err(kube::Error::Api(s)) if s.message.contains("overlaps") => Some(s.message),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(
+        message.contains("spec.addresses[1]: 192.0.2.128/25 overlaps 192.0.2.0/24 of IPPool first"),
+        "{message}"
+    );
+    assert!(pools.create(&Default::default(), &second).await.is_err());
+    // A pool that overlaps nothing, and an update of a pool (compared
+    // with the others, not itself), are admitted.
+    create_pool(&client, &pool("third", &["203.0.113.0/24"])).await;
+    pools
+        .patch(
+            "first",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"addresses": ["192.0.2.0/24", "198.51.100.0/25"]}})),
+        )
+        .await
+        .unwrap();
+    configs
+        .delete(&validating.name_any(), &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_controller_killed_mid_way_changes_no_address_after_restart() {
     let _serial = SERIAL.lock().await;
@@ -464,15 +540,26 @@ async fn a_controller_killed_mid_way_changes_no_address_after_restart() {
     // benchmarking range 198.18.0.0/15 for the large run.
     let range = if n > 250 { "198.18.0.0/22" } else { range };
     create_pool(&client, &pool("big", &[range])).await;
+    // Short lease timings keep the CI run quick (a restarted replica waits
+    // out the dead one's lease); the large run loads the apiserver enough
+    // that a 2 s renew deadline is missed, and a replica that loses its
+    // lease exits (to be restarted by its kubelet), so it gets the
+    // defaults of a Deployment.
+    let (duration, renew, retry) = if n > 250 {
+        ("15", "10", "2000")
+    } else {
+        ("3", "2", "300")
+    };
     let lease_flags = [
-        "--leader-elect",
-        "--lease-namespace=leifur-system",
-        "--lease-name=leifur-e2e",
-        "--lease-duration=3",
-        "--renew-deadline=2",
-        "--retry-period-ms=300",
-        "--workers=4",
+        "--leader-elect".to_string(),
+        "--lease-namespace=leifur-system".into(),
+        "--lease-name=leifur-e2e".into(),
+        format!("--lease-duration={duration}"),
+        format!("--renew-deadline={renew}"),
+        format!("--retry-period-ms={retry}"),
+        "--workers=4".into(),
     ];
+    let lease_flags: Vec<&str> = lease_flags.iter().map(String::as_str).collect();
     let mut controller = Controller::start("restart", &lease_flags);
     controller.wait_ready().await;
     let started = Instant::now();

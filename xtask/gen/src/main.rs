@@ -58,6 +58,7 @@ fn registry(root: &Path) -> Registry {
         crdforge_fixtures::definitions()
             .into_iter()
             .chain(user_api::definitions())
+            .chain(leifur_api::definitions())
             .collect::<Vec<_>>()
     };
     Registry::new(root, COMMAND)
@@ -69,6 +70,14 @@ fn registry(root: &Path) -> Registry {
         .controller(
             "generated/deploy/rule-loader",
             rule_loader_api::deploy::controller_manifest(),
+        )
+        .controller(
+            "generated/deploy/leifur-controller",
+            leifur_api::deploy::controller_manifest(),
+        )
+        .webhooks(
+            "generated/deploy/leifur-webhooks",
+            leifur_api::webhooks(leifur_api::in_cluster()),
         )
         .webhooks(
             "generated/deploy/fixtures-webhooks",

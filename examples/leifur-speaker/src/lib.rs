@@ -1,0 +1,4 @@
+//! Leifur speaker.
+
+pub mod election;
+pub mod packet;

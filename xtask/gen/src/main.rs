@@ -58,6 +58,7 @@ fn registry(root: &Path) -> Registry {
         crdforge_fixtures::definitions()
             .into_iter()
             .chain(user_api::definitions())
+            .chain(leifur_api::definitions())
             .collect::<Vec<_>>()
     };
     Registry::new(root, COMMAND)

@@ -26,7 +26,10 @@ pub fn weight(node: &str, address: IpAddr) -> u64 {
 
 /// The candidate with the highest weight for `address` (ties, which need a
 /// 64-bit collision, go to the greater name), or `None` without candidates.
-pub fn elect<'a>(candidates: impl IntoIterator<Item = &'a str>, address: IpAddr) -> Option<&'a str> {
+pub fn elect<'a>(
+    candidates: impl IntoIterator<Item = &'a str>,
+    address: IpAddr,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .max_by_key(|node| (weight(node, address), *node))

@@ -6,7 +6,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pnet_base::MacAddr;
-use pnet_packet::{MutablePacket, Packet};
 use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, ArpPacket, MutableArpPacket};
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use pnet_packet::icmpv6::ndp::{
@@ -15,6 +14,7 @@ use pnet_packet::icmpv6::ndp::{
 use pnet_packet::icmpv6::{self, Icmpv6Packet, Icmpv6Types};
 use pnet_packet::ip::IpNextHeaderProtocols;
 use pnet_packet::ipv6::{Ipv6Packet, MutableIpv6Packet};
+use pnet_packet::{MutablePacket, Packet};
 
 const ETHERNET_HEADER: usize = 14;
 const ARP_LEN: usize = 28;
@@ -56,7 +56,8 @@ pub fn parse_query(frame: &[u8]) -> Option<Query> {
             let ipv6 = Ipv6Packet::new(ethernet.payload())?;
             // RFC 4861 7.1.1: a valid solicitation has hop limit 255 (it
             // cannot have been routed).
-            if ipv6.get_next_header() != IpNextHeaderProtocols::Icmpv6 || ipv6.get_hop_limit() != 255
+            if ipv6.get_next_header() != IpNextHeaderProtocols::Icmpv6
+                || ipv6.get_hop_limit() != 255
             {
                 return None;
             }
@@ -90,9 +91,13 @@ pub fn answer(query: &Query, our_mac: MacAddr) -> Vec<u8> {
             neighbor_advert(our_mac, target, query.sender_mac, sender, true)
         }
         // RFC 4861 7.2.4: a solicitation from `::` is answered to all nodes.
-        (IpAddr::V6(target), _) => {
-            neighbor_advert(our_mac, target, MacAddr::new(0x33, 0x33, 0, 0, 0, 1), ALL_NODES, false)
-        }
+        (IpAddr::V6(target), _) => neighbor_advert(
+            our_mac,
+            target,
+            MacAddr::new(0x33, 0x33, 0, 0, 0, 1),
+            ALL_NODES,
+            false,
+        ),
         (IpAddr::V4(target), IpAddr::V6(_)) => gratuitous_arp(our_mac, target),
     }
 }
@@ -104,9 +109,13 @@ pub fn answer(query: &Query, our_mac: MacAddr) -> Vec<u8> {
 pub fn announcement(address: IpAddr, our_mac: MacAddr) -> Vec<u8> {
     match address {
         IpAddr::V4(v4) => gratuitous_arp(our_mac, v4),
-        IpAddr::V6(v6) => {
-            neighbor_advert(our_mac, v6, MacAddr::new(0x33, 0x33, 0, 0, 0, 1), ALL_NODES, false)
-        }
+        IpAddr::V6(v6) => neighbor_advert(
+            our_mac,
+            v6,
+            MacAddr::new(0x33, 0x33, 0, 0, 0, 1),
+            ALL_NODES,
+            false,
+        ),
     }
 }
 
@@ -181,8 +190,7 @@ fn neighbor_advert(
         .expect("sized above")
         .set_checksum(checksum);
     {
-        let mut ipv6 =
-            MutableIpv6Packet::new(&mut frame[ETHERNET_HEADER..]).expect("sized above");
+        let mut ipv6 = MutableIpv6Packet::new(&mut frame[ETHERNET_HEADER..]).expect("sized above");
         ipv6.set_version(6);
         ipv6.set_payload_length(NA_LEN as u16);
         ipv6.set_next_header(IpNextHeaderProtocols::Icmpv6);
@@ -264,7 +272,10 @@ mod tests {
         assert_eq!(parse_query(&reply), None);
         assert_eq!(parse_query(&[0u8; 10]), None);
         assert_eq!(parse_query(&reply[..20]), None);
-        let mut routed = solicitation("2001:db8::1".parse().unwrap(), "2001:db8::10".parse().unwrap());
+        let mut routed = solicitation(
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::10".parse().unwrap(),
+        );
         routed[14 + 7] = 64; // hop limit
         assert_eq!(parse_query(&routed), None);
     }
@@ -279,9 +290,15 @@ mod tests {
         let arp = ArpPacket::new(ethernet.payload()).unwrap();
         assert_eq!(arp.get_operation(), ArpOperations::Reply);
         assert_eq!(arp.get_sender_hw_addr(), OURS);
-        assert_eq!(arp.get_sender_proto_addr(), "192.0.2.10".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(
+            arp.get_sender_proto_addr(),
+            "192.0.2.10".parse::<Ipv4Addr>().unwrap()
+        );
         assert_eq!(arp.get_target_hw_addr(), CLIENT);
-        assert_eq!(arp.get_target_proto_addr(), "192.0.2.1".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(
+            arp.get_target_proto_addr(),
+            "192.0.2.1".parse::<Ipv4Addr>().unwrap()
+        );
     }
 
     #[test]
@@ -328,7 +345,10 @@ mod tests {
         let query = parse_query(&solicitation(source, target)).unwrap();
         assert_eq!(query.target, IpAddr::from(target));
         let frame = answer(&query, OURS);
-        assert_eq!(EthernetPacket::new(&frame).unwrap().get_destination(), CLIENT);
+        assert_eq!(
+            EthernetPacket::new(&frame).unwrap().get_destination(),
+            CLIENT
+        );
         check_advert(&frame, source, target, true);
     }
 

@@ -19,6 +19,8 @@
 
 #![warn(missing_docs)]
 
+pub mod debian;
+
 use std::fs;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};

@@ -19,6 +19,8 @@ const E2E_PACKAGES: &[&str] = &[
     "user-controller",
     "prometheus-envtest",
     "rule-loader",
+    "netns-harness",
+    "leifur-speaker",
 ];
 
 #[derive(clap::Args)]
@@ -83,6 +85,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         step(&mut timings, "prometheus", || {
             let (binary, provenance) = prometheus_envtest::ensure()?;
             println!("ci: Prometheus {provenance:?} at {}", binary.display());
+            Ok(())
+        })?;
+        // Leifur's speaker's BGP tests peer with GoBGP, installed here from
+        // Debian's package on a fresh machine (apt-get; cached afterwards).
+        step(&mut timings, "gobgp", || {
+            let (gobgp, provenance) = netns_harness::debian::ensure_gobgp()?;
+            println!("ci: gobgpd {provenance:?} at {}", gobgp.gobgpd.display());
             Ok(())
         })?;
         step(&mut timings, "e2e tests", || run_e2e(&e2e))?;

@@ -1,5 +1,5 @@
 //! The harness against the real kernel: needs root and iproute2
-//! (`cargo test -p netns-harness --features netns`).
+//! (`cargo test -p netns-harness --features e2e`).
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};

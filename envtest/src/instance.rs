@@ -583,7 +583,12 @@ fn apiserver_args(dir: &Path, ports: &Ports, pki: &Pki) -> Vec<String> {
         // on an ownerReference needs `update` on the owner's `finalizers`
         // subresource, so a controller's RBAC that forgets it fails here.
         "--enable-admission-plugins=OwnerReferencesPermissionEnforcement".into(),
-        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        // Dual stack, so Services may ask for both families (Leifur's IPAM
+        // tests do); IPv4 first, so a Service that names no family is
+        // IPv4 and SingleStack as before. A /20 leaves room for the
+        // thousand LoadBalancer Services of Leifur's large IPAM run, each
+        // of which needs a cluster IP.
+        "--service-cluster-ip-range=10.0.0.0/20,fd00:10::/112".into(),
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
         format!(
             "--service-account-key-file={}",

@@ -19,6 +19,7 @@ const E2E_PACKAGES: &[&str] = &[
     "user-controller",
     "prometheus-envtest",
     "rule-loader",
+    "leifur-controller",
     "netns-harness",
     "leifur-speaker",
 ];
@@ -192,7 +193,11 @@ fn run_e2e(test_args: &[String]) -> Result<()> {
     }
     // On the same control plane, whose audit log now holds every request
     // each controller made over the suite: is every granted verb used?
-    for check in [RBAC_MINIMALITY, RULE_LOADER_RBAC_MINIMALITY] {
+    for check in [
+        RBAC_MINIMALITY,
+        RULE_LOADER_RBAC_MINIMALITY,
+        LEIFUR_RBAC_MINIMALITY,
+    ] {
         let status = running
             .command(env!("CARGO"))
             .args(check)
@@ -228,6 +233,18 @@ const RULE_LOADER_RBAC_MINIMALITY: &[&str] = &[
     "test",
     "--package",
     "rule-loader",
+    "--features",
+    "e2e,rbac-audit",
+    "--test",
+    "rbac_minimality",
+];
+
+/// The same check for Leifur's IPAM controller
+/// (`examples/leifur-controller/tests/rbac_minimality.rs`).
+const LEIFUR_RBAC_MINIMALITY: &[&str] = &[
+    "test",
+    "--package",
+    "leifur-controller",
     "--features",
     "e2e,rbac-audit",
     "--test",

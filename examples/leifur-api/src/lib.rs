@@ -16,6 +16,8 @@
 #![warn(missing_docs)]
 
 pub mod addresses;
+#[cfg(feature = "deploy")]
+pub mod deploy;
 
 use std::net::IpAddr;
 
@@ -43,6 +45,10 @@ pub const ADDRESSES_ANNOTATION: &str = "leifur.crdforge.dev/addresses";
 /// Annotation on a Service that lets it share its address with other
 /// Services carrying the same key, when their ports do not clash.
 pub const ALLOW_SHARED_IP_ANNOTATION: &str = "leifur.crdforge.dev/allow-shared-ip";
+
+/// Name of the IPAM controller: field manager, ServiceAccount, Lease,
+/// Deployment.
+pub const CONTROLLER_NAME: &str = "leifur-controller";
 
 /// Namespace of the speakers' membership Leases, by default.
 pub const SPEAKER_NAMESPACE: &str = "leifur-system";

@@ -71,6 +71,10 @@ fn registry(root: &Path) -> Registry {
             "generated/deploy/rule-loader",
             rule_loader_api::deploy::controller_manifest(),
         )
+        .controller(
+            "generated/deploy/leifur-controller",
+            leifur_api::deploy::controller_manifest(),
+        )
         .agent(
             "generated/deploy/leifur-speaker",
             leifur_speaker_deploy::agent_manifest(),

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod agent;
 pub mod compat;
 pub mod crd;
 pub mod docs;

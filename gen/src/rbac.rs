@@ -115,7 +115,7 @@ fn rules(permissions: &[Permission]) -> Vec<PolicyRule> {
         .collect()
 }
 
-fn meta(m: &ControllerManifest, namespaced: bool) -> ObjectMeta {
+pub(crate) fn meta(m: &ControllerManifest, namespaced: bool) -> ObjectMeta {
     ObjectMeta {
         name: Some(m.name.to_string()),
         namespace: namespaced.then(|| m.namespace.to_string()),
@@ -124,7 +124,7 @@ fn meta(m: &ControllerManifest, namespaced: bool) -> ObjectMeta {
     }
 }
 
-fn labels(m: &ControllerManifest) -> BTreeMap<String, String> {
+pub(crate) fn labels(m: &ControllerManifest) -> BTreeMap<String, String> {
     BTreeMap::from([("app.kubernetes.io/name".to_string(), m.name.to_string())])
 }
 
@@ -285,7 +285,7 @@ pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
 
 /// k8s-openapi types leave apiVersion and kind to their Resource trait; a
 /// manifest needs them written out.
-fn tagged(api_version: &str, kind: &str, object: impl Serialize) -> serde_json::Value {
+pub(crate) fn tagged(api_version: &str, kind: &str, object: impl Serialize) -> serde_json::Value {
     let mut value = serde_json::to_value(object).expect("k8s-openapi types serialize");
     if let Some(map) = value.as_object_mut() {
         map.insert("apiVersion".into(), api_version.into());

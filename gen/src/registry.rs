@@ -50,6 +50,11 @@ enum Output {
         dir: String,
         manifest: Box<ControllerManifest>,
     },
+    /// `<dir>/rbac.yaml`, `daemonset.yaml`.
+    Agent {
+        dir: String,
+        manifest: Box<crate::agent::AgentManifest>,
+    },
     /// `<dir>/<group>-<version>.md` per group/version, and an index.
     Docs {
         dir: String,
@@ -256,6 +261,15 @@ impl Registry {
         self
     }
 
+    /// A per-node agent's RBAC and DaemonSet manifests in `dir`.
+    pub fn agent(mut self, dir: &str, manifest: crate::agent::AgentManifest) -> Self {
+        self.outputs.push(Output::Agent {
+            dir: dir.to_owned(),
+            manifest: Box::new(manifest),
+        });
+        self
+    }
+
     /// API reference docs of `definitions` in `dir`: one Markdown page per
     /// group/version and an index (see [`crate::docs`]).
     pub fn docs(mut self, dir: &str, definitions: Vec<Definition>) -> Self {
@@ -327,6 +341,15 @@ impl Registry {
                         Err(e) => errors.push(format!("the manifests of {}: {e}", manifest.name)),
                     }
                 }
+                Output::Agent { dir, manifest } => {
+                    match crate::agent::agent_files(dir, &self.command, manifest) {
+                        Ok(found) => files.extend(found),
+                        Err(e) => errors.push(format!(
+                            "the manifests of {}: {e}",
+                            manifest.controller.name
+                        )),
+                    }
+                }
                 Output::Docs { dir, definitions } => {
                     match crate::docs::doc_files(dir, &self.command, definitions.clone()) {
                         Ok(found) => files.extend(found),
@@ -356,6 +379,7 @@ impl Registry {
             .filter_map(|o| match o {
                 Output::Crds { dir, .. }
                 | Output::Controller { dir, .. }
+                | Output::Agent { dir, .. }
                 | Output::Docs { dir, .. }
                 | Output::Webhooks { dir, .. } => Some(dir.as_str()),
                 Output::File(_) => None,

@@ -20,6 +20,8 @@ const E2E_PACKAGES: &[&str] = &[
     "prometheus-envtest",
     "rule-loader",
     "leifur-controller",
+    "netns-harness",
+    "leifur-speaker",
 ];
 
 #[derive(clap::Args)]
@@ -85,6 +87,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             let mut build = e2e.clone();
             build.push("--no-run".into());
             cargo(&build.iter().map(String::as_str).collect::<Vec<_>>())
+        })?;
+        // Leifur's speaker's BGP tests peer with GoBGP, installed here from
+        // Debian's package on a fresh machine (apt-get; cached afterwards).
+        step(&mut timings, "gobgp", || {
+            let (gobgp, provenance) = netns_harness::debian::ensure_gobgp()?;
+            println!("ci: gobgpd {provenance:?} at {}", gobgp.gobgpd.display());
+            Ok(())
         })?;
         step(&mut timings, "e2e tests", || run_e2e(&e2e))?;
     }

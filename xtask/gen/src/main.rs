@@ -49,7 +49,7 @@ struct Args {
 
 /// Every generated file of this repository: the CRDs and the API
 /// reference of the fixture and User APIs, the User controller's and the
-/// Rule Loader's manifests, the fixture webhooks, and the kube-derive
+/// Rule Loader's manifests, Leifur's speaker's DaemonSet, the fixture webhooks, and the kube-derive
 /// comparison. The one registry `gen`, `gen --check`, `gen --compat` and
 /// the `generated_is_fresh` test share, on crdforge-gen's library like any
 /// user's.
@@ -74,6 +74,10 @@ fn registry(root: &Path) -> Registry {
         .controller(
             "generated/deploy/leifur-controller",
             leifur_api::deploy::controller_manifest(),
+        )
+        .agent(
+            "generated/deploy/leifur-speaker",
+            leifur_speaker_deploy::agent_manifest(),
         )
         .webhooks(
             "generated/deploy/leifur-webhooks",

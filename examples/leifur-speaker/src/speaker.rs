@@ -1,0 +1,154 @@
+//! The speaker's loop: informers for IPPools, Services, Nodes and the
+//! speakers' Leases; a task renewing this node's Lease; and every
+//! [`Options::tick`] the [`model::desired`] set handed to the announcers.
+//!
+//! Polling the caches on a short tick, rather than reacting to each event,
+//! keeps one path for every cause of change, including the one no event
+//! announces: a Lease expiring because its speaker died.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use crdforge_runtime::informer::{InformerOptions, SharedInformerFactory};
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use leifur_api::IPPool;
+
+use crate::bgp::BgpSpeaker;
+use crate::l2::L2Announcer;
+use crate::model;
+
+/// The field manager of the speaker's writes.
+pub const FIELD_MANAGER: &str = "leifur-speaker";
+
+/// How a speaker runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// This node's name.
+    pub node: String,
+    /// Namespace of the membership Leases.
+    pub namespace: String,
+    /// How long a Lease holds without renewal.
+    pub lease_duration: Duration,
+    /// How often the Lease is renewed.
+    pub renew_interval: Duration,
+    /// How often the desired announcements are recomputed.
+    pub tick: Duration,
+    /// The data plane's network namespace (tests only).
+    pub netns: Option<PathBuf>,
+    /// Interfaces to answer ARP/NDP on (all when empty).
+    pub interfaces: Vec<String>,
+}
+
+/// Runs until `shutdown` resolves; then stops announcing and deletes this
+/// node's Lease, so the others take its addresses over at once.
+pub async fn run(
+    client: Client,
+    options: Options,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let factory = SharedInformerFactory::new(client.clone(), InformerOptions::default());
+    let pools = factory.informer::<IPPool>();
+    let services = factory.informer::<Service>();
+    let nodes = factory.informer::<Node>();
+    let leases = factory.informer_with::<Lease>(InformerOptions {
+        namespace: Some(options.namespace.clone()),
+        ..Default::default()
+    });
+    factory.start();
+    factory
+        .wait_for_cache_sync(Duration::from_secs(60))
+        .await
+        .map_err(|err| anyhow::anyhow!("caches not synced: {err:?}"))?;
+
+    let l2 = L2Announcer::start(options.netns.clone(), &options.interfaces)
+        .context("starting L2 announcement")?;
+    let mut bgp = BgpSpeaker::new(options.netns.clone(), &options.node);
+
+    let leases_api: Api<Lease> = Api::namespaced(client.clone(), &options.namespace);
+    let lease_name = leifur_api::speaker_lease_name(&options.node);
+    let renew = tokio::spawn(renew_forever(
+        leases_api.clone(),
+        options.clone(),
+        lease_name.clone(),
+    ));
+
+    let mut tick = tokio::time::interval(options.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let mut last = model::Desired::default();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        let ready = model::ready_speakers(&leases.store().list(), Timestamp::now());
+        let desired = model::desired(
+            &options.node,
+            &model::pools(&pools.store().list()),
+            &services.store().list(),
+            &nodes.store().list(),
+            &ready,
+        );
+        if desired != last {
+            tracing::info!(
+                l2 = ?desired.l2.keys().collect::<Vec<_>>(),
+                bgp_sessions = desired.bgp.len(),
+                ready = ?ready,
+                "announcements changed"
+            );
+            l2.set(desired.l2.clone());
+            bgp.set(&desired.bgp);
+            last = desired;
+        }
+    }
+    tracing::info!("shutting down: withdrawing and leaving");
+    renew.abort();
+    l2.set(Default::default());
+    drop(l2);
+    bgp.shutdown().await;
+    match leases_api
+        .delete(&lease_name, &DeleteParams::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(err) => tracing::warn!("deleting lease {lease_name}: {err}"),
+    }
+    factory.shutdown();
+    Ok(())
+}
+
+/// Renews this node's Lease every `renew_interval`; a failed renewal is
+/// logged and retried on the next turn (the Lease expiring meanwhile is
+/// exactly what should happen to a speaker cut off from the apiserver).
+async fn renew_forever(api: Api<Lease>, options: Options, name: String) {
+    let mut tick = tokio::time::interval(options.renew_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let seconds = i32::try_from(options.lease_duration.as_secs().max(1)).unwrap_or(i32::MAX);
+    loop {
+        tick.tick().await;
+        let lease = Lease {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(options.namespace.clone()),
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(options.node.clone()),
+                lease_duration_seconds: Some(seconds),
+                renew_time: Some(MicroTime(Timestamp::now())),
+                ..Default::default()
+            }),
+        };
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        if let Err(err) = api.patch(&name, &params, &Patch::Apply(&lease)).await {
+            tracing::warn!("renewing lease {name}: {err}");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! BGP mode end to end: GoBGP (Debian's `gobgpd`, installed by
+//! `netns_harness::debian::ensure_gobgp` when missing) in a client
+//! namespace is the peer of the speakers of two node namespaces; the test
+//! reads its RIB with the `gobgp` CLI
+//! (`cargo xtask envtest run -- cargo test -p leifur-speaker --features e2e --test bgp`).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use common::{Cluster, eventually};
+use netns_harness::debian::{Gobgp, ensure_gobgp};
+use netns_harness::{Lab, Netns, Process};
+use serde_json::Value;
+
+const PEER: &str = "198.51.100.1";
+const VIP: &str = "198.51.100.201";
+const PREFIX: &str = "198.51.100.201/32";
+/// iBGP, so that LOCAL_PREF is ours to send (RFC 4271 5.1.5).
+const ASN: u32 = 64512;
+const COMMUNITY: &str = "65000:100";
+const LOCAL_PREF: u64 = 200;
+
+/// GoBGP, passive towards each node (the speakers connect), with its gRPC
+/// API on the client namespace's loopback.
+fn start_gobgpd(gobgp: &Gobgp, client: &Netns, dir: &Path, nodes: &[&str]) -> Result<Process> {
+    let mut config = format!(
+        "[global.config]\n  as = {ASN}\n  router-id = \"{PEER}\"\n  local-address-list = [\"{PEER}\"]\n"
+    );
+    for node in nodes {
+        config.push_str(&format!(
+            "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{node}\"\n    peer-as = {ASN}\n  \
+             [neighbors.transport.config]\n    passive-mode = true\n  \
+             [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n"
+        ));
+    }
+    let path = dir.join("gobgpd.toml");
+    std::fs::write(&path, config)?;
+    let log = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join("gobgpd.log"))?;
+    let mut command = client.command(&gobgp.gobgpd);
+    command
+        .arg("-f")
+        .arg(&path)
+        .args(["-p", "--pprof-disable", "--api-hosts", "127.0.0.1:50051"])
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    Netns::spawn(&mut command)
+}
+
+/// The paths GoBGP holds for PREFIX, as JSON (`gobgp global rib -j`).
+fn paths(gobgp: &Gobgp, client: &Netns) -> Result<Vec<Value>> {
+    let out = client.exec(
+        gobgp.gobgp.to_str().context("gobgp path")?,
+        &["-u", "127.0.0.1", "-p", "50051", "global", "rib", "-j"],
+    )?;
+    // An empty RIB prints nothing or `{}`; anything else must parse, or a
+    // withdrawal would be "seen" in output the test failed to read.
+    let rib: Value = match out.trim() {
+        "" => Value::Null,
+        text => serde_json::from_str(text).with_context(|| format!("gobgp's RIB: {text}"))?,
+    };
+    Ok(rib
+        .get(PREFIX)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+fn attribute(path: &Value, type_: u64) -> Option<&Value> {
+    path["attrs"]
+        .as_array()?
+        .iter()
+        .find(|attr| attr["type"].as_u64() == Some(type_))
+}
+
+/// Next hops of the paths that carry our attributes.
+fn next_hops_with_our_attributes(paths: &[Value]) -> BTreeSet<String> {
+    let community = (65000u64 << 16) | 100;
+    paths
+        .iter()
+        .filter(|path| {
+            attribute(path, 5).and_then(|a| a["value"].as_u64()) == Some(LOCAL_PREF)
+                && attribute(path, 8)
+                    .and_then(|a| a["communities"].as_array())
+                    .is_some_and(|c| c.iter().any(|v| v.as_u64() == Some(community)))
+        })
+        .filter_map(|path| Some(attribute(path, 3)?["nexthop"].as_str()?.to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
+    let (gobgp, provenance) = ensure_gobgp()?;
+    println!("gobgp: {provenance:?}");
+    let kube = common::setup().await?;
+    let lab = Lab::new()?;
+    let mut cluster = Cluster::new(kube);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("leifur-e2e")
+        .join(lab.id());
+    std::fs::create_dir_all(&dir)?;
+
+    let client = lab.namespace("peer")?;
+    lab.attach(&client, "eth0", &[&format!("{PEER}/24")])?;
+    let mut namespaces = Vec::new();
+    let mut addresses = Vec::new();
+    for (i, role) in ["a", "b"].into_iter().enumerate() {
+        let ns = lab.namespace(role)?;
+        let address = format!("198.51.100.{}", 11 + i);
+        lab.attach(&ns, "eth0", &[&format!("{address}/24")])?;
+        let node = format!("{}-{role}", lab.id());
+        cluster.node(&node).await?;
+        namespaces.push((node, ns));
+        addresses.push(address);
+    }
+    let address_refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    let mut gobgpd = start_gobgpd(&gobgp, &client, &dir, &address_refs)?;
+
+    let pool = format!("{}-bgp", lab.id());
+    cluster
+        .pool(
+            &pool,
+            serde_json::json!({
+                "addresses": ["198.51.100.200/29"],
+                "announce": {"bgp": {
+                    "myASN": ASN,
+                    "peers": [{"address": PEER, "asn": ASN, "holdTime": "9s"}],
+                    "communities": [COMMUNITY],
+                    "localPref": LOCAL_PREF
+                }}
+            }),
+        )
+        .await?;
+    let mut speakers = Vec::new();
+    for (node, ns) in &namespaces {
+        speakers.push(common::speaker(node, ns, &[])?);
+    }
+    let service = format!("{}-bgp", lab.id());
+    let vip: IpAddr = VIP.parse()?;
+    cluster.service(&service, &[vip]).await?;
+
+    let every_node: BTreeSet<String> = addresses.iter().cloned().collect();
+    let started = Instant::now();
+    eventually(
+        "both nodes' routes with our attributes",
+        Duration::from_secs(30),
+        async || {
+            let hops = next_hops_with_our_attributes(&paths(&gobgp, &client)?);
+            Ok((hops == every_node).then_some(()))
+        },
+    )
+    .await?;
+    println!("advertised after {:?}", started.elapsed());
+
+    // Release: the route is withdrawn by every speaker.
+    cluster.set_ingress(&service, &[]).await?;
+    let released = Instant::now();
+    eventually("the route withdrawn", Duration::from_secs(30), async || {
+        Ok(paths(&gobgp, &client)?.is_empty().then_some(()))
+    })
+    .await?;
+    println!("withdrawn after {:?}", released.elapsed());
+
+    // Session loss: the peer is SIGKILLed and restarted with an empty RIB;
+    // the speakers reconnect and advertise again.
+    cluster.set_ingress(&service, &[vip]).await?;
+    eventually("the route back", Duration::from_secs(30), async || {
+        Ok((next_hops_with_our_attributes(&paths(&gobgp, &client)?) == every_node).then_some(()))
+    })
+    .await?;
+    gobgpd.kill()?;
+    let killed = Instant::now();
+    gobgpd = start_gobgpd(&gobgp, &client, &dir, &address_refs)?;
+    eventually(
+        "the route re-advertised to the restarted peer",
+        Duration::from_secs(60),
+        async || {
+            Ok(
+                (next_hops_with_our_attributes(&paths(&gobgp, &client)?) == every_node)
+                    .then_some(()),
+            )
+        },
+    )
+    .await?;
+    println!(
+        "re-advertised {:?} after the peer's SIGKILL",
+        killed.elapsed()
+    );
+    drop(gobgpd);
+    Ok(())
+}

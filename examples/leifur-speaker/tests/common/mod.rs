@@ -1,0 +1,205 @@
+//! What the speaker's end-to-end tests share: the control plane's objects
+//! (CRD, namespace, Nodes, a LoadBalancer Service whose status the test
+//! writes itself, since the IPAM controller is not part of these tests) and
+//! speakers spawned in the host namespace with their data plane in a node's
+//! network namespace.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service};
+use kube::Client;
+use kube::CustomResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use leifur_api::IPPool;
+use netns_harness::{Netns, Process};
+use serde_json::json;
+
+pub const MANAGER: &str = "leifur-speaker-e2e";
+pub const NAMESPACE: &str = "leifur-system";
+
+pub async fn setup() -> Result<Client> {
+    let client = crdforge_envtest::client().await?;
+    crdforge_envtest::apply_crd(&client, MANAGER, &IPPool::crd()).await?;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}}))?;
+    match namespaces.create(&PostParams::default(), &namespace).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(err) => return Err(err.into()),
+    }
+    Ok(client)
+}
+
+/// Objects a test made in the control plane, deleted on drop (best effort,
+/// on a thread of its own so a panicking test still cleans up).
+pub struct Cluster {
+    pub client: Client,
+    nodes: Vec<String>,
+    pools: Vec<String>,
+    services: Vec<String>,
+}
+
+impl Cluster {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            nodes: Vec::new(),
+            pools: Vec::new(),
+            services: Vec::new(),
+        }
+    }
+
+    pub async fn node(&mut self, name: &str) -> Result<()> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"leifur-e2e": "true"}}
+        }))?;
+        api.patch(
+            name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&node),
+        )
+        .await
+        .with_context(|| format!("creating Node {name}"))?;
+        self.nodes.push(name.to_owned());
+        Ok(())
+    }
+
+    pub async fn pool(&mut self, name: &str, spec: serde_json::Value) -> Result<()> {
+        let api: Api<IPPool> = Api::all(self.client.clone());
+        let pool = json!({
+            "apiVersion": "leifur.crdforge.dev/v1alpha1", "kind": "IPPool",
+            "metadata": {"name": name}, "spec": spec
+        });
+        api.patch(
+            name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&pool),
+        )
+        .await
+        .with_context(|| format!("creating IPPool {name}"))?;
+        self.pools.push(name.to_owned());
+        Ok(())
+    }
+
+    /// A LoadBalancer Service in `default` whose status (written by the
+    /// test, as the IPAM controller would) holds `ips`.
+    pub async fn service(&mut self, name: &str, ips: &[IpAddr]) -> Result<()> {
+        let api: Api<Service> = Api::namespaced(self.client.clone(), "default");
+        let service = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 8080}]}
+        });
+        api.patch(
+            name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&service),
+        )
+        .await
+        .with_context(|| format!("creating Service {name}"))?;
+        self.services.push(name.to_owned());
+        self.set_ingress(name, ips).await
+    }
+
+    pub async fn set_ingress(&self, name: &str, ips: &[IpAddr]) -> Result<()> {
+        let api: Api<Service> = Api::namespaced(self.client.clone(), "default");
+        let ingress: Vec<_> = ips.iter().map(|ip| json!({"ip": ip.to_string()})).collect();
+        let status = json!({"status": {"loadBalancer": {"ingress": ingress}}});
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .with_context(|| format!("writing the status of Service {name}"))?;
+        Ok(())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let client = self.client.clone();
+        let (nodes, pools, services) = (
+            std::mem::take(&mut self.nodes),
+            std::mem::take(&mut self.pools),
+            std::mem::take(&mut self.services),
+        );
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let dp = DeleteParams::default();
+                for name in services {
+                    let _ = Api::<Service>::namespaced(client.clone(), "default")
+                        .delete(&name, &dp)
+                        .await;
+                }
+                for name in pools {
+                    let _ = Api::<IPPool>::all(client.clone()).delete(&name, &dp).await;
+                }
+                for name in nodes {
+                    let _ = Api::<Node>::all(client.clone()).delete(&name, &dp).await;
+                    let _ = Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(
+                        client.clone(),
+                        NAMESPACE,
+                    )
+                    .delete(&leifur_api::speaker_lease_name(&name), &dp)
+                    .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Starts a speaker for `node` in the host namespace (it reaches the
+/// apiserver on loopback), its data plane in `netns`. Output goes to
+/// `target/leifur-e2e/<node>.log`.
+pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
+    let log_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("leifur-e2e");
+    std::fs::create_dir_all(&log_dir)?;
+    let log = std::fs::File::create(log_dir.join(format!("{node}.log")))?;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leifur-speaker"));
+    command
+        .args(["--node", node, "--namespace", NAMESPACE])
+        .args([
+            "--lease-duration-seconds",
+            "2",
+            "--renew-interval-ms",
+            "400",
+        ])
+        .args(["--tick-ms", "100"])
+        .arg("--netns")
+        .arg(netns.path())
+        .args(extra)
+        .env("RUST_LOG", "info,leifur_speaker=debug")
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    Netns::spawn(&mut command)
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let started = Instant::now();
+    let mut last_err = None;
+    // Bounded by count as well as by time.
+    for _ in 0..(limit.as_millis() / 100 + 1) {
+        match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(err) => last_err = Some(err),
+        }
+        if started.elapsed() > limit {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{what}: not within {limit:?} (last error: {last_err:?})")
+}

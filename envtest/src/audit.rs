@@ -47,7 +47,10 @@ pub fn granted_rules(rbac_yaml: &Path) -> Result<BTreeSet<Rule>> {
 /// The rules of every successful request `user` made itself (not requests
 /// impersonating it) in the audit log at `log`, and how many of its requests
 /// the log holds. An apply that created an object (patch, 201) also stands
-/// for `create`, which is how the apiserver authorizes it.
+/// for `create`, which is how the apiserver authorizes it; a streaming list
+/// (a watch with `sendInitialEvents=true`) also stands for `list`: it is the
+/// informer's list, which it makes with a plain `list` where the server
+/// lacks streaming lists, so the grant is needed all the same.
 pub fn requests_by(log: &Path, user: &str) -> Result<(BTreeSet<Rule>, usize)> {
     let text = std::fs::read_to_string(log)
         .with_context(|| format!("{}: run this after the e2e suite", log.display()))?;
@@ -73,6 +76,10 @@ pub fn requests_by(log: &Path, user: &str) -> Result<(BTreeSet<Rule>, usize)> {
         let verb = event["verb"].as_str().unwrap_or("").to_string();
         if verb == "patch" && code == 201 {
             out.insert((group.clone(), resource.clone(), "create".into()));
+        }
+        let uri = event["requestURI"].as_str().unwrap_or("");
+        if verb == "watch" && uri.contains("sendInitialEvents=true") {
+            out.insert((group.clone(), resource.clone(), "list".into()));
         }
         out.insert((group, resource, verb));
     }

@@ -85,3 +85,45 @@ pub fn requests_by(log: &Path, user: &str) -> Result<(BTreeSet<Rule>, usize)> {
     }
     Ok((out, count))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streaming_list_stands_for_list_and_a_plain_watch_does_not() {
+        let sa = "system:serviceaccount:ns:ctl";
+        let event = |verb: &str, resource: &str, uri: &str| {
+            serde_json::json!({
+                "user": {"username": sa},
+                "verb": verb,
+                "requestURI": uri,
+                "objectRef": {"resource": resource, "apiGroup": ""},
+                "responseStatus": {"code": 200},
+            })
+            .to_string()
+        };
+        let log = std::env::temp_dir().join(format!("audit-test-{}.log", std::process::id()));
+        let lines = [
+            event(
+                "watch",
+                "namespaces",
+                "/api/v1/namespaces?allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&sendInitialEvents=true&watch=true",
+            ),
+            event("watch", "configmaps", "/api/v1/configmaps?watch=true"),
+        ];
+        std::fs::write(&log, lines.join("\n")).unwrap();
+        let (rules, count) = requests_by(&log, sa).unwrap();
+        std::fs::remove_file(&log).unwrap();
+        let rule = |r: &str, v: &str| (String::new(), r.to_string(), v.to_string());
+        assert_eq!(count, 2);
+        assert_eq!(
+            rules,
+            BTreeSet::from([
+                rule("configmaps", "watch"),
+                rule("namespaces", "list"),
+                rule("namespaces", "watch"),
+            ])
+        );
+    }
+}

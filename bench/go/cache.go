@@ -114,6 +114,24 @@ func configMap(i int) *corev1.ConfigMap {
 			"version":     fmt.Sprint(i),
 		},
 	}
+	cm.ManagedFields = []metav1.ManagedFieldsEntry{{
+		Manager:    "crdforge-bench",
+		Operation:  metav1.ManagedFieldsOperationApply,
+		APIVersion: "v1",
+		Time:       &metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		FieldsType: "FieldsV1",
+		FieldsV1:   &metav1.FieldsV1{Raw: []byte(appliedFields(i))},
+	}}
+	if i%2 == 1 {
+		cm.ManagedFields = append(cm.ManagedFields, metav1.ManagedFieldsEntry{
+			Manager:    "kubectl-edit",
+			Operation:  metav1.ManagedFieldsOperationUpdate,
+			APIVersion: "v1",
+			Time:       &metav1.Time{Time: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
+			FieldsType: "FieldsV1",
+			FieldsV1:   &metav1.FieldsV1{Raw: []byte(editedFields)},
+		})
+	}
 	if i%4 == 0 {
 		owner := (i / 4) % 250
 		yes := true
@@ -128,6 +146,19 @@ func configMap(i int) *corev1.ConfigMap {
 	}
 	return cm
 }
+
+// appliedFields is the applier's managedFields entry as the apiserver
+// writes it; the Rust side builds the same text (applied_fields).
+func appliedFields(i int) string {
+	owner := ""
+	if i%4 == 0 {
+		owner = fmt.Sprintf(`,"f:ownerReferences":{".":{},"k:{\"uid\":\"%s\"}":{}}`, uidOf(1, (i/4)%250))
+	}
+	return `{"f:data":{".":{},"f:config.yaml":{},"f:version":{}},"f:metadata":{"f:labels":{".":{},"f:app":{},"f:app.kubernetes.io/managed-by":{},"f:tier":{}}` + owner + `}}`
+}
+
+// editedFields is the second manager's entry (on every other object).
+const editedFields = `{"f:data":{"f:version":{}}}`
 
 // uidOf is a UID-shaped string, distinct per (kind, n).
 func uidOf(kind, n int) types.UID {

@@ -47,7 +47,10 @@ pub fn granted_rules(rbac_yaml: &Path) -> Result<BTreeSet<Rule>> {
 /// The rules of every successful request `user` made itself (not requests
 /// impersonating it) in the audit log at `log`, and how many of its requests
 /// the log holds. An apply that created an object (patch, 201) also stands
-/// for `create`, which is how the apiserver authorizes it.
+/// for `create`, which is how the apiserver authorizes it; a streaming list
+/// (a watch with `sendInitialEvents=true`) also stands for `list`: it is the
+/// informer's list, which it makes with a plain `list` where the server
+/// lacks streaming lists, so the grant is needed all the same.
 pub fn requests_by(log: &Path, user: &str) -> Result<(BTreeSet<Rule>, usize)> {
     let text = std::fs::read_to_string(log)
         .with_context(|| format!("{}: run this after the e2e suite", log.display()))?;
@@ -74,7 +77,53 @@ pub fn requests_by(log: &Path, user: &str) -> Result<(BTreeSet<Rule>, usize)> {
         if verb == "patch" && code == 201 {
             out.insert((group.clone(), resource.clone(), "create".into()));
         }
+        let uri = event["requestURI"].as_str().unwrap_or("");
+        if verb == "watch" && uri.contains("sendInitialEvents=true") {
+            out.insert((group.clone(), resource.clone(), "list".into()));
+        }
         out.insert((group, resource, verb));
     }
     Ok((out, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streaming_list_stands_for_list_and_a_plain_watch_does_not() {
+        let sa = "system:serviceaccount:ns:ctl";
+        let event = |verb: &str, resource: &str, uri: &str| {
+            serde_json::json!({
+                "user": {"username": sa},
+                "verb": verb,
+                "requestURI": uri,
+                "objectRef": {"resource": resource, "apiGroup": ""},
+                "responseStatus": {"code": 200},
+            })
+            .to_string()
+        };
+        let log = std::env::temp_dir().join(format!("audit-test-{}.log", std::process::id()));
+        let lines = [
+            event(
+                "watch",
+                "namespaces",
+                "/api/v1/namespaces?allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&sendInitialEvents=true&watch=true",
+            ),
+            event("watch", "configmaps", "/api/v1/configmaps?watch=true"),
+        ];
+        std::fs::write(&log, lines.join("\n")).unwrap();
+        let (rules, count) = requests_by(&log, sa).unwrap();
+        std::fs::remove_file(&log).unwrap();
+        let rule = |r: &str, v: &str| (String::new(), r.to_string(), v.to_string());
+        assert_eq!(count, 2);
+        assert_eq!(
+            rules,
+            BTreeSet::from([
+                rule("configmaps", "watch"),
+                rule("namespaces", "list"),
+                rule("namespaces", "watch"),
+            ])
+        );
+    }
 }

@@ -3,6 +3,9 @@
 //!
 //! * `crdforge`: `crdforge_runtime::cache::Store` with the namespace, owner-UID and
 //!   `app` label indexes;
+//! * `crdforge-transform`: the same, each object first put through the
+//!   informer transform `drop_managed_fields`, as an informer with
+//!   `InformerOptions::drop_managed_fields` does before caching;
 //! * `kube-runtime`: kube's reflector `Writer`/`Store` (no indexes; it has
 //!   none), fed with `watcher::Event`s;
 //! * `bare-arcs`: the objects alone in a `Vec<Arc<ConfigMap>>`, the floor
@@ -22,6 +25,7 @@ use anyhow::{Result, ensure};
 use clap::{Parser, ValueEnum};
 use crdforge_bench::{emit, objects::config_map};
 use crdforge_runtime::cache::{Indexers, Store};
+use crdforge_runtime::informer::drop_managed_fields;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::Event;
@@ -47,6 +51,7 @@ struct Args {
 #[serde(rename_all = "kebab-case")]
 enum Impl {
     Crdforge,
+    CrdforgeTransform,
     KubeRuntime,
     BareArcs,
 }
@@ -89,16 +94,26 @@ fn main() -> Result<()> {
     let n = args.objects;
     let before = live();
     let (held, after): (usize, (i128, i128)) = match (args.implementation, args.workload) {
-        (Impl::Crdforge, workload) => {
+        (implementation @ (Impl::Crdforge | Impl::CrdforgeTransform), workload) => {
+            let transform = matches!(implementation, Impl::CrdforgeTransform);
+            // The informer transforms each object as it arrives, before
+            // caching (or buffering a list): so does this.
+            let object = |i: usize| {
+                let mut obj = config_map(i);
+                if transform {
+                    drop_managed_fields(&mut obj);
+                }
+                obj
+            };
             let store = Store::new(Indexers::default().label("app"));
             match workload {
                 Workload::Watch => {
                     for i in 0..n {
-                        store.apply(config_map(i));
+                        store.apply(object(i));
                     }
                 }
                 Workload::Relist => {
-                    let diff = store.replace((0..n).map(config_map).collect());
+                    let diff = store.replace((0..n).map(object).collect());
                     ensure!(diff.added.len() == n, "replace added {}", diff.added.len());
                 }
             }

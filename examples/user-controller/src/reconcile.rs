@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, ResourceQuotaSpec};
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::{DeleteParams, ObjectMeta, Patch};
+use kube::core::PartialObjectMeta;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -51,7 +52,8 @@ pub struct Context {
     /// Users.
     pub users: Lister<User>,
     /// Namespaces (all of them, to see conflicts).
-    pub namespaces: Lister<Namespace>,
+    /// Metadata only: nothing else of a Namespace is read.
+    pub namespaces: Lister<PartialObjectMeta<Namespace>>,
     /// Our RoleBindings.
     pub role_bindings: Lister<RoleBinding>,
     /// Our ResourceQuotas.
@@ -284,7 +286,7 @@ fn has_labels(meta: &ObjectMeta, user: &User) -> bool {
     labels(user).iter().all(|(k, v)| have.get(k) == Some(v))
 }
 
-fn namespace_in_shape(ns: &Namespace, user: &User) -> bool {
+fn namespace_in_shape(ns: &PartialObjectMeta<Namespace>, user: &User) -> bool {
     has_labels(ns.meta(), user)
 }
 

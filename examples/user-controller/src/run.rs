@@ -20,6 +20,7 @@ use crdforge_runtime::workqueue::{
 };
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::core::PartialObjectMeta;
 use kube::{Client, Resource};
 use prometheus_client::registry::Registry;
 
@@ -110,13 +111,24 @@ async fn reconcile_loop(
     telemetry: Telemetry,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let factory = SharedInformerFactory::new(client.clone(), InformerOptions::default());
+    // Cached objects go without managedFields and the last-applied
+    // annotation: nothing here reads them, and every write is an apply or a
+    // patch built from scratch (never a cached object sent back whole), so
+    // nothing can lose them. On objects written by server-side apply they
+    // are the larger part of the metadata.
+    let lean = InformerOptions {
+        drop_managed_fields: true,
+        ..InformerOptions::default()
+    };
+    let factory = SharedInformerFactory::new(client.clone(), lean.clone());
     let users = factory.informer::<User>();
-    let namespaces = factory.informer::<Namespace>();
+    // Only a Namespace's metadata is read (owner, labels, deletion): the
+    // metadata-only informer neither receives nor caches spec and status.
+    let namespaces = factory.metadata_informer::<Namespace>();
     // Only our own RoleBindings and quotas are cached.
     let ours = InformerOptions {
         label_selector: Some(format!("{MANAGED_BY}={MANAGER}")),
-        ..InformerOptions::default()
+        ..lean
     };
     let role_bindings = factory.informer_with::<RoleBinding>(ours.clone());
     let quotas = factory.informer_with::<ResourceQuota>(ours);
@@ -139,7 +151,7 @@ async fn reconcile_loop(
     namespaces.add_handler(HandlerFns::on_any({
         let queue = queue.clone();
         let users = users.store();
-        move |ns: &Arc<Namespace>| {
+        move |ns: &Arc<PartialObjectMeta<Namespace>>| {
             if let Some(owner) = controlling_user(ns.meta()) {
                 queue.queue().add(owner);
             } else if let Some(name) = &ns.meta().name

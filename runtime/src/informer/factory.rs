@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::WatchStreamExt;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::Informer;
+use super::{Informer, ListWatchConfig, list_watch};
 use crate::cache::Indexers;
 
 /// What an informer watches and how: client-go's factory tweaks.
@@ -30,18 +30,23 @@ pub struct InformerOptions {
     pub field_selector: Option<String>,
     /// Re-deliver every cached object as an update this often.
     pub resync: Option<Duration>,
+    /// Start with a plain list then a watch (two requests per sync), never
+    /// the streaming list. By default the informer streams its initial list
+    /// where the server supports it, and falls back by itself where not.
+    pub list_then_watch: bool,
+    /// Cache objects without `managedFields` and the last-applied
+    /// annotation ([`super::drop_managed_fields`]).
+    pub drop_managed_fields: bool,
 }
 
 impl InformerOptions {
-    fn watcher_config(&self) -> watcher::Config {
-        let mut config = watcher::Config::default();
-        if let Some(labels) = &self.label_selector {
-            config = config.labels(labels);
+    fn list_watch_config(&self) -> ListWatchConfig {
+        ListWatchConfig {
+            label_selector: self.label_selector.clone(),
+            field_selector: self.field_selector.clone(),
+            streaming_list: !self.list_then_watch,
+            ..ListWatchConfig::default()
         }
-        if let Some(fields) = &self.field_selector {
-            config = config.fields(fields);
-        }
-        config
     }
 }
 
@@ -136,7 +141,7 @@ impl SharedInformerFactory {
         let client = self.inner.client.clone();
         self.get_or_create::<K>(options, move |informer, options| {
             let api = <K::Scope as ScopedApi>::api::<K>(client, options.namespace.as_deref());
-            let stream = watcher(api, options.watcher_config()).default_backoff();
+            let stream = list_watch(api, options.list_watch_config()).default_backoff();
             tokio::spawn(informer.run(stream))
         })
     }
@@ -150,6 +155,18 @@ impl SharedInformerFactory {
         K::Scope: ScopedApi,
     {
         self.informer::<PartialObjectMeta<K>>()
+    }
+
+    /// The shared metadata-only informer for `K` with these options.
+    pub fn metadata_informer_with<K>(
+        &self,
+        options: InformerOptions,
+    ) -> Informer<PartialObjectMeta<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        K::Scope: ScopedApi,
+    {
+        self.informer_with::<PartialObjectMeta<K>>(options)
     }
 
     fn get_or_create<K>(
@@ -170,6 +187,11 @@ impl SharedInformerFactory {
                 .clone();
         }
         let informer = Informer::<K>::new(Indexers::default(), options.resync);
+        if options.drop_managed_fields {
+            informer
+                .add_transform(super::drop_managed_fields::<K>)
+                .expect("a new informer is not running");
+        }
         let runner = informer.clone();
         let mut entry = Entry {
             informer: Box::new(informer.clone()),

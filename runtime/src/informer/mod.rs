@@ -14,14 +14,23 @@
 //!   objects arrive as adds, changed ones as updates, and objects deleted
 //!   meanwhile as [`Deleted::FinalStateUnknown`] tombstones;
 //! - **resync without the apiserver**: with a resync period, cached objects
-//!   are re-delivered as updates (old and new the same `Arc`) from memory.
+//!   are re-delivered as updates (old and new the same `Arc`) from memory;
+//! - **one request per sync**: the factory's informers start with a
+//!   streaming list where the server supports it ([`list_watch`]);
+//! - **transforms before the cache**: [`Informer::add_transform`] changes
+//!   every object (initial list, watch event, relist, delete) before it is
+//!   stored or handed to a handler, as client-go's `SetTransform` does; the
+//!   usual one is [`drop_managed_fields`].
 
 mod factory;
 mod handler;
+mod list_watch;
 
 pub use factory::{InformerOptions, NotSynced, ScopedApi, SharedInformerFactory};
 pub use handler::{Deleted, EventHandler, HandlerFns};
+pub use list_watch::{INITIAL_EVENTS_END, ListWatchConfig, ListerWatcher, WatchStream, list_watch};
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -55,7 +64,42 @@ struct Shared<K> {
     dispatch: Mutex<()>,
     synced: watch::Sender<bool>,
     resync: Option<Duration>,
+    /// Applied in order to every object before it is cached.
+    transforms: RwLock<Vec<Transform<K>>>,
+    /// Set when [`Informer::run`] starts; transforms are fixed from then on.
+    running: AtomicBool,
 }
+
+/// A change made to every object before an informer caches it.
+pub type Transform<K> = Arc<dyn Fn(&mut K) + Send + Sync>;
+
+/// The annotation `kubectl apply` (client-side) keeps its last input in.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// A [`Transform`] dropping what controllers rarely read and what costs most
+/// memory per object: `metadata.managedFields` (server-side apply computes
+/// field ownership on the server; an applier never needs them in its cache)
+/// and the client-side-apply annotation holding a copy of the whole object.
+///
+/// Safe when the controller never reads them and never sends a cached object
+/// back whole (a PUT of a transformed object would remove the annotation;
+/// omitted `managedFields` are kept by the server). Patches and applies
+/// built from scratch, as controllers usually write, are unaffected.
+pub fn drop_managed_fields<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = &mut meta.annotations {
+        annotations.remove(LAST_APPLIED_ANNOTATION);
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+/// [`Informer::add_transform`] on an informer that is already running.
+#[derive(Debug, thiserror::Error)]
+#[error("the informer for {0} is already running: add transforms before it starts")]
+pub struct AlreadyRunning(pub &'static str);
 
 impl<K: Resource + Send + Sync + 'static> Informer<K> {
     /// An informer that is not yet fed; [`Informer::run`] feeds it.
@@ -67,8 +111,32 @@ impl<K: Resource + Send + Sync + 'static> Informer<K> {
                 dispatch: Mutex::new(()),
                 synced: watch::channel(false).0,
                 resync,
+                transforms: RwLock::new(Vec::new()),
+                running: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Adds a transform, applied after those added before it to every object
+    /// the informer receives, before the object is cached or handled: the
+    /// cache then holds only what the transforms leave. Only before the
+    /// informer runs (for a factory's informer: before `start`), so that
+    /// every cached object went through the same transforms.
+    pub fn add_transform(
+        &self,
+        transform: impl Fn(&mut K) + Send + Sync + 'static,
+    ) -> Result<(), AlreadyRunning> {
+        let mut transforms = self
+            .shared
+            .transforms
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock `run` takes to read the transforms.
+        if self.shared.running.load(Ordering::SeqCst) {
+            return Err(AlreadyRunning(std::any::type_name::<K>()));
+        }
+        transforms.push(Arc::new(transform));
+        Ok(())
     }
 
     /// The cache. Listers read from it.
@@ -130,6 +198,23 @@ impl<K: Resource + Send + Sync + 'static> Informer<K> {
     where
         S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
     {
+        let transforms: Vec<Transform<K>> = {
+            let transforms = self
+                .shared
+                .transforms
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            self.shared.running.store(true, Ordering::SeqCst);
+            transforms.clone()
+        };
+        // Before buffering, too: a large initial list is held whole until it
+        // ends, so dropping fields early lowers the peak, not only the rest.
+        let prepare = |mut obj: K| {
+            for transform in &transforms {
+                transform(&mut obj);
+            }
+            obj
+        };
         let mut stream = std::pin::pin!(stream);
         let mut relist: Option<Vec<K>> = None;
         let mut resync = self.shared.resync.map(|period| {
@@ -153,13 +238,15 @@ impl<K: Resource + Send + Sync + 'static> Informer<K> {
             };
             match event {
                 Ok(watcher::Event::Init) => relist = Some(Vec::new()),
-                Ok(watcher::Event::InitApply(obj)) => relist.get_or_insert_with(Vec::new).push(obj),
+                Ok(watcher::Event::InitApply(obj)) => {
+                    relist.get_or_insert_with(Vec::new).push(prepare(obj))
+                }
                 Ok(watcher::Event::InitDone) => {
                     self.replace(relist.take().unwrap_or_default());
                     self.shared.synced.send_replace(true);
                 }
-                Ok(watcher::Event::Apply(obj)) => self.apply(obj),
-                Ok(watcher::Event::Delete(obj)) => self.delete(obj),
+                Ok(watcher::Event::Apply(obj)) => self.apply(prepare(obj)),
+                Ok(watcher::Event::Delete(obj)) => self.delete(prepare(obj)),
                 Err(err) => tracing::warn!(
                     kind = std::any::type_name::<K>(),
                     error = %err,

@@ -235,3 +235,129 @@ async fn the_informer_stops_when_its_stream_ends() {
     assert!(informer.has_synced());
     assert_eq!(informer.store().len(), 1);
 }
+
+/// A ConfigMap as the apiserver sends it: with managedFields and, after a
+/// `kubectl apply`, the last-applied annotation, beside one of its own.
+fn as_served(name: &str, rv: &str) -> ConfigMap {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
+    let mut c = cm(name, rv);
+    c.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+        manager: Some("kubectl".into()),
+        operation: Some("Apply".into()),
+        fields_v1: Some(FieldsV1(serde_json::json!({"f:data": {"f:k": {}}}))),
+        ..Default::default()
+    }]);
+    c.metadata.annotations = Some(
+        [
+            (
+                LAST_APPLIED_ANNOTATION.to_string(),
+                "{\"big\":true}".to_string(),
+            ),
+            ("team".to_string(), "a".to_string()),
+        ]
+        .into(),
+    );
+    c
+}
+
+/// What the transform must have left: no managedFields, only the team
+/// annotation.
+fn transformed(c: &ConfigMap) -> bool {
+    c.metadata.managed_fields.is_none()
+        && c.metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.len() == 1 && a["team"] == "a")
+}
+
+#[tokio::test]
+async fn transforms_apply_to_the_initial_list_watch_events_relists_and_deletes() {
+    let informer: Informer<ConfigMap> = Informer::new(Indexers::default(), None);
+    informer.add_transform(drop_managed_fields).unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let check = move |what: &str, c: &ConfigMap| {
+        let ok = if transformed(c) { "" } else { " UNTRANSFORMED" };
+        log.lock()
+            .unwrap()
+            .push(format!("{what} {}{ok}", name_rv(c)));
+    };
+    let (c1, c2, c3) = (check.clone(), check.clone(), check);
+    informer.add_handler(
+        HandlerFns::new()
+            .on_add(move |o, _| c1("add", o))
+            .on_update(move |_, n| c2("update", n))
+            .on_delete(move |d| c3("delete", d.object())),
+    );
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(informer.clone().run(UnboundedReceiverStream::new(rx)));
+    list(&tx, vec![as_served("a", "1"), as_served("b", "1")]);
+    informer.wait_synced().await;
+    tx.send(Ok(Event::Apply(as_served("c", "2")))).unwrap();
+    tx.send(Ok(Event::Apply(as_served("a", "3")))).unwrap();
+    tx.send(Ok(Event::Delete(as_served("b", "4")))).unwrap();
+    // A relist after a lost watch.
+    list(&tx, vec![as_served("a", "5"), as_served("d", "6")]);
+    settle().await;
+    let mut lines = seen.lock().unwrap().clone();
+    lines[..2].sort();
+    assert_eq!(
+        lines,
+        [
+            "add a@1",
+            "add b@1",
+            "add c@2",
+            "update a@3",
+            "delete b@4",
+            "add d@6",
+            "update a@5",
+            "delete c@2"
+        ]
+    );
+    let cached = informer.store().list();
+    assert_eq!(cached.len(), 2);
+    assert!(cached.iter().all(|c| transformed(c)));
+}
+
+#[tokio::test]
+async fn transforms_run_in_order_and_only_before_the_informer_runs() {
+    let informer: Informer<ConfigMap> = Informer::new(Indexers::default(), None);
+    informer
+        .add_transform(|c: &mut ConfigMap| c.data = Some([("x".into(), "1".into())].into()))
+        .unwrap();
+    informer
+        .add_transform(|c: &mut ConfigMap| {
+            c.data
+                .get_or_insert_with(Default::default)
+                .insert("x".into(), "2".into());
+        })
+        .unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(informer.clone().run(UnboundedReceiverStream::new(rx)));
+    list(&tx, vec![cm("a", "1")]);
+    informer.wait_synced().await;
+    assert_eq!(
+        informer.store().get("ns/a").unwrap().data.as_ref().unwrap()["x"],
+        "2"
+    );
+    let err = informer.add_transform(|_: &mut ConfigMap| {}).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the informer for {} is already running: add transforms before it starts",
+            std::any::type_name::<ConfigMap>()
+        )
+    );
+}
+
+#[test]
+fn dropping_managed_fields_keeps_other_annotations_and_removes_an_emptied_map() {
+    let mut c = as_served("a", "1");
+    drop_managed_fields(&mut c);
+    assert!(transformed(&c));
+    let mut only_last_applied = cm("b", "1");
+    only_last_applied.metadata.annotations =
+        Some([(LAST_APPLIED_ANNOTATION.to_string(), "{}".to_string())].into());
+    drop_managed_fields(&mut only_last_applied);
+    assert_eq!(only_last_applied.metadata.annotations, None);
+}

@@ -374,8 +374,10 @@ fn cache_memory_plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
     let objects: u64 = if quick { 1_000 } else { 10_000 };
     let n = report::group_thousands(objects);
     let objects_text = format!(
-        "{n} ConfigMaps (50 namespaces; 3 labels; a 2-key data map; a controller \
-         ownerReference on every 4th; decoded from JSON, as a watch delivers them)"
+        "{n} ConfigMaps as the apiserver sends them (50 namespaces; 3 labels; a 2-key data \
+         map; a controller ownerReference on every 4th; `managedFields`: the applier's entry, \
+         and a second manager's on every other object; decoded from JSON, as a watch delivers \
+         them)"
     );
     let measured = "Rust: bytes requested from the allocator (a counting global allocator, \
                     `stats_alloc`) while the cache is live, inputs dropped, without malloc's \
@@ -386,7 +388,9 @@ fn cache_memory_plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
             "watch",
             format!(
                 "{objects_text}, one watch event each. `crdforge`: `cache::Store::apply` with \
-                 the namespace, owner-UID and `app` label indexes; `kube-runtime`: the \
+                 the namespace, owner-UID and `app` label indexes; `crdforge-transform`: the \
+                 same after the informer transform `drop_managed_fields` (what the User \
+                 controller caches); `kube-runtime`: the \
                  reflector's `Writer::apply_watcher_event(&Event::Apply(obj))` (it has no \
                  indexes); `client-go`: `cache.NewIndexer` with the same three indexes, \
                  `Add`; `bare-arcs`: the objects alone in a `Vec<Arc<ConfigMap>>`, the floor \
@@ -423,6 +427,7 @@ fn cache_memory_plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
             description,
             contenders: vec![
                 rust_contender("crdforge"),
+                rust_contender("crdforge-transform"),
                 rust_contender("kube-runtime"),
                 Contender {
                     name: "client-go",

@@ -405,6 +405,10 @@ const CACHE_FACTS: &[&str] = &[
     "kube-runtime keys its map by `ObjectRef`, which owns the name, namespace, \
      resourceVersion and uid as separate `String`s; crdforge's `ObjectKey` is one \
      `Arc<str>` shared by the object map and every index, which pays for the three indexes.",
+    "k8s-openapi decodes each `managedFields` entry's `fieldsV1` into a `serde_json::Value` \
+     tree (a map and a key string per field); client-go keeps it as the raw JSON bytes \
+     (`FieldsV1.Raw`). `crdforge-transform` drops `managedFields` before caching, as \
+     client-go's `SetTransform` is used to.",
 ];
 
 /// Facts about the copy methods (from their source), which explain the

@@ -152,3 +152,113 @@ async fn sigterm_drains_and_exits_cleanly() {
     controller.wait_ready().await;
     delete_users(&users, &["stop-mia"]).await;
 }
+
+/// The ServiceAccount's requests received since `since`, from the audit
+/// log, as "verb resource" plus " (streaming)" for a streaming list.
+fn requests_since(since: k8s_openapi::jiff::Timestamp) -> Vec<String> {
+    let log = crdforge_envtest::Instance::from_env().audit_log();
+    let text = std::fs::read_to_string(&log).unwrap();
+    text.lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|e| e["user"]["username"] == SERVICE_ACCOUNT && e.get("impersonatedUser").is_none())
+        .filter(|e| {
+            let at: k8s_openapi::jiff::Timestamp = e["requestReceivedTimestamp"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            at >= since
+        })
+        .map(|e| {
+            let streaming = e["requestURI"]
+                .as_str()
+                .unwrap_or("")
+                .contains("sendInitialEvents=true");
+            format!(
+                "{} {}{}",
+                e["verb"].as_str().unwrap_or(""),
+                e["objectRef"]["resource"].as_str().unwrap_or(""),
+                if streaming { " (streaming)" } else { "" }
+            )
+        })
+        .collect()
+}
+
+/// What a restart costs the apiserver: client-go v0.36 re-syncs its four
+/// caches with four requests (one streaming list each); so must this
+/// controller, where list + watch took eight.
+#[tokio::test]
+async fn a_restart_resyncs_every_cache_with_one_request_each() {
+    let _serial = SERIAL.lock().await;
+    let client = client().await;
+    let users: Api<User> = Api::all(client.clone());
+    let dir = test_dir("resync");
+    let mut controller = ControllerProcess::start(&dir, &Default::default());
+    controller.wait_ready().await;
+    for name in ["resync-ann", "resync-bo"] {
+        users
+            .create(
+                &PostParams::default(),
+                &user(name).quota(&[("pods", "3")]).build(),
+            )
+            .await
+            .unwrap();
+        wait_ready(&users, name, "True", "Provisioned").await;
+    }
+    assert!(controller.stop().success(), "{}", controller.log_text());
+
+    // Every User now on the server is reconciled once after the restart
+    // (a no-op: all are in shape, or left alone as before).
+    let present = users.list(&Default::default()).await.unwrap().items.len() as f64;
+    let since = k8s_openapi::jiff::Timestamp::now();
+    let mut controller = ControllerProcess::start(&dir, &Default::default());
+    controller.wait_ready().await;
+    eventually(
+        "a reconcile of every User",
+        Duration::from_secs(30),
+        || async {
+            (controller
+                .metric("controller_runtime_reconcile_total")
+                .await
+                >= present)
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(controller.stop().success(), "{}", controller.log_text());
+
+    // A watch is logged when it ends, which the stop just did: wait for the
+    // four, then a little more for anything else.
+    let reads = |r: &Vec<String>| {
+        r.iter()
+            .filter(|r| r.starts_with("list ") || r.starts_with("watch "))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while reads(&requests_since(since)) < 4 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut requests = requests_since(since);
+    requests.sort();
+    eprintln!("requests after the restart: {requests:#?}");
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("list ") || r.starts_with("watch "))
+            .collect::<Vec<_>>(),
+        [
+            "watch namespaces (streaming)",
+            "watch resourcequotas (streaming)",
+            "watch rolebindings (streaming)",
+            "watch users (streaming)"
+        ]
+    );
+    assert!(
+        requests.len() <= 4,
+        "nothing but the four streaming lists: {requests:#?}"
+    );
+    let controller = ControllerProcess::start(&dir, &Default::default());
+    controller.wait_ready().await;
+    delete_users(&users, &["resync-ann", "resync-bo"]).await;
+}

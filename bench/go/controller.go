@@ -179,6 +179,17 @@ func runController(args []string) error {
 		}
 	}
 
+	// What the User controller's informers drop before caching, done with
+	// client-go's SetTransform as a Go author trimming the cache would: the
+	// peer never reads managedFields or the last-applied annotation.
+	for _, informer := range []cache.SharedIndexInformer{
+		userInformer, nsInformer.Informer(), rbInformer.Informer(), quotaInformer.Informer(),
+	} {
+		if err := informer.SetTransform(dropManagedFields); err != nil {
+			return err
+		}
+	}
+
 	var ready atomic.Bool
 	go serveProbes(*metricsAddr, &ready, &c.reconciles)
 	all.Start(ctx.Done())
@@ -552,6 +563,16 @@ func (c *controller) journal(what, uid, name string) error {
 	defer f.Close()
 	_, err = fmt.Fprintf(f, "%s %s %s\n", what, uid, name)
 	return err
+}
+
+func dropManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a != nil {
+			delete(a, "kubectl.kubernetes.io/last-applied-configuration")
+		}
+	}
+	return obj, nil
 }
 
 func metaOf(obj any) metav1.Object {

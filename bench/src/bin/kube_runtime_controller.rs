@@ -93,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
     let (quotas, quota_writer) = reflector::store::<ResourceQuota>();
     let user_stream = watcher(Api::<User>::all(client.clone()), watcher::Config::default())
         .default_backoff()
+        .modify(drop_managed_fields)
         .reflect(users_writer)
         .inspect(synced.watch())
         .applied_objects();
@@ -101,16 +102,19 @@ async fn main() -> anyhow::Result<()> {
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(drop_managed_fields)
     .reflect(ns_writer)
     .inspect(synced.watch())
     .touched_objects();
     let rb_stream = watcher(Api::<RoleBinding>::all(client.clone()), ours.clone())
         .default_backoff()
+        .modify(drop_managed_fields)
         .reflect(rb_writer)
         .inspect(synced.watch())
         .touched_objects();
     let quota_stream = watcher(Api::<ResourceQuota>::all(client.clone()), ours)
         .default_backoff()
+        .modify(drop_managed_fields)
         .reflect(quota_writer)
         .inspect(synced.watch())
         .touched_objects();
@@ -157,6 +161,17 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
     Ok(())
+}
+
+/// What the User controller's informers drop before caching (crdforge's
+/// `drop_managed_fields`), done here with kube-runtime's `modify`, as a
+/// kube-runtime user trimming the cache would: the peer never reads either.
+fn drop_managed_fields<K: kube::Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// Readiness: set once each of the reflectors has delivered its first

@@ -738,6 +738,10 @@ const CONTENDER_FACTS: &[&str] = &[
      (`sendInitialEvents`, its WatchList feature, on by default), one request per cache.",
     "Every User has one group and a `pods: 10` quota, so each controller writes per User: the \
      finalizer, a Namespace, an Event, a RoleBinding, a ResourceQuota and the status (6 writes).",
+    "Every contender caches objects without `managedFields` and the last-applied \
+     annotation, which none reads: crdforge through its informers' `drop_managed_fields`, \
+     kube-runtime through `modify`, client-go through `SetTransform`. The User controller \
+     caches Namespaces as metadata only (a metadata informer); the peers cache them whole.",
     "Every contender writes the same way: the finalizer as a merge patch with the \
      resourceVersion as precondition, the Namespace and Event by create, the RoleBinding, \
      the ResourceQuota and the status by forced server-side apply.",

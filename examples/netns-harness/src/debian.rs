@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 /// The Debian package holding GoBGP's daemon and CLI.
 pub const GOBGP_PACKAGE: &str = "gobgpd";
 
-/// What [`ensure`] did.
+/// What [`ensure_gobgp`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provenance {
     /// The binaries were already installed.

@@ -82,12 +82,19 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     let mut last = model::Desired::default();
+    let mut last_ready = None;
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tick.tick() => {}
         }
         let ready = model::ready_speakers(&leases.store().list(), Timestamp::now());
+        if last_ready.as_ref() != Some(&ready) {
+            // Logged on its own: the membership is what an operator (and the
+            // end-to-end tests) look at to tell "not elected" from "not seen".
+            tracing::info!(ready = ?ready, "membership changed");
+            last_ready = Some(ready.clone());
+        }
         let desired = model::desired(
             &options.node,
             &model::pools(&pools.store().list()),

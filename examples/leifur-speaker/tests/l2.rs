@@ -110,11 +110,12 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
     for (node, ns) in &namespaces {
         speakers.insert(node.clone(), common::speaker(node, ns, &[])?);
     }
+    let nodes: Vec<&str> = namespaces.keys().map(String::as_str).collect();
+    common::full_membership(&nodes, Duration::from_secs(30)).await?;
     let service = format!("{}-web", lab.id());
     let vip: IpAddr = VIP.parse()?;
     cluster.service(&service, &[vip]).await?;
 
-    let nodes: Vec<&str> = namespaces.keys().map(String::as_str).collect();
     let elected = elect(nodes.iter().copied(), vip).unwrap().to_owned();
     let started = Instant::now();
     let first = eventually(

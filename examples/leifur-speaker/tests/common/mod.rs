@@ -159,9 +159,9 @@ impl Drop for Cluster {
 /// apiserver on loopback), its data plane in `netns`. Output goes to
 /// `target/leifur-e2e/<node>.log`.
 pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
-    let log_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("leifur-e2e");
-    std::fs::create_dir_all(&log_dir)?;
-    let log = std::fs::File::create(log_dir.join(format!("{node}.log")))?;
+    let path = speaker_log(node);
+    std::fs::create_dir_all(path.parent().expect("a log directory"))?;
+    let log = std::fs::File::create(path)?;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leifur-speaker"));
     command
         .args(["--node", node, "--namespace", NAMESPACE])
@@ -179,6 +179,34 @@ pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
         .stdout(log.try_clone()?)
         .stderr(log);
     Netns::spawn(&mut command)
+}
+
+/// The log file of `node`'s speaker (see [`speaker`]).
+pub fn speaker_log(node: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("leifur-e2e")
+        .join(format!("{node}.log"))
+}
+
+/// Waits until every speaker in `nodes` has logged a membership that holds
+/// all of `nodes`: from then on they elect from the same candidates, so a
+/// test that asserts who answers first does not race the speakers' own
+/// Lease caches (a speaker that has not yet seen a peer's Lease elects
+/// among fewer nodes, as it should, and may answer for a moment).
+pub async fn full_membership(nodes: &[&str], limit: Duration) -> Result<()> {
+    eventually("every speaker sees every other", limit, async || {
+        for node in nodes {
+            let log = std::fs::read_to_string(speaker_log(node)).unwrap_or_default();
+            let Some(line) = log.lines().rev().find(|l| l.contains("membership changed")) else {
+                return Ok(None);
+            };
+            if !nodes.iter().all(|n| line.contains(&format!("\"{n}\""))) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    })
+    .await
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.

@@ -197,6 +197,7 @@ fn run_e2e(test_args: &[String]) -> Result<()> {
         RBAC_MINIMALITY,
         RULE_LOADER_RBAC_MINIMALITY,
         LEIFUR_RBAC_MINIMALITY,
+        LEIFUR_SPEAKER_RBAC_MINIMALITY,
     ] {
         let status = running
             .command(env!("CARGO"))
@@ -245,6 +246,18 @@ const LEIFUR_RBAC_MINIMALITY: &[&str] = &[
     "test",
     "--package",
     "leifur-controller",
+    "--features",
+    "e2e,rbac-audit",
+    "--test",
+    "rbac_minimality",
+];
+
+/// The same check for Leifur's speaker, whose e2e tests run it as its
+/// ServiceAccount (`examples/leifur-speaker/tests/rbac_minimality.rs`).
+const LEIFUR_SPEAKER_RBAC_MINIMALITY: &[&str] = &[
+    "test",
+    "--package",
+    "leifur-speaker",
     "--features",
     "e2e,rbac-audit",
     "--test",

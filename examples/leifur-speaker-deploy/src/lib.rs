@@ -10,7 +10,7 @@
 #![warn(missing_docs)]
 
 use crdforge_gen::agent::AgentManifest;
-use crdforge_gen::rbac::{ControllerManifest, Op, Uses};
+use crdforge_gen::rbac::{ControllerManifest, Op, Probes, Uses};
 
 /// Name of the speaker's ServiceAccount, roles and DaemonSet.
 pub const NAME: &str = "leifur-speaker";
@@ -30,6 +30,9 @@ pub fn agent_manifest() -> AgentManifest {
                 Uses::new("leifur.crdforge.dev", "ippools", &[Op::Watch]),
                 Uses::new("", "services", &[Op::Watch]),
                 Uses::new("", "nodes", &[Op::Watch]),
+                // Warning Events about pools (in `default`, where kubectl
+                // looks for a cluster-scoped object's Events).
+                Uses::new("", "events", &[Op::Create]),
             ],
             // Membership: every speaker watches the Leases, applies its own
             // (server-side apply creates it the first time) and deletes it
@@ -42,8 +45,10 @@ pub fn agent_manifest() -> AgentManifest {
             managed_namespaces: None,
             replicas: 1,
             args: vec![],
+            // `leifur_speaker::METRICS_PORT`, held to it by the speaker's
+            // tests. Ready means synced caches and a live membership Lease.
             metrics_port: 7472,
-            probes: None,
+            probes: Some(Probes::HEALTHZ_READYZ),
         },
         host_network: true,
         capabilities: vec!["NET_RAW", "NET_ADMIN"],

@@ -22,8 +22,9 @@
 //! - **one session per peer**: [`BgpSpeaker::set`] starts sessions for new
 //!   peers and ends (with a Cease NOTIFICATION) those no longer wanted.
 //!
-//! Not supported, and logged when asked for: TCP MD5 passwords, and routes
-//! of the other address family than the session's.
+//! Not supported: TCP MD5 passwords (such a peer is refused, with a log
+//! line, a Warning Event and a metric; see `model::Refusal`), and routes of
+//! the other address family than the session's (logged).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,6 +32,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -39,6 +41,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 use zettabgp::prelude::*;
 
+use crate::metrics::{SpeakerMetrics, labels};
 use crate::model::{Attributes, Peer};
 use crate::netns;
 
@@ -57,15 +60,17 @@ pub struct BgpSpeaker {
     netns: Option<PathBuf>,
     router_id_seed: String,
     sessions: HashMap<Peer, (watch::Sender<Routes>, JoinHandle<()>)>,
+    metrics: SpeakerMetrics,
 }
 
 impl BgpSpeaker {
     /// No sessions yet. `node` seeds the router ID of IPv6-only sessions.
-    pub fn new(netns: Option<PathBuf>, node: &str) -> Self {
+    pub fn new(netns: Option<PathBuf>, node: &str, metrics: SpeakerMetrics) -> Self {
         Self {
             netns,
             router_id_seed: node.to_owned(),
             sessions: HashMap::new(),
+            metrics,
         }
     }
 
@@ -77,6 +82,9 @@ impl BgpSpeaker {
             let keep = wanted.contains_key(peer);
             if !keep {
                 tracing::info!(peer = %peer.address, "ending BGP session");
+                // Its task may still say Cease; the series go now, so a
+                // peer no longer wanted is not reported as one.
+                self.metrics.bgp_forget(&peer_label(peer));
             }
             keep
         });
@@ -96,6 +104,7 @@ impl BgpSpeaker {
                         self.netns.clone(),
                         self.router_id_seed.clone(),
                         receiver,
+                        self.metrics.clone(),
                     ));
                     self.sessions.insert(peer.clone(), (sender, task));
                 }
@@ -113,20 +122,43 @@ impl BgpSpeaker {
     }
 }
 
+/// A session's `peer` label: the peer's address and port.
+fn peer_label(peer: &Peer) -> String {
+    SocketAddr::new(peer.address, peer.port).to_string()
+}
+
 /// Connects, runs, and reconnects a session until its sender is dropped.
 async fn keep_session(
     peer: Peer,
     netns: Option<PathBuf>,
     seed: String,
     mut routes: watch::Receiver<Routes>,
+    metrics: SpeakerMetrics,
 ) {
+    let label = peer_label(&peer);
+    let announced = metrics
+        .announced
+        .get_or_create(&labels(&[("mode", "bgp"), ("via", &label)]))
+        .clone();
     let mut backoff = BACKOFF.0;
     loop {
         let started = Instant::now();
-        match run_session(&peer, netns.as_ref(), &seed, &mut routes).await {
+        metrics.bgp_state(&label, "connecting");
+        let result = run_session(
+            &peer,
+            netns.as_ref(),
+            &seed,
+            &mut routes,
+            &metrics,
+            &announced,
+        )
+        .await;
+        announced.set(0);
+        match result {
             Ok(()) => return,
             Err(err) => tracing::warn!(peer = %peer.address, "BGP session: {err:#}"),
         }
+        metrics.bgp_state(&label, "idle");
         // A session that lasted resets the back-off.
         if started.elapsed() > BACKOFF.1 {
             backoff = BACKOFF.0;
@@ -145,6 +177,8 @@ async fn run_session(
     netns: Option<&PathBuf>,
     seed: &str,
     routes: &mut watch::Receiver<Routes>,
+    metrics: &SpeakerMetrics,
+    announced: &Gauge,
 ) -> Result<()> {
     let address = SocketAddr::new(peer.address, peer.port);
     let netns = netns.cloned();
@@ -226,6 +260,7 @@ async fn run_session(
                 }
                 let wanted = routes.borrow_and_update().clone();
                 sync(&mut writer, &params, local, peer, &mut advertised, &wanted).await?;
+                announced.set(i64::try_from(advertised.len()).unwrap_or(i64::MAX));
             }
             _ = sleep_until(next_keepalive) => {
                 writer.write_all(&keepalive()).await?;
@@ -240,8 +275,10 @@ async fn run_session(
                         if !established {
                             established = true;
                             tracing::info!(peer = %peer.address, ?hold, "BGP session established");
+                            metrics.bgp_state(&peer_label(peer), "established");
                             let wanted = routes.borrow_and_update().clone();
                             sync(&mut writer, &params, local, peer, &mut advertised, &wanted).await?;
+                            announced.set(i64::try_from(advertised.len()).unwrap_or(i64::MAX));
                         }
                     }
                     BgpMessageType::Routerefresh => {
@@ -249,6 +286,7 @@ async fn run_session(
                         advertised.clear();
                         let wanted = routes.borrow().clone();
                         sync(&mut writer, &params, local, peer, &mut advertised, &wanted).await?;
+                        announced.set(i64::try_from(advertised.len()).unwrap_or(i64::MAX));
                     }
                     other => bail!("the peer sent {other:?}{}", describe(&other, &body)),
                 }

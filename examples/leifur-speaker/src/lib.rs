@@ -8,8 +8,31 @@
 
 pub mod bgp;
 pub mod election;
+pub mod events;
 pub mod l2;
+pub mod metrics;
 pub mod model;
 pub mod netns;
 pub mod packet;
 pub mod speaker;
+
+/// The port of `/metrics`, `/healthz` and `/readyz` by default, and the one
+/// the generated DaemonSet probes (a test holds the two together).
+pub const METRICS_PORT: u16 = 7472;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_daemonset_probes_the_port_the_speaker_serves() {
+        let manifest = leifur_speaker_deploy::agent_manifest();
+        assert_eq!(
+            manifest.controller.metrics_port,
+            i32::from(super::METRICS_PORT)
+        );
+        let probes = manifest
+            .controller
+            .probes
+            .expect("the DaemonSet probes the speaker");
+        assert_eq!((probes.liveness, probes.readiness), ("/healthz", "/readyz"));
+    }
+}

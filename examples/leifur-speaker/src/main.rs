@@ -1,5 +1,6 @@
 //! `leifur-speaker`: run one per node (a DaemonSet with hostNetwork).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +38,9 @@ struct Args {
     /// interface that is up, not loopback, with a MAC).
     #[arg(long = "interface")]
     interfaces: Vec<String>,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], leifur_speaker::METRICS_PORT)))]
+    metrics_addr: SocketAddr,
 }
 
 #[tokio::main]
@@ -62,6 +66,7 @@ async fn main() -> Result<()> {
         tick: Duration::from_millis(args.tick_ms.max(10)),
         netns: args.netns,
         interfaces: args.interfaces,
+        metrics_addr: args.metrics_addr,
     };
     let client = kube::Client::try_default().await?;
     let shutdown = async {

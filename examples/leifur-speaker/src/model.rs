@@ -30,7 +30,29 @@ pub struct Pool {
     pub l2: Option<L2>,
     /// BGP announcement, if the pool asks for it.
     pub bgp: Option<Bgp>,
+    /// Peers left out, and why (see [`Refusal`]).
+    pub refused: Vec<Refusal>,
 }
+
+/// A peer the speaker keeps no session with although the pool names it.
+/// Today the only cause: a `passwordSecretRef`. TCP MD5 (RFC 2385) needs the
+/// `TCP_MD5SIG` socket option, which no maintained crate offers without
+/// `unsafe` code of ours (the workspace forbids it). Connecting without the
+/// password would either never be answered (a peer that requires it drops
+/// unsigned segments) or silently drop the protection asked for, so the
+/// speaker refuses the peer instead, and says so (log, Warning Event on the
+/// pool, `/metrics`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Refusal {
+    /// The field at fault, e.g. `spec.announce.bgp.peers[0].passwordSecretRef`.
+    pub field: String,
+    /// What the speaker does about it.
+    pub message: String,
+}
+
+/// The message of a peer refused for its password.
+pub const PASSWORD_REFUSED: &str = "TCP MD5 passwords are not supported by leifur-speaker; \
+     no BGP session is opened with this peer (remove passwordSecretRef to peer without one)";
 
 /// `announce.l2`.
 #[derive(Debug, Clone)]
@@ -124,11 +146,19 @@ impl Pool {
                 interfaces: l2.interfaces.clone(),
             }),
         };
+        let mut refused = Vec::new();
         let bgp = match &pool.spec.announce.bgp {
             None => None,
             Some(bgp) => {
                 let mut peers = Vec::new();
                 for (i, peer) in bgp.peers.iter().enumerate() {
+                    if peer.password_secret_ref.is_some() {
+                        refused.push(Refusal {
+                            field: format!("spec.announce.bgp.peers[{i}].passwordSecretRef"),
+                            message: PASSWORD_REFUSED.to_owned(),
+                        });
+                        continue;
+                    }
                     let address = peer.address.parse().map_err(|_| {
                         field(
                             format!("spec.announce.bgp.peers[{i}].address"),
@@ -173,6 +203,7 @@ impl Pool {
             ranges,
             l2,
             bgp,
+            refused,
         })
     }
 

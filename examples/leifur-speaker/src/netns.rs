@@ -24,16 +24,20 @@ pub fn run_in<T: Send + 'static>(
         .name("netns".into())
         .spawn(move || -> Result<T> {
             if let Some(path) = &netns {
-                let file =
-                    File::open(path).with_context(|| format!("opening {}", path.display()))?;
-                rustix::thread::move_into_link_name_space(
-                    file.as_fd(),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .with_context(|| format!("entering the network namespace {}", path.display()))?;
+                enter(path)?;
             }
             Ok(f())
         })?
         .join()
         .map_err(|_| anyhow::anyhow!("the thread opening sockets panicked"))?
+}
+
+/// Moves the calling thread (only) into the network namespace at `path`.
+pub fn enter(path: &Path) -> Result<()> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    rustix::thread::move_into_link_name_space(
+        file.as_fd(),
+        Some(rustix::thread::LinkNameSpaceType::Network),
+    )
+    .with_context(|| format!("entering the network namespace {}", path.display()))
 }

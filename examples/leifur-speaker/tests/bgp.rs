@@ -13,11 +13,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use common::{Cluster, eventually};
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, ListParams};
 use netns_harness::debian::{Gobgp, ensure_gobgp};
 use netns_harness::{Lab, Netns, Process};
 use serde_json::Value;
 
 const PEER: &str = "198.51.100.1";
+const REFUSED_PEER: &str = "198.51.100.2";
 const VIP: &str = "198.51.100.201";
 const PREFIX: &str = "198.51.100.201/32";
 /// iBGP, so that LOCAL_PREF is ours to send (RFC 4271 5.1.5).
@@ -95,6 +98,29 @@ fn next_hops_with_our_attributes(paths: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Waits until every node's speaker reports its session with the peer
+/// established and `routes` routes advertised on it.
+async fn bgp_metrics(nodes: &[&str], routes: f64) -> Result<()> {
+    let established =
+        format!(r#"leifur_speaker_bgp_session{{peer="{PEER}:179",state="established"}}"#);
+    let announced = format!(r#"leifur_speaker_announced_addresses{{mode="bgp",via="{PEER}:179"}}"#);
+    eventually(
+        "the speakers' BGP metrics",
+        Duration::from_secs(10),
+        async || {
+            for node in nodes {
+                if common::metric(node, &established)? != 1.0
+                    || common::metric(node, &announced)? != routes
+                {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(()))
+        },
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     let (gobgp, provenance) = ensure_gobgp()?;
@@ -131,7 +157,12 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
                 "addresses": ["198.51.100.200/29"],
                 "announce": {"bgp": {
                     "myASN": ASN,
-                    "peers": [{"address": PEER, "asn": ASN, "holdTime": "9s"}],
+                    "peers": [
+                        {"address": PEER, "asn": ASN, "holdTime": "9s"},
+                        // Refused (no TCP MD5): never a session, and said so.
+                        {"address": REFUSED_PEER, "asn": ASN,
+                         "passwordSecretRef": {"name": "bgp-peer", "key": "password"}}
+                    ],
                     "communities": [COMMUNITY],
                     "localPref": LOCAL_PREF
                 }}
@@ -158,6 +189,41 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     )
     .await?;
     println!("advertised after {:?}", started.elapsed());
+    // Each speaker's /metrics: the session established, one route on it.
+    let nodes: Vec<&str> = namespaces.iter().map(|(node, _)| node.as_str()).collect();
+    bgp_metrics(&nodes, 1.0).await?;
+    // The peer with a password: refused by every speaker, each with a
+    // Warning Event on the pool naming the field, and no session at all.
+    for node in &nodes {
+        assert_eq!(
+            common::metric(node, "leifur_speaker_refused_bgp_peers")?,
+            1.0
+        );
+        let session = format!(r#"leifur_speaker_bgp_session{{peer="{REFUSED_PEER}:179""#);
+        let (_, body) = common::http_get(node, "/metrics")?;
+        assert!(
+            !body.contains(&session),
+            "{node} has a session with {REFUSED_PEER}"
+        );
+    }
+    let events: Api<Event> = Api::namespaced(cluster.client.clone(), "default");
+    let refusals = events
+        .list(&ListParams::default().fields(&format!("involvedObject.name={pool}")))
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.type_.as_deref() == Some("Warning") && e.reason.as_deref() == Some("BGPPeerRefused")
+        })
+        .filter_map(|e| Some((e.reporting_instance?, e.message?)))
+        .collect::<Vec<_>>();
+    for node in &nodes {
+        assert!(
+            refusals.iter().any(|(from, message)| from == node
+                && message.contains("spec.announce.bgp.peers[1].passwordSecretRef")),
+            "no refusal Event from {node}: {refusals:?}"
+        );
+    }
 
     // Release: the route is withdrawn by every speaker.
     cluster.set_ingress(&service, &[]).await?;
@@ -167,6 +233,7 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     })
     .await?;
     println!("withdrawn after {:?}", released.elapsed());
+    bgp_metrics(&nodes, 0.0).await?;
 
     // Session loss: the peer is SIGKILLed and restarted with an empty RIB;
     // the speakers reconnect and advertise again.

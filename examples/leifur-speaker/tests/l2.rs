@@ -10,55 +10,25 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use common::{Cluster, eventually};
+use common::{Cluster, Listeners, eventually};
 use leifur_speaker::election::elect;
 use netns_harness::{Lab, Netns};
 
 const VIP: &str = "192.0.2.100";
 const PORT: u16 = 8080;
-
-/// Serves the node's name to every connection on VIP:PORT inside `ns`,
-/// until `stop` (or two minutes, whichever comes first).
-fn listener(ns: &Netns, node: String, stop: Arc<AtomicBool>) -> Result<thread::JoinHandle<()>> {
-    let vip: IpAddr = VIP.parse()?;
-    let listener = ns.enter(move || TcpListener::bind((vip, PORT)))??;
-    listener.set_nonblocking(true)?;
-    Ok(thread::spawn(move || {
-        let started = Instant::now();
-        while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    let _ = stream.write_all(node.as_bytes());
-                }
-                Err(_) => thread::sleep(Duration::from_millis(10)),
-            }
-        }
-    }))
-}
+const ANNOUNCED_L2: &str = r#"leifur_speaker_announced_addresses{mode="l2",via="eth0"}"#;
+const ARP_REPLIES: &str = r#"leifur_speaker_replies_total{protocol="arp",interface="eth0"}"#;
+const GRATUITOUS_ARP: &str =
+    r#"leifur_speaker_gratuitous_announcements_total{protocol="arp",interface="eth0"}"#;
 
 /// The node the client reaches on VIP:PORT with one connection attempt.
 fn reached(client: &Netns) -> Result<String> {
     let addr = SocketAddr::new(VIP.parse()?, PORT);
     client.tcp_get(addr, 1, Duration::from_secs(2))
-}
-
-struct StopListeners(Arc<AtomicBool>, Vec<thread::JoinHandle<()>>);
-
-impl Drop for StopListeners {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-        for handle in self.1.drain(..) {
-            let _ = handle.join();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,8 +40,7 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
     let client = lab.namespace("client")?;
     lab.attach(&client, "eth0", &["192.0.2.1/24"])?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut listeners = StopListeners(Arc::clone(&stop), Vec::new());
+    let mut listeners = Listeners::default();
     let mut macs = BTreeMap::new();
     let mut namespaces = BTreeMap::new();
     for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
@@ -83,9 +52,7 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
         }
         ns.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "lo"])?;
         let node = format!("{}-{role}", lab.id());
-        listeners
-            .1
-            .push(listener(&ns, node.clone(), Arc::clone(&stop))?);
+        listeners.serve(&ns, SocketAddr::new(VIP.parse()?, PORT), node.clone())?;
         cluster.node(&node).await?;
         macs.insert(node.clone(), port.mac);
         namespaces.insert(node, ns);
@@ -134,6 +101,39 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
         neigh.contains(&macs[&elected]),
         "ARP did not resolve to {elected}: {neigh}"
     );
+    // The speakers' own account on /metrics agrees: every one is live and
+    // ready, the elected one holds the address on eth0, announced it and
+    // answered the client's ARP; the others hold nothing.
+    for node in &nodes {
+        assert_eq!(
+            common::http_get(node, "/healthz")?.0,
+            200,
+            "{node} /healthz"
+        );
+        assert_eq!(common::http_get(node, "/readyz")?.0, 200, "{node} /readyz");
+        let held = if *node == elected { 1.0 } else { 0.0 };
+        assert_eq!(
+            common::metric(node, "leifur_speaker_elected_addresses")?,
+            held,
+            "{node}"
+        );
+        assert_eq!(common::metric(node, ANNOUNCED_L2)?, held, "{node}");
+    }
+    // The client may have learnt the address from the announcement alone
+    // (its failed attempt before the speakers left an entry to update):
+    // forgotten, it must ask, and the elected speaker answer.
+    client.ip(&["neigh", "flush", "to", VIP])?;
+    assert_eq!(reached(&client)?, elected, "after the client asked again");
+    eventually(
+        "the elected speaker counts its ARP reply and announcements",
+        Duration::from_secs(5),
+        async || {
+            let replies = common::metric(&elected, ARP_REPLIES)?;
+            let gratuitous = common::metric(&elected, GRATUITOUS_ARP)?;
+            Ok((replies >= 1.0 && gratuitous >= 1.0).then_some(()))
+        },
+    )
+    .await?;
 
     // SIGKILL the elected speaker: its Lease lapses, another node wins and
     // announces with gratuitous ARP. The client's neighbour entry is not
@@ -161,6 +161,11 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
         failover < Duration::from_secs(10),
         "failover took {failover:?}"
     );
+    assert_eq!(
+        common::metric(&successor, "leifur_speaker_elected_addresses")?,
+        1.0
+    );
+    assert!(common::metric(&successor, GRATUITOUS_ARP)? >= 1.0);
 
     // Released: nobody answers any more.
     cluster.set_ingress(&service, &[]).await?;

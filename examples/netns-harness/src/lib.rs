@@ -289,7 +289,8 @@ impl Netns {
     }
 }
 
-/// A spawned process, killed (SIGKILL, by its pid) and reaped on drop.
+/// A spawned process, killed (SIGKILL, by its pid) and reaped on drop, or
+/// stopped gracefully with [`Process::terminate`].
 pub struct Process {
     child: Child,
 }
@@ -307,6 +308,34 @@ impl Process {
         }
         self.child.wait()?;
         Ok(())
+    }
+
+    /// Asks it to stop (SIGTERM) and waits at most `within` for it to
+    /// exit; SIGKILLs it after that. Its exit status, or an error saying it
+    /// had to be killed.
+    pub fn terminate(&mut self, within: Duration) -> Result<std::process::ExitStatus> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(status);
+        }
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .with_context(|| format!("sending SIGTERM to {}", self.child.id()))?;
+        let started = Instant::now();
+        // Bounded by count as well as by time.
+        for _ in 0..(within.as_millis() / 20 + 1) {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if started.elapsed() > within {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.kill()?;
+        bail!(
+            "process {} did not exit within {within:?} of SIGTERM; killed",
+            self.child.id()
+        )
     }
 
     /// Whether it has exited, and how.

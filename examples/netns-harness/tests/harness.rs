@@ -4,9 +4,18 @@
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use netns_harness::{Lab, Netns};
+
+/// Every `Lab::new` sweeps stale namespaces, so the test that plants one
+/// and checks its own sweep takes this exclusively; the others share it.
+static SWEEP: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    SWEEP.read().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn exists(ns: &Netns) -> bool {
     Path::new("/run/netns").join(ns.name()).exists()
@@ -16,6 +25,7 @@ fn exists(ns: &Netns) -> bool {
 /// the machine: a listener thread inside one, a connection from the other).
 #[test]
 fn two_namespaces_on_a_bridge_reach_each_other() {
+    let _shared = shared();
     let lab = Lab::new().unwrap();
     let a = lab.namespace("a").unwrap();
     let b = lab.namespace("b").unwrap();
@@ -46,6 +56,7 @@ fn two_namespaces_on_a_bridge_reach_each_other() {
 /// leaks out.
 #[test]
 fn a_lab_namespace_sees_only_its_own_interfaces() {
+    let _shared = shared();
     let lab = Lab::new().unwrap();
     let a = lab.namespace("iso").unwrap();
     lab.attach(&a, "eth0", &["198.51.100.1/24"]).unwrap();
@@ -62,6 +73,7 @@ fn a_lab_namespace_sees_only_its_own_interfaces() {
 
 #[test]
 fn drop_removes_every_namespace() {
+    let _shared = shared();
     let (a, sw) = {
         let lab = Lab::new().unwrap();
         let a = lab.namespace("gone").unwrap();
@@ -75,6 +87,7 @@ fn drop_removes_every_namespace() {
 
 #[test]
 fn a_panic_removes_every_namespace() {
+    let _shared = shared();
     let name = std::sync::Mutex::new(String::new());
     let result = std::panic::catch_unwind(|| {
         let lab = Lab::new().unwrap();
@@ -94,6 +107,7 @@ fn a_panic_removes_every_namespace() {
 
 #[test]
 fn a_spawned_process_runs_inside_the_namespace() {
+    let _shared = shared();
     let lab = Lab::new().unwrap();
     let a = lab.namespace("exec").unwrap();
     lab.attach(&a, "veth7", &["192.0.2.7/24"]).unwrap();
@@ -108,6 +122,7 @@ fn a_spawned_process_runs_inside_the_namespace() {
 
 #[test]
 fn stale_namespaces_of_dead_processes_are_swept() {
+    let _exclusive = SWEEP.write().unwrap_or_else(PoisonError::into_inner);
     // A pid far above pid_max's default cannot be alive.
     let stale = "lf-4000000-0-stale";
     std::process::Command::new("ip")
@@ -118,4 +133,20 @@ fn stale_namespaces_of_dead_processes_are_swept() {
     let swept = netns_harness::sweep_stale().unwrap();
     assert!(swept.iter().any(|name| name == stale), "{swept:?}");
     assert!(!Path::new("/run/netns").join(stale).exists());
+}
+
+#[test]
+fn terminate_stops_a_process_with_sigterm() {
+    let _shared = shared();
+    let lab = Lab::new().unwrap();
+    let ns = lab.namespace("term").unwrap();
+    let mut process = Netns::spawn(ns.command("sleep").arg("30")).unwrap();
+    let started = std::time::Instant::now();
+    let status = process.terminate(Duration::from_secs(5)).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15),
+        "{status}"
+    );
 }

@@ -183,6 +183,33 @@ fn a_pool_with_a_bad_community_is_refused_naming_the_field() {
 }
 
 #[test]
+fn a_peer_with_a_password_is_refused_naming_the_field_and_the_others_kept() {
+    let pools = [pool(json!({
+        "apiVersion": "leifur.crdforge.dev/v1alpha1", "kind": "IPPool",
+        "metadata": {"name": "md5"},
+        "spec": {"addresses": ["198.51.100.0/28"], "announce": {"bgp": {
+            "myASN": 64512,
+            "peers": [
+                {"address": "198.51.100.253", "asn": 64513,
+                 "passwordSecretRef": {"name": "bgp", "key": "password"}},
+                {"address": "198.51.100.254", "asn": 64513}
+            ]
+        }}}
+    }))];
+    assert_eq!(
+        pools[0].refused,
+        [Refusal {
+            field: "spec.announce.bgp.peers[0].passwordSecretRef".into(),
+            message: PASSWORD_REFUSED.into(),
+        }]
+    );
+    let services = [service(None, "LoadBalancer", &["198.51.100.5"])];
+    let out = desired("a", &pools, &services, &[], &ready(&[]));
+    let peers: Vec<IpAddr> = out.bgp.keys().map(|peer| peer.address).collect();
+    assert_eq!(peers, ["198.51.100.254".parse::<IpAddr>().unwrap()]);
+}
+
+#[test]
 fn durations_parse_like_go() {
     assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
     assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));

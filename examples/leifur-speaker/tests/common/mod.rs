@@ -6,7 +6,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::net::IpAddr;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -155,9 +159,49 @@ impl Drop for Cluster {
     }
 }
 
+/// Runs the envtest's `kubectl` with the admin kubeconfig; its stdout.
+fn kubectl(args: &[&str]) -> Result<String> {
+    let instance = crdforge_envtest::Instance::from_env();
+    let state = instance.state()?.context("no running envtest instance")?;
+    let out = std::process::Command::new(state.binaries.join("kubectl"))
+        .arg("--kubeconfig")
+        .arg(instance.kubeconfig())
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// A kubeconfig holding a token of the speaker's ServiceAccount, after the
+/// generated RBAC (`generated/deploy/leifur-speaker/rbac.yaml`) is applied:
+/// every speaker of these tests runs with exactly those permissions, and
+/// `tests/rbac_minimality.rs` checks afterwards that it used all of them.
+pub fn speaker_kubeconfig() -> Result<std::path::PathBuf> {
+    static KUBECONFIG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    if let Some(path) = KUBECONFIG.get() {
+        return Ok(path.clone());
+    }
+    let root = crdforge_envtest::workspace_root()?;
+    let rbac = root.join("generated/deploy/leifur-speaker/rbac.yaml");
+    kubectl(&[
+        "apply",
+        "--server-side",
+        "-f",
+        rbac.to_str().context("rbac path")?,
+    ])?;
+    let name = leifur_speaker_deploy::NAME;
+    let token = kubectl(&["create", "token", name, "-n", NAMESPACE, "--duration=4h"])?;
+    let instance = crdforge_envtest::Instance::from_env();
+    let path = instance.dir().join(format!("{name}.kubeconfig"));
+    instance.write_token_kubeconfig(&path, name, token.trim())?;
+    Ok(KUBECONFIG.get_or_init(|| path).clone())
+}
+
 /// Starts a speaker for `node` in the host namespace (it reaches the
-/// apiserver on loopback), its data plane in `netns`. Output goes to
-/// `target/leifur-e2e/<node>.log`.
+/// apiserver on loopback) as the speaker's ServiceAccount, its data plane
+/// in `netns`. Output goes to `target/leifur-e2e/<node>.log`.
 pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
     let path = speaker_log(node);
     std::fs::create_dir_all(path.parent().expect("a log directory"))?;
@@ -172,9 +216,12 @@ pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
             "400",
         ])
         .args(["--tick-ms", "100"])
+        // A free port chosen by the kernel; `metrics_addr` reads it back.
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .arg("--netns")
         .arg(netns.path())
         .args(extra)
+        .env("KUBECONFIG", speaker_kubeconfig()?)
         .env("RUST_LOG", "info,leifur_speaker=debug")
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -186,6 +233,49 @@ pub fn speaker_log(node: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("leifur-e2e")
         .join(format!("{node}.log"))
+}
+
+/// Where `node`'s speaker serves `/metrics` (from its log), once it does.
+pub fn metrics_addr(node: &str) -> Option<SocketAddr> {
+    let log = std::fs::read_to_string(speaker_log(node)).ok()?;
+    let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("addr="))?;
+    addr.parse().ok()
+}
+
+/// `GET path` from `node`'s speaker: status and body. Bounded: 5 s per
+/// connect, read and write.
+pub fn http_get(node: &str, path: &str) -> Result<(u16, String)> {
+    let addr = metrics_addr(node).with_context(|| format!("{node}'s speaker serves no metrics"))?;
+    let limit = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&addr, limit)?;
+    stream.set_read_timeout(Some(limit))?;
+    stream.set_write_timeout(Some(limit))?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("no HTTP status in {response:?}"))?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((status, body.to_owned()))
+}
+
+/// The value of the series `series` (name and labels, as exposed) on
+/// `node`'s `/metrics`, 0 when absent.
+pub fn metric(node: &str, series: &str) -> Result<f64> {
+    let (status, body) = http_get(node, "/metrics")?;
+    if status != 200 {
+        bail!("/metrics of {node}: {status}");
+    }
+    Ok(body
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(Ok(0.0), str::parse)?)
 }
 
 /// Waits until every speaker in `nodes` has logged a membership that holds
@@ -207,6 +297,44 @@ pub async fn full_membership(nodes: &[&str], limit: Duration) -> Result<()> {
         Ok(Some(()))
     })
     .await
+}
+
+/// Listeners that tell each client which node it reached: each serves its
+/// node's name to every connection, until dropped (or two minutes pass).
+#[derive(Default)]
+pub struct Listeners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Listeners {
+    /// Listens on `addr` inside `ns`, answering `node`.
+    pub fn serve(&mut self, ns: &Netns, addr: SocketAddr, node: String) -> Result<()> {
+        let listener = ns.enter(move || TcpListener::bind(addr))??;
+        listener.set_nonblocking(true)?;
+        let stop = Arc::clone(&self.stop);
+        self.threads.push(thread::spawn(move || {
+            let started = Instant::now();
+            while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let _ = stream.write_all(node.as_bytes());
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        }));
+        Ok(())
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.

@@ -273,3 +273,27 @@ async fn renew_forever(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readiness(synced: bool, renewed_ago: Option<Duration>) -> Readiness {
+        Readiness {
+            synced: AtomicBool::new(synced),
+            renewed: Mutex::new(renewed_ago.map(|ago| Instant::now().checked_sub(ago).unwrap())),
+            lease_duration: Duration::from_secs(15),
+        }
+    }
+
+    #[test]
+    fn ready_needs_synced_caches_and_a_live_lease() {
+        assert!(readiness(true, Some(Duration::from_secs(1))).ready());
+        assert!(!readiness(false, Some(Duration::from_secs(1))).ready());
+        assert!(!readiness(true, None).ready(), "never renewed");
+        assert!(
+            !readiness(true, Some(Duration::from_secs(16))).ready(),
+            "the Lease has lapsed: the others no longer count this node"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Interfaces that appear after the speaker started are answered on: a node
 //! namespace starts with no interface at all, the speaker is elected for an
 //! address, and only then is the node cabled; later the cable is replaced
-//! (the interface deleted and re-created with another MAC)
+//! (the interface deleted and re-created with another MAC). Also the
+//! probes of a speaker that never gets that far
 //! (`cargo xtask envtest run -- cargo test -p leifur-speaker --features e2e --test rescan`).
 
 mod common;
@@ -120,5 +121,38 @@ async fn an_interface_added_or_recreated_after_start_is_answered_on() -> Result<
         .get_opt(&leifur_api::speaker_lease_name(&node))
         .await?;
     assert!(lease.is_none(), "the Lease outlived its speaker: {lease:?}");
+    Ok(())
+}
+
+/// Live but not ready while the caches cannot sync: a speaker whose token
+/// the apiserver refuses serves `/healthz` (the process is fine; restarting
+/// it would not help) and answers `/readyz` with 503, and announces nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_that_cannot_sync_is_live_but_not_ready() -> Result<()> {
+    common::setup().await?;
+    let lab = Lab::new()?;
+    let ns = lab.namespace("unready")?;
+    let node = format!("{}-unready", lab.id());
+    let instance = crdforge_envtest::Instance::from_env();
+    let kubeconfig = instance.dir().join(format!("{node}.kubeconfig"));
+    instance.write_token_kubeconfig(&kubeconfig, "nobody", "not-a-valid-token")?;
+    let _speaker = common::speaker_as(&node, &ns, &[], &kubeconfig)?;
+    let (live, _) = eventually(
+        "the speaker serves its probes",
+        Duration::from_secs(20),
+        async || Ok(common::http_get(&node, "/healthz").ok()),
+    )
+    .await?;
+    assert_eq!(live, 200);
+    // Over a few seconds (several attempts to list), never ready.
+    for _ in 0..10 {
+        let (ready, body) = common::http_get(&node, "/readyz")?;
+        assert_eq!(ready, 503, "{body}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(
+        common::metric(&node, "leifur_speaker_elected_addresses")?,
+        0.0
+    );
     Ok(())
 }

@@ -203,6 +203,16 @@ pub fn speaker_kubeconfig() -> Result<std::path::PathBuf> {
 /// apiserver on loopback) as the speaker's ServiceAccount, its data plane
 /// in `netns`. Output goes to `target/leifur-e2e/<node>.log`.
 pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
+    speaker_as(node, netns, extra, &speaker_kubeconfig()?)
+}
+
+/// As [`speaker`], authenticating with the kubeconfig at `kubeconfig`.
+pub fn speaker_as(
+    node: &str,
+    netns: &Netns,
+    extra: &[&str],
+    kubeconfig: &std::path::Path,
+) -> Result<Process> {
     let path = speaker_log(node);
     std::fs::create_dir_all(path.parent().expect("a log directory"))?;
     let log = std::fs::File::create(path)?;
@@ -221,7 +231,7 @@ pub fn speaker(node: &str, netns: &Netns, extra: &[&str]) -> Result<Process> {
         .arg("--netns")
         .arg(netns.path())
         .args(extra)
-        .env("KUBECONFIG", speaker_kubeconfig()?)
+        .env("KUBECONFIG", kubeconfig)
         .env("RUST_LOG", "info,leifur_speaker=debug")
         .stdout(log.try_clone()?)
         .stderr(log);

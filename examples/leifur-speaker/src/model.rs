@@ -347,20 +347,20 @@ pub fn desired(
     out
 }
 
-/// Pools sorted by name, with those that do not convert logged and left out.
-pub fn pools(ippools: &[Arc<IPPool>]) -> Vec<Pool> {
-    let mut pools: Vec<Pool> = ippools
-        .iter()
-        .filter_map(|pool| match Pool::from_ippool(pool) {
-            Ok(pool) => Some(pool),
-            Err(err) => {
-                tracing::warn!("{err}; its addresses are not announced");
-                None
-            }
-        })
-        .collect();
+/// Pools sorted by name, and why each pool that does not convert is left
+/// out (sorted too, so the caller can tell a new problem from an old one).
+pub fn pools(ippools: &[Arc<IPPool>]) -> (Vec<Pool>, Vec<String>) {
+    let mut pools = Vec::new();
+    let mut problems = Vec::new();
+    for ippool in ippools {
+        match Pool::from_ippool(ippool) {
+            Ok(pool) => pools.push(pool),
+            Err(err) => problems.push(format!("{err}; its addresses are not announced")),
+        }
+    }
     pools.sort_by(|a, b| a.name.cmp(&b.name));
-    pools
+    problems.sort();
+    (pools, problems)
 }
 
 #[cfg(test)]

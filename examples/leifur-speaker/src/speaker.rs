@@ -138,6 +138,7 @@ pub async fn run(
     let mut last = model::Desired::default();
     let mut last_ready = None;
     let mut reported = BTreeSet::new();
+    let mut last_problems: Vec<String> = Vec::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -151,7 +152,14 @@ pub async fn run(
             last_ready = Some(ready.clone());
         }
         let ippools = pools.store().list();
-        let parsed = model::pools(&ippools);
+        let (parsed, problems) = model::pools(&ippools);
+        // Logged when they change, not on every tick.
+        if problems != last_problems {
+            for problem in problems.iter().filter(|p| !last_problems.contains(p)) {
+                tracing::warn!("{problem}");
+            }
+            last_problems = problems;
+        }
         report_refusals(
             &client,
             &options.node,

@@ -156,3 +156,31 @@ async fn a_speaker_that_cannot_sync_is_live_but_not_ready() -> Result<()> {
     );
     Ok(())
 }
+
+/// Synced but not ready while its Lease cannot be renewed: a speaker whose
+/// Lease namespace does not exist lists (nothing) there, so its caches
+/// sync, but every renewal fails; it counts the failures and never reports
+/// ready. (As the admin: the speaker's own Role holds only in its namespace.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_that_cannot_renew_its_lease_is_not_ready_and_counts_failures() -> Result<()> {
+    common::setup().await?;
+    let lab = Lab::new()?;
+    let ns = lab.namespace("nolease")?;
+    let node = format!("{}-nolease", lab.id());
+    let admin = crdforge_envtest::Instance::from_env().kubeconfig();
+    let missing = format!("{}-missing", lab.id());
+    let _speaker = common::speaker_as(&node, &ns, &["--namespace", &missing], &admin)?;
+    let failures = r#"leifur_speaker_lease_renew_failures_total"#;
+    eventually(
+        "renewals failing, counted",
+        Duration::from_secs(20),
+        async || Ok((common::metric(&node, failures).unwrap_or(0.0) >= 2.0).then_some(())),
+    )
+    .await?;
+    let log = std::fs::read_to_string(common::speaker_log(&node))?;
+    assert!(log.contains("renewing lease"), "{log}");
+    let (ready, body) = common::http_get(&node, "/readyz")?;
+    assert_eq!(ready, 503, "{body}");
+    assert_eq!(common::http_get(&node, "/healthz")?.0, 200);
+    Ok(())
+}

@@ -218,7 +218,13 @@ pub fn speaker_as(
     let log = std::fs::File::create(path)?;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leifur-speaker"));
     command
-        .args(["--node", node, "--namespace", NAMESPACE])
+        .args(["--node", node])
+        // Unless the test names another (clap takes a flag once).
+        .args(if extra.contains(&"--namespace") {
+            &[][..]
+        } else {
+            &["--namespace", NAMESPACE][..]
+        })
         .args([
             "--lease-duration-seconds",
             "2",

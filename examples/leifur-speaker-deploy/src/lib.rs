@@ -1,11 +1,14 @@
 //! What Leifur's speaker needs to run, rendered by `cargo xtask gen` into
 //! `generated/deploy/leifur-speaker/`: a DaemonSet on the host's network
 //! with `NET_RAW` (AF_PACKET sockets for ARP/NDP) and `NET_ADMIN`, and
-//! RBAC for exactly the calls the speaker makes.
+//! RBAC for exactly the calls the speaker makes, and probes of its
+//! `/healthz` and `/readyz`.
 //!
 //! The declaration lives outside the speaker crate so that generating
 //! manifests compiles no Kubernetes client; the list below mirrors
-//! `leifur_speaker::speaker` call by call.
+//! `leifur_speaker::speaker` call by call, and the speaker's
+//! `rbac_minimality` test checks it against the audit log of its
+//! end-to-end tests, which run it as this ServiceAccount.
 
 #![warn(missing_docs)]
 

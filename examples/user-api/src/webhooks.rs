@@ -9,6 +9,13 @@
 //! The admission webhooks are declared on the hub v1 with `matchPolicy:
 //! Equivalent`: a v2 request is converted to v1 before they see it, so each
 //! rule is written once, on one type.
+//!
+//! Not generated yet: the Deployment's side of it. crdforge-gen's
+//! `ControllerManifest` has no volumes or extra ports, so
+//! `generated/deploy/user-controller/deployment.yaml` neither mounts the
+//! certificate's Secret nor passes `--webhook-addr=0.0.0.0:9443
+//! --tls-cert=… --tls-key=…`; a cluster install adds those by hand (or with
+//! a kustomize patch) until it does.
 
 use std::collections::BTreeMap;
 

@@ -425,7 +425,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             "users.v1.example.com",
             "dave",
             "-o",
-            "jsonpath=role={.spec.role} groups={.spec.groups} annotations={.metadata.annotations}{\"\\n\"}",
+            "jsonpath=role={.spec.role} groups={.spec.groups} conversion-data={.metadata.annotations.example\\.com/conversion-data}{\"\\n\"}",
         ],
     )?;
     wait("dave to be provisioned", Duration::from_secs(60), || {

@@ -6,7 +6,10 @@
 //! the policy ConfigMap does not list, with its message through kubectl,
 //! and allows it once the ConfigMap lists it, without a restart; an update
 //! that keeps the email passes whatever the policy; the defaulter's quota
-//! and warning; a dry-run create is defaulted and leaves nothing behind.
+//! and warning; a dry-run create is defaulted and leaves nothing behind;
+//! with the webhooks down, v1 reads and the controller (without webhooks)
+//! carry on, v2 reads and creates fail saying why; restarted with a renewed
+//! certificate, both resume.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -153,6 +156,33 @@ fn kubectl_list(resource: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The object as etcd holds it, read over etcd's JSON gateway.
+async fn from_etcd(key: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let state = crdforge_envtest::Instance::from_env()
+        .state()
+        .unwrap()
+        .unwrap();
+    // k8s-openapi's ByteString serializes as base64, which the gateway wants.
+    let b64 = |bytes: &[u8]| serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec())).unwrap();
+    let body = json!({"key": b64(key.as_bytes())}).to_string();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", state.ports.etcd_client))
+        .await
+        .unwrap();
+    // HTTP/1.0: the answer is never chunked.
+    let request = format!(
+        "POST /v3/kv/range HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let answer: Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let value: k8s_openapi::ByteString = serde_json::from_value(answer["kvs"][0]["value"].clone())
+        .unwrap_or_else(|e| panic!("{e}: {answer}"));
+    serde_json::from_slice(&value.0).unwrap()
+}
+
 /// Reads `name` as v1 and as v2 until both reads are of the same state
 /// (the controller may write between them) and the v1 read, converted by
 /// the webhook's own converter, is the v2 read.
@@ -266,7 +296,15 @@ async fn users_convert_between_v1_and_v2_and_are_admitted_by_the_controllers_web
         .unwrap();
     assert_eq!(binding.role_ref.name, "view");
 
-    // v1 is the storage version, whatever version was written.
+    // v1 is the storage version, whatever version was written: etcd holds
+    // the v2-written User as v1, its team in the annotation.
+    let stored = from_etcd("/registry/example.com/users/hook-grace").await;
+    assert_eq!(stored["apiVersion"], V1);
+    assert_eq!(stored["spec"]["role"], "view");
+    assert_eq!(
+        stored["metadata"]["annotations"][CONVERSION_DATA],
+        r#"{"team":"compilers"}"#
+    );
     let crd = Api::<CustomResourceDefinition>::all(client.clone())
         .get("users.example.com")
         .await
@@ -399,9 +437,56 @@ async fn users_convert_between_v1_and_v2_and_are_admitted_by_the_controllers_web
             .is_none()
     );
 
-    // Clean up while the webhooks still answer, then put the generated
-    // CRD back (`harness::client` applies it).
-    delete_users(&v1s, &["hook-ada", "hook-grace", "hook-eve", "hook-kim"]).await;
+    // The webhooks down, still registered: v1, the storage version, reads
+    // as before and v2 reads fail naming the conversion webhook; a create
+    // fails (the defaulter fails closed); a controller serving no webhook
+    // keeps working on v1 — its finalizer patches keep the email, so the
+    // match condition calls no webhook — and deletion completes.
+    drop(controller);
+    assert_eq!(v1s.get("hook-grace").await.unwrap().spec, grace_v1.spec);
+    let error = v2s.get("hook-grace").await.unwrap_err().to_string();
+    assert!(error.contains("conversion webhook"), "{error}");
+    let error = v1s
+        .create(
+            &PostParams::default(),
+            &v1_user("hook-ivy", Role::View, &[]),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("failed calling webhook"), "{error}");
+    let controller = ControllerProcess::start(&dir, &ControllerOptions::default());
+    controller.wait_ready().await;
+    delete_users(&v1s, &["hook-ada", "hook-grace", "hook-kim"]).await;
+    drop(controller);
+
+    // Restarted with a renewed certificate from the same CA on the same
+    // port: conversion and admission resume with no step but the restart.
+    pki.renew().unwrap();
+    let controller = ControllerProcess::start(
+        &dir,
+        &ControllerOptions {
+            webhook: Some((port, pki.cert.clone(), pki.key.clone())),
+            ..Default::default()
+        },
+    );
+    controller.wait_ready().await;
+    let eve = eventually("conversion resumes", Duration::from_secs(30), || async {
+        v2s.get("hook-eve").await.ok()
+    })
+    .await;
+    assert_eq!(eve.spec.email, "eve@evil.test");
+    eventually("admission resumes", Duration::from_secs(30), || async {
+        match v1s.create(&dry, &probe("x@evil.test")).await {
+            Err(kube::Error::Api(s)) if s.message.contains("evil.test") => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+    delete_users(&v1s, &["hook-eve"]).await;
+
+    // Clean up, then put the generated CRD back (`harness::client` applies
+    // it).
     remove_admission_webhooks(&client).await;
     let _ = Api::<ConfigMap>::namespaced(client.clone(), CONTROLLER_NAMESPACE)
         .delete(POLICY_CONFIGMAP, &Default::default())

@@ -141,6 +141,21 @@ pub async fn run(
     result
 }
 
+/// Adds the User webhooks to `server` at the paths the declaration in
+/// `user_api::webhooks` registers: the conversion between v1 and v2, and
+/// the validator and defaulter reading the policy from `policy`.
+pub fn webhook_routes(server: Server, policy: PolicySource) -> Server {
+    let validating = policy.clone();
+    server
+        .conversion(CONVERT_PATH, crate::api::conversion::converter())
+        .validating(VALIDATE_PATH, move |new: &User, old: Option<&User>, ctx| {
+            admission::validate(&validating, new, old, ctx)
+        })
+        .defaulting(DEFAULT_PATH, move |user: &mut User, ctx| {
+            admission::default(&policy, user, ctx)
+        })
+}
+
 /// The running webhook server and what it reads.
 struct Webhooks {
     server: Running,
@@ -169,15 +184,7 @@ async fn serve_webhooks(client: Client, options: &WebhookOptions) -> anyhow::Res
         &options.policy_namespace,
     );
     let tls = Tls::from_files(&options.cert, &options.key, options.cert_poll);
-    let validating = policy.clone();
-    let server = Server::new()
-        .conversion(CONVERT_PATH, crate::api::conversion::converter())
-        .validating(VALIDATE_PATH, move |new: &User, old: Option<&User>, ctx| {
-            admission::validate(&validating, new, old, ctx)
-        })
-        .defaulting(DEFAULT_PATH, move |user: &mut User, ctx| {
-            admission::default(&policy, user, ctx)
-        })
+    let server = webhook_routes(Server::new(), policy)
         .tls(tls.clone())
         .bind(options.addr)
         .await

@@ -56,7 +56,9 @@ spec:
   email: carol@example.com
 "#;
 
-/// The admission policy the validating webhook reads.
+/// The admission policy the validating webhook reads. Its name and key are
+/// those of `user_api::webhooks` (xtask links no product crate); were they
+/// to drift apart, mallory would be admitted and the demo would fail.
 const POLICY: &str = r#"
 apiVersion: v1
 kind: ConfigMap

@@ -2,7 +2,8 @@
 //! over TLS (URL client config on loopback, a test CA as `caBundle`): Users
 //! created as v1 read back as v2 and the reverse, equal after conversion,
 //! with v1 what is stored; the controller, on v1, provisions Users written
-//! as v2; `kubectl get` in either version; the validator denies a domain
+//! as v2; `kubectl get` in either version; a failed conversion's message
+//! reaches the client; the validator denies a domain
 //! the policy ConfigMap does not list, with its message through kubectl,
 //! and allows it once the ConfigMap lists it, without a restart; an update
 //! that keeps the email passes whatever the policy; the defaulter's quota
@@ -325,6 +326,19 @@ async fn users_convert_between_v1_and_v2_and_are_admitted_by_the_controllers_web
             "{resource}"
         );
     }
+
+    // A conversion that fails: a v1 client wrote an annotation v2 cannot
+    // read. v1 is unaffected; the v2 read gets the webhook's message, which
+    // names the object and the annotation.
+    let mut bad = v1_user("hook-bad", Role::View, &[]);
+    bad.metadata.annotations = Some([(CONVERSION_DATA.to_owned(), "{not json".to_owned())].into());
+    v1s.create(&PostParams::default(), &bad).await.unwrap();
+    let error = v2s.get("hook-bad").await.unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("User hook-bad: example.com/v1 to example.com/v2: annotation {CONVERSION_DATA} does not hold the stashed fields")),
+        "{error}"
+    );
+    delete_users(&v1s, &["hook-bad"]).await;
 
     // Discovery prefers v2 (the highest version, whatever is stored): a
     // request naming no version, such as `kubectl get users`, is converted.

@@ -1,7 +1,10 @@
 //! `cargo xtask demo`: the whole idea in one command. Starts a control plane,
-//! applies the generated CRD and RBAC, runs the User controller under its
-//! generated ServiceAccount, creates a few Users, shows what was provisioned,
-//! deletes one and shows the cleanup.
+//! applies the generated CRD, RBAC and webhook configurations (pointed at the
+//! controller on loopback, with a certificate generated for it), runs the
+//! User controller under its generated ServiceAccount, creates a few Users,
+//! shows what was provisioned, reads and writes Users as v2 through the
+//! conversion webhook, has the validating webhook refuse one, deletes one and
+//! shows the cleanup.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -53,6 +56,39 @@ spec:
   email: carol@example.com
 "#;
 
+/// The admission policy the validating webhook reads. Its name and key are
+/// those of `user_api::webhooks` (xtask links no product crate); were they
+/// to drift apart, mallory would be admitted and the demo would fail.
+const POLICY: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: user-policy, namespace: user-controller-system}
+data:
+  allowedDomains: example.com
+"#;
+
+/// A User written as v2, with a team v1 has no field for.
+const DAVE_V2: &str = r#"
+apiVersion: example.com/v2
+kind: User
+metadata: {name: dave}
+spec:
+  displayName: Dave Lister
+  email: dave@example.com
+  access: {role: edit, groups: [crew]}
+  team: red-dwarf
+"#;
+
+/// A User whose email's domain the policy does not list.
+const MALLORY: &str = r#"
+apiVersion: example.com/v1
+kind: User
+metadata: {name: mallory}
+spec:
+  displayName: Mallory
+  email: mallory@evil.test
+"#;
+
 struct Kubectl {
     binary: PathBuf,
     kubeconfig: PathBuf,
@@ -100,6 +136,29 @@ impl Kubectl {
             );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `kubectl create -f -` that must be refused; returns kubectl's error.
+    fn create_refused(&self, yaml: &str) -> Result<String> {
+        let mut child = Command::new(&self.binary)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["create", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .context("kubectl stdin")?
+            .write_all(yaml.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if out.status.success() {
+            bail!("kubectl create accepted what it should refuse:\n{yaml}");
+        }
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
     fn show(&self, title: &str, args: &[&str]) -> Result<()> {
@@ -169,6 +228,67 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         "--timeout=60s",
     ])?;
 
+    println!(
+        "\n==> the webhooks: a certificate for the controller, the generated configurations pointed at it on loopback"
+    );
+    let pki = crdforge_envtest::pki::ServingPki::generate(
+        &instance.dir().join("webhook-pki"),
+        &["127.0.0.1"],
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let webhooks = root.join("generated/deploy/user-webhooks/webhooks.yaml");
+    let applied = admin.run(&[
+        "apply",
+        "--server-side",
+        "-f",
+        path(&webhooks),
+        "-o",
+        "name",
+    ])?;
+    // kubectl base64-encodes a Secret's data: the caBundle without a
+    // base64 dependency in xtask.
+    let ca_bundle = admin.run(&[
+        "create",
+        "secret",
+        "generic",
+        "ca",
+        "--dry-run=client",
+        &format!("--from-file=ca={}", path(&pki.dir.join("ca.crt"))),
+        "-o",
+        "jsonpath={.data.ca}",
+    ])?;
+    // In a cluster the generated Service reaches the controller and
+    // cert-manager injects the CA; here every client config (the CRD's
+    // conversion webhook and each admission webhook) becomes a URL on
+    // loopback with the test CA, keeping the generated path.
+    let mut configs = vec![(
+        "customresourcedefinition/users.example.com".to_owned(),
+        "/spec/conversion/webhook/clientConfig".to_owned(),
+        "{.spec.conversion.webhook.clientConfig.service.path}".to_owned(),
+    )];
+    for object in applied
+        .lines()
+        .filter(|l| l.contains("webhookconfiguration"))
+    {
+        configs.push((
+            object.to_owned(),
+            "/webhooks/0/clientConfig".to_owned(),
+            "{.webhooks[0].clientConfig.service.path}".to_owned(),
+        ));
+    }
+    for (object, pointer, jsonpath) in &configs {
+        let webhook_path = admin.run(&["get", object, "-o", &format!("jsonpath={jsonpath}")])?;
+        let patch = serde_json::json!([{"op": "replace", "path": pointer, "value": {
+            "url": format!("https://127.0.0.1:{port}{webhook_path}"),
+            "caBundle": ca_bundle.trim(),
+        }}]);
+        admin.run(&["patch", object, "--type=json", "-p", &patch.to_string()])?;
+        println!("    {object}: https://127.0.0.1:{port}{webhook_path}");
+    }
+    print!("{}", admin.apply_stdin(POLICY)?);
+
     println!("\n==> running the controller as its generated ServiceAccount (not as an admin)");
     let token = admin.run(&[
         "create",
@@ -193,6 +313,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .arg("--directory")
             .arg(&directory)
             .args(["--metrics-addr", "127.0.0.1:0"])
+            .arg(format!("--webhook-addr=127.0.0.1:{port}"))
+            .arg("--tls-cert")
+            .arg(&pki.cert)
+            .arg("--tls-key")
+            .arg(&pki.key)
             .env("KUBECONFIG", &sa_kubeconfig)
             .env("NO_COLOR", "1")
             .stdout(out.try_clone()?)
@@ -205,7 +330,21 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     println!(
         "\n==> creating four Users: two ordinary, one whose namespace already exists, one whose name cannot name a namespace"
     );
-    print!("{}", admin.apply_stdin(USERS)?);
+    // The admission webhooks fail closed: until the controller serves them
+    // the apply is refused, so it is retried.
+    let mut created = String::new();
+    wait(
+        "the controller's webhooks to admit the Users",
+        Duration::from_secs(60),
+        || match admin.apply_stdin(USERS) {
+            Ok(out) => {
+                created = out;
+                true
+            }
+            Err(_) => false,
+        },
+    )?;
+    print!("{created}");
     wait(
         "every User to get a Ready condition",
         Duration::from_secs(60),
@@ -267,6 +406,59 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ],
     )?;
     print_journal(&directory)?;
+
+    println!(
+        "\n==> v2 of the API: role and groups under `access`, and a team; v1 is stored, the controller's webhook converts"
+    );
+    admin.show(
+        "the same Users, read as v2",
+        &[
+            "get",
+            "users.v2.example.com",
+            "-o",
+            "custom-columns=NAME:.metadata.name,ROLE:.spec.access.role,GROUPS:.spec.access.groups",
+        ],
+    )?;
+    print!("{}", admin.apply_stdin(DAVE_V2)?);
+    admin.show(
+        "dave, written as v2, read as v1: the team rides in an annotation",
+        &[
+            "get",
+            "users.v1.example.com",
+            "dave",
+            "-o",
+            "jsonpath=role={.spec.role} groups={.spec.groups} conversion-data={.metadata.annotations.example\\.com/conversion-data}{\"\\n\"}",
+        ],
+    )?;
+    wait("dave to be provisioned", Duration::from_secs(60), || {
+        admin
+            .run(&[
+                "get",
+                "rolebinding",
+                "user-access",
+                "-n",
+                "dave",
+                "-o",
+                "name",
+            ])
+            .is_ok()
+    })?;
+    admin.show(
+        "the controller, on v1, bound dave's v2 role",
+        &[
+            "get",
+            "rolebinding",
+            "user-access",
+            "-n",
+            "dave",
+            "-o",
+            "wide",
+        ],
+    )?;
+
+    println!("\n==> the validating webhook: a domain ConfigMap user-policy does not list");
+    println!("$ kubectl create -f mallory.yaml    # email mallory@evil.test");
+    print!("{}", admin.create_refused(MALLORY)?);
 
     println!(
         "\n==> deleting alice: the finalizer removes her account, the garbage collector her namespace"

@@ -13,7 +13,7 @@ use crdforge_gen::rbac::{ControllerManifest, ManagedLabel, Op, Probes, Uses};
 /// Name of the controller's ServiceAccount, roles and Deployment.
 pub const NAME: &str = "user-controller";
 /// Namespace the controller runs in.
-pub const NAMESPACE: &str = "user-controller-system";
+pub const NAMESPACE: &str = crate::CONTROLLER_NAMESPACE;
 /// The label on every namespace (and child) the controller makes; the fence
 /// lets it write only in namespaces that carry it.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "user-controller");
@@ -56,11 +56,17 @@ pub fn controller_manifest() -> ControllerManifest {
                 .in_managed_namespaces(),
             Uses::new("", "events", &[Op::Create]),
         ],
-        own_namespace_uses: vec![Uses::new(
-            "coordination.k8s.io",
-            "leases",
-            &[Op::Get, Op::Create, Op::Update],
-        )],
+        own_namespace_uses: vec![
+            Uses::new(
+                "coordination.k8s.io",
+                "leases",
+                &[Op::Get, Op::Create, Op::Update],
+            ),
+            // The admission policy (`webhooks::POLICY_CONFIGMAP`), read
+            // through an informer so that a change applies without a
+            // restart; only in the controller's own namespace.
+            Uses::new("", "configmaps", &[Op::Watch]),
+        ],
         managed_namespaces: Some(ManagedLabel {
             key: MANAGED_BY.0,
             value: MANAGED_BY.1,

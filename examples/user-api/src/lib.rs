@@ -1,12 +1,38 @@
-//! The User API, `example.com/v1`: one developer who should get a namespace
-//! and access to it. The CRD in `generated/crds/users.example.com.yaml` is
-//! generated from these types by `cargo xtask gen`; the controller in
+//! The User API: one developer who should get a namespace and access to
+//! it. The CRD in `generated/crds/users.example.com.yaml` is generated from
+//! these types by `cargo xtask gen`; the controller in
 //! `examples/user-controller` uses them. They live in a crate of their own so
 //! that generating the CRD needs no Kubernetes client.
+//!
+//! Two versions are served: `example.com/v1` (the types at the crate root)
+//! and `example.com/v2` ([`v2`]: `role` and `groups` under `access`, and a
+//! `team`). They differ in shape, so the CRD converts between them with a
+//! webhook the User controller serves ([`conversion`], [`webhooks`]).
+//!
+//! # v1 is the hub and the storage version
+//!
+//! etcd holds v1, and the controller, the benchmark peers (kube-runtime and
+//! client-go) and every existing client read and write v1: none of their
+//! requests calls the conversion webhook, so the controller works the same
+//! when its webhook is not reachable, and an old client never depends on
+//! it. Only v2 requests are converted. Making v2 the storage version is a
+//! later, separate step — a storage-version migration: switch `storage` to
+//! v2, rewrite every stored object (the StorageVersionMigrator, or a read
+//! and write of each), then drop v1 from `status.storedVersions` — and it
+//! makes every v1 read a webhook call, so it waits until the controller
+//! and its peers read v2.
+//!
+//! One consequence of serving v2 at all: Kubernetes prefers the highest
+//! version for a group (v2 over v1, whatever the storage version), so a
+//! request that names no version — `kubectl get users` — reads v2 and needs
+//! the webhook; `kubectl get users.v1.example.com` does not.
 #![warn(missing_docs)]
 
+pub mod conversion;
 #[cfg(feature = "deploy")]
 pub mod deploy;
+pub mod v2;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -16,11 +42,17 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde::{Deserialize, Serialize};
 
-/// Every custom resource version of this API, for `cargo xtask gen`.
+/// Every custom resource version of this API, for `cargo xtask gen`: v1
+/// and v2 in one CRD, converted by the controller's webhook in the cluster.
 pub fn definitions() -> Vec<Definition> {
-    vec![<User as crdforge::CustomResource>::definition()]
+    vec![webhooks::definition(webhooks::in_cluster())]
 }
 
+/// The namespace the controller runs in, with its Lease and its policy
+/// ConfigMap ([`webhooks::POLICY_CONFIGMAP`]).
+pub const CONTROLLER_NAMESPACE: &str = "user-controller-system";
+
+// `example.com/v1`, the hub and storage version (see the crate docs).
 /// A developer on the cluster, who gets a namespace of the same name with
 /// access to it.
 // Clippy's `duplicated_attributes` reads two printer columns that share a

@@ -6,9 +6,12 @@
 //!
 //! It uses only crdforge's output: the `User` CRD and types from the derive,
 //! typed clients, shared informers, listers and the rate-limited work queue
-//! from `crdforge`.
+//! from `crdforge`. It also serves the User CRD's conversion webhook (v1,
+//! the storage version, and v2) and its admission webhooks
+//! ([`admission`]), when given a certificate.
 #![warn(missing_docs)]
 
+pub mod admission;
 /// The User API, from its own crate.
 pub use user_api as api;
 pub mod directory;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use crdforge_runtime::leader::LeaseConfig;
-use user_controller::run::{self, Options};
+use user_controller::run::{self, Options, WebhookOptions};
 
 #[derive(Parser)]
 #[command(about = "Provisions a namespace, role binding and quota for every User")]
@@ -46,6 +46,19 @@ struct Args {
     /// Retry period in milliseconds.
     #[arg(long, default_value_t = 2000)]
     retry_period_ms: u64,
+    /// Address of the HTTPS server of the conversion and admission
+    /// webhooks; none serves no webhook.
+    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
+    webhook_addr: Option<SocketAddr>,
+    /// The webhooks' serving certificate (PEM), read again when it changes.
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// The webhooks' key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// Namespace of the admission policy ConfigMap (`user-policy`).
+    #[arg(long, env = "POD_NAMESPACE", default_value = user_controller::api::CONTROLLER_NAMESPACE)]
+    policy_namespace: String,
 }
 
 #[tokio::main]
@@ -73,6 +86,13 @@ async fn main() -> anyhow::Result<()> {
         metrics_addr: args.metrics_addr,
         leader_election,
         identity,
+        webhook: args.webhook_addr.map(|addr| WebhookOptions {
+            addr,
+            cert: args.tls_cert.clone().unwrap_or_default(),
+            key: args.tls_key.clone().unwrap_or_default(),
+            cert_poll: Duration::from_secs(10),
+            policy_namespace: args.policy_namespace.clone(),
+        }),
     };
     let result = run::run(client, options, shutdown_signal()).await;
     if let Err(err) = &result {

@@ -1,5 +1,7 @@
 //! Wiring: informers feed the work queue, workers reconcile, and with leader
-//! election only the leader does any of it.
+//! election only the leader does any of it. The webhooks (conversion between
+//! v1 and v2, admission) are served by every replica, leader or not: the
+//! apiserver calls whichever the Service picks.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,17 +16,19 @@ use crdforge_runtime::controller::{Controller, ControllerMetrics, ReconcileMetri
 use crdforge_runtime::informer::{HandlerFns, InformerOptions, SharedInformerFactory};
 use crdforge_runtime::leader::{LeaderElector, LeaseConfig};
 use crdforge_runtime::lister::Lister;
-use crdforge_runtime::server::Server;
+use crdforge_runtime::server::{Running, Server, Tls};
 use crdforge_runtime::workqueue::{
     RateLimitingQueue, WorkQueueMetrics, default_controller_rate_limiter,
 };
-use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::core::PartialObjectMeta;
 use kube::{Client, Resource};
 use prometheus_client::registry::Registry;
 
+use crate::admission::{self, POLICY_CONFIGMAP, PolicySource};
 use crate::api::User;
+use crate::api::webhooks::{CONVERT_PATH, DEFAULT_PATH, VALIDATE_PATH};
 use crate::directory::FileDirectory;
 use crate::events::Recorder;
 use crate::reconcile::{self, Context, MANAGED_BY, MANAGER};
@@ -42,6 +46,24 @@ pub struct Options {
     pub leader_election: Option<LeaseConfig>,
     /// This replica's name, for events and the lease.
     pub identity: String,
+    /// The webhooks' HTTPS server; none serves no webhook.
+    pub webhook: Option<WebhookOptions>,
+}
+
+/// The webhooks' HTTPS server.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    /// Address of the server.
+    pub addr: SocketAddr,
+    /// The serving certificate (PEM; a mounted Secret's `tls.crt`), read
+    /// again when it changes.
+    pub cert: PathBuf,
+    /// Its key (PEM; `tls.key`).
+    pub key: PathBuf,
+    /// How often the certificate files are read for a change.
+    pub cert_poll: Duration,
+    /// The namespace of the policy ConfigMap (the controller's own).
+    pub policy_namespace: String,
 }
 
 /// Metrics and readiness shared by the parts of one run.
@@ -72,8 +94,18 @@ pub async fn run(
         ready: Arc::new(AtomicBool::new(false)),
     };
     telemetry.queue.register(&mut registry);
+    // The webhooks first, so that readiness can wait for their certificate:
+    // a replica that cannot answer the apiserver gets no traffic.
+    let webhooks = match &options.webhook {
+        Some(w) => Some(serve_webhooks(client.clone(), w).await?),
+        None => None,
+    };
+    let tls = webhooks.as_ref().map(|w| w.tls.clone());
+    let ready = Arc::clone(&telemetry.ready);
     let server = Server::new()
-        .health(Arc::clone(&telemetry.ready))
+        .health_with(move || {
+            ready.load(Ordering::SeqCst) && tls.as_ref().is_none_or(Tls::is_loaded)
+        })
         .metrics(Arc::new(registry))
         .bind(options.metrics_addr)
         .await
@@ -102,7 +134,67 @@ pub async fn run(
         }
     };
     server.shutdown();
+    if let Some(webhooks) = webhooks {
+        webhooks.server.shutdown();
+        webhooks.factory.shutdown();
+    }
     result
+}
+
+/// Adds the User webhooks to `server` at the paths the declaration in
+/// `user_api::webhooks` registers: the conversion between v1 and v2, and
+/// the validator and defaulter reading the policy from `policy`.
+pub fn webhook_routes(server: Server, policy: PolicySource) -> Server {
+    let validating = policy.clone();
+    server
+        .conversion(CONVERT_PATH, crate::api::conversion::converter())
+        .validating(VALIDATE_PATH, move |new: &User, old: Option<&User>, ctx| {
+            admission::validate(&validating, new, old, ctx)
+        })
+        .defaulting(DEFAULT_PATH, move |user: &mut User, ctx| {
+            admission::default(&policy, user, ctx)
+        })
+}
+
+/// The running webhook server and what it reads.
+struct Webhooks {
+    server: Running,
+    factory: SharedInformerFactory,
+    tls: Tls,
+}
+
+/// Serves the conversion webhook and the admission webhooks over TLS, with
+/// the policy ConfigMap watched by an informer of its own (one object, by
+/// name, in the controller's namespace: a Role there suffices).
+async fn serve_webhooks(client: Client, options: &WebhookOptions) -> anyhow::Result<Webhooks> {
+    let factory = SharedInformerFactory::new(
+        client,
+        InformerOptions {
+            namespace: Some(options.policy_namespace.clone()),
+            field_selector: Some(format!("metadata.name={POLICY_CONFIGMAP}")),
+            drop_managed_fields: true,
+            ..InformerOptions::default()
+        },
+    );
+    let config_maps = factory.informer::<ConfigMap>();
+    factory.start();
+    let policy = PolicySource::new(
+        config_maps.store(),
+        move || config_maps.has_synced(),
+        &options.policy_namespace,
+    );
+    let tls = Tls::from_files(&options.cert, &options.key, options.cert_poll);
+    let server = webhook_routes(Server::new(), policy)
+        .tls(tls.clone())
+        .bind(options.addr)
+        .await
+        .with_context(|| format!("serving the webhooks on {}", options.addr))?;
+    tracing::info!(addr = %server.local_addr(), "serving the conversion and admission webhooks");
+    Ok(Webhooks {
+        server,
+        factory,
+        tls,
+    })
 }
 
 async fn reconcile_loop(

@@ -48,9 +48,9 @@ struct Args {
 }
 
 /// Every generated file of this repository: the CRDs and the API
-/// reference of the fixture and User APIs, the User controller's and the
-/// Rule Loader's manifests, Leifur's speaker's DaemonSet, the fixture webhooks, and the kube-derive
-/// comparison. The one registry `gen`, `gen --check`, `gen --compat` and
+/// reference of the fixture and User APIs, the User controller's manifests
+/// and webhooks, the Rule Loader's manifests, Leifur's speaker's DaemonSet,
+/// the fixture webhooks, and the kube-derive comparison. The one registry `gen`, `gen --check`, `gen --compat` and
 /// the `generated_is_fresh` test share, on crdforge-gen's library like any
 /// user's.
 fn registry(root: &Path) -> Registry {
@@ -82,6 +82,10 @@ fn registry(root: &Path) -> Registry {
         .webhooks(
             "generated/deploy/leifur-webhooks",
             leifur_api::webhooks(leifur_api::in_cluster()),
+        )
+        .webhooks(
+            "generated/deploy/user-webhooks",
+            user_api::webhooks::webhooks(user_api::webhooks::in_cluster()),
         )
         .webhooks(
             "generated/deploy/fixtures-webhooks",

@@ -118,6 +118,14 @@ async fn the_generated_role_grants_none_of_what_a_broader_role_would() {
             "its Lease lives in its own namespace",
         ),
         (
+            &["list", "configmaps", "-n", "default"],
+            "its policy ConfigMap lives in its own namespace",
+        ),
+        (
+            &["get", "configmaps", "-n", CONTROLLER_NAMESPACE],
+            "the policy is read through an informer",
+        ),
+        (
             &["patch", "events", "-n", "default"],
             "events are only created",
         ),

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crdforge_envtest::Instance;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -24,11 +27,15 @@ pub(crate) fn workspace() -> PathBuf {
     crdforge_envtest::workspace_root().expect("tests run through cargo")
 }
 
-/// A client for the control plane, with the generated User CRD applied.
+/// A client for the control plane, with the generated User CRD applied
+/// (its conversion webhook a Service that does not exist here: v1, the
+/// storage version, never needs it) and no User admission webhook left
+/// registered by a failed run of `webhooks.rs`.
 pub(crate) async fn client() -> Client {
     let client = crdforge_envtest::client()
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
+    remove_admission_webhooks(&client).await;
     let yaml =
         std::fs::read_to_string(workspace().join("generated/crds/users.example.com.yaml")).unwrap();
     let crd: CustomResourceDefinition = serde_saphyr::from_str(&yaml).unwrap();
@@ -48,6 +55,31 @@ pub(crate) async fn client() -> Client {
     .unwrap()
     .unwrap();
     client
+}
+
+/// Deletes the User admission webhook configurations, if registered.
+pub(crate) async fn remove_admission_webhooks(client: &Client) {
+    let manifests =
+        user_controller::api::webhooks::webhooks(user_controller::api::webhooks::in_cluster())
+            .manifests();
+    let validating = manifests.validating.unwrap().name_any();
+    let mutating = manifests.mutating.unwrap().name_any();
+    for result in [
+        Api::<ValidatingWebhookConfiguration>::all(client.clone())
+            .delete(&validating, &Default::default())
+            .await
+            .map(|_| ()),
+        Api::<MutatingWebhookConfiguration>::all(client.clone())
+            .delete(&mutating, &Default::default())
+            .await
+            .map(|_| ()),
+    ] {
+        match result {
+            Ok(()) => {}
+            Err(kube::Error::Api(status)) if status.is_not_found() => {}
+            Err(e) => panic!("removing a User admission webhook: {e}"),
+        }
+    }
 }
 
 /// kubectl, as built by envtest, for applying generated manifests.
@@ -174,6 +206,9 @@ pub(crate) async fn delete_users(users: &Api<User>, names: &[&str]) {
 pub(crate) struct ControllerOptions {
     /// Leader election with short timings, as this identity.
     pub(crate) leader: Option<String>,
+    /// Serve the webhooks over TLS on this port, with this certificate and
+    /// key.
+    pub(crate) webhook: Option<(u16, PathBuf, PathBuf)>,
 }
 
 /// The controller's ServiceAccount, as `request.userInfo.username` has it.
@@ -284,7 +319,7 @@ pub(crate) struct ControllerProcess {
     pub(crate) log: PathBuf,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -312,6 +347,13 @@ impl ControllerProcess {
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out);
+        if let Some((port, cert, key)) = &options.webhook {
+            cmd.arg(format!("--webhook-addr=127.0.0.1:{port}"))
+                .arg("--tls-cert")
+                .arg(cert)
+                .arg("--tls-key")
+                .arg(key);
+        }
         if let Some(identity) = &options.leader {
             cmd.args(["--leader-elect", "--identity", identity])
                 .args(["--lease-duration", &LEASE.as_secs().to_string()])

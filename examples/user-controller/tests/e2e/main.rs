@@ -6,6 +6,7 @@ mod chaos;
 mod fence;
 mod harness;
 mod operations;
+mod webhooks;
 
 use std::time::Duration;
 

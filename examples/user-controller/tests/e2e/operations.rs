@@ -17,6 +17,7 @@ async fn a_standby_replica_takes_over_within_the_lease_duration() {
     let dir = test_dir("failover");
     let leader_options = |id: &str| ControllerOptions {
         leader: Some(id.into()),
+        ..Default::default()
     };
     let mut a = ControllerProcess::start(&dir, &leader_options("replica-a"));
     a.wait_ready().await;
@@ -78,6 +79,7 @@ async fn the_controller_works_under_exactly_its_generated_rbac() {
     // behind the fence; this one also leads through the generated Role.
     let options = ControllerOptions {
         leader: Some("rbac".into()),
+        ..Default::default()
     };
     let controller = ControllerProcess::start(&dir, &options);
     controller.wait_ready().await;

@@ -159,6 +159,10 @@ pub(crate) enum DeepCopyMode {
     /// Through `Clone::clone_from`, for foreign types without `DeepCopy`
     /// (`"clone"`).
     Clone,
+    /// Through the type's own `DeepCopy`, which the derive knows exists
+    /// (the root's metadata and spec): never probed for the schemars
+    /// fallback.
+    Native,
 }
 
 /// How a field's presence is decided.

@@ -221,7 +221,7 @@ pub(crate) fn docs(attrs: &[Attribute]) -> Option<String> {
             && let syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
                 ..
-            }) = &nv.value
+            }) = values::ungrouped(&nv.value)
         {
             let line = s.value();
             lines.push(

@@ -109,6 +109,9 @@ pub(crate) struct Field {
     pub constraints: Constraints,
     /// `#[crd(default = expr)]`: a typed Rust default, serialized at run time.
     pub default_expr: Option<Expr>,
+    /// `#[schemars(...)]` on this field, which crdforge does not read: its
+    /// span and what to write instead, for a warning.
+    pub ignored_schemars: Option<(Span, String)>,
 }
 
 /// A struct's or enum's data as Rust sees it: every field and variant,

@@ -181,12 +181,17 @@ pub(crate) fn notes(input: &Input) -> TokenStream {
         }
     }
     let mut probed: Vec<(Probe<'_>, String, Span, bool)> = Vec::new();
+    // `#[schemars(...)]` on a field crdforge describes: always a note.
+    let mut ignored = Vec::new();
     for field in fields {
+        let name = match &field.member {
+            syn::Member::Named(ident) => ident.to_string().trim_start_matches("r#").to_owned(),
+            syn::Member::Unnamed(index) => index.index.to_string(),
+        };
+        if let Some((span, advice)) = &field.ignored_schemars {
+            ignored.push((name.clone(), *span, advice.clone()));
+        }
         if let Some(probe) = Probe::of_field(field, &input.generics, krate) {
-            let name = match &field.member {
-                syn::Member::Named(ident) => ident.to_string().trim_start_matches("r#").to_owned(),
-                syn::Member::Unnamed(index) => index.index.to_string(),
-            };
             probed.push((probe, name, field.span, false));
         }
     }
@@ -200,11 +205,25 @@ pub(crate) fn notes(input: &Input) -> TokenStream {
             true,
         ));
     }
-    if probed.is_empty() {
+    if probed.is_empty() && ignored.is_empty() {
         return TokenStream::new();
     }
     let (mut deprecated, mut plain, mut uses) = (Vec::new(), Vec::new(), Vec::new());
     let mut seen = std::collections::BTreeSet::new();
+    for (i, (name, span, advice)) in ignored.iter().enumerate() {
+        let mut ident = format_ident!("schemars_attribute_on_{}", name);
+        if !seen.insert(ident.to_string()) {
+            ident = format_ident!("schemars_attribute_on_{}_{}", name, i);
+        }
+        let message = format!(
+            "crdforge does not read `#[schemars(...)]`: the CRD schema of a type deriving \
+             crdforge's `CustomResource` or `KubeSchema` comes from `#[crd(...)]`, so what this \
+             attribute says would not reach the apiserver; {advice}."
+        );
+        deprecated.push(quote!(#[deprecated(note = #message)] const #ident: () = ();));
+        let path = respan(quote!(SchemarsFallback::<true>::#ident), *span);
+        uses.push(quote!(const _: () = #path;));
+    }
     for (i, (probe, name, span, is_status)) in probed.iter().enumerate() {
         // Variants may repeat a field name; the constants may not.
         let mut ident = format_ident!("field_{}", name);

@@ -223,6 +223,13 @@ pub(crate) fn skip(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
+/// Consumes `= value` and returns the value as written (for advice that
+/// quotes it).
+pub(crate) fn skip_to_string(meta: &ParseNestedMeta<'_>) -> syn::Result<String> {
+    let expr = value(meta)?;
+    Ok(quote::ToTokens::to_token_stream(&expr).to_string())
+}
+
 /// `key(a, b, c)`: identifiers.
 pub(crate) fn idents(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<syn::Ident>> {
     let content;

@@ -24,9 +24,12 @@
 //!    and `Clone`. An impl keyed on a const value works in type position, so
 //!    the apply configuration's field type is chosen the same way.
 //!
-//! The fallback is taken only when crdforge's trait is missing *and*
-//! `JsonSchema` is present; a type with neither goes the native way and
-//! gets the usual "has no Kubernetes schema" error. Without crdforge's
+//! The fallback is taken only when `KubeSchema` (and a float's
+//! `KubeSchemaFloat`) is missing *and* `JsonSchema` is present, and deep
+//! copy and apply fall back only with the schema, where their own trait is
+//! missing too; a type with neither goes the native way and gets the usual
+//! "has no Kubernetes schema" error, and a type crdforge describes keeps
+//! crdforge's errors (a `#[crd(apply = false)]` type in an applied field). Without crdforge's
 //! `schemars` feature no type is `JsonSchema` here, so nothing falls back.
 //! A field type that names a generic parameter is never probed (a constant
 //! cannot depend on one); the derive leaves such fields on the native path.

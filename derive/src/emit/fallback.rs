@@ -93,11 +93,13 @@ impl<'a> Probe<'a> {
         quote!(!#schema && !#float && #schemars)
     }
 
-    /// Whether the apply configuration falls back.
+    /// Whether the apply configuration falls back: as the schema does, and
+    /// only if there is no configuration. A type crdforge describes that
+    /// has none (`#[crd(apply = false)]`) stays an error at the field.
     fn apply_condition(&self) -> TokenStream {
+        let schema = self.schema_condition();
         let apply = self.fact(self.ty, "APPLY");
-        let schemars = self.fact(self.inner, "SCHEMARS");
-        quote!(!#apply && #schemars)
+        quote!(#schema && !#apply)
     }
 
     fn via(&self, condition: TokenStream, inner: &Type) -> TokenStream {
@@ -123,24 +125,22 @@ impl<'a> Probe<'a> {
     /// `<Via<..> as CopyVia>`: a path to `deep_copy_into` and `deep_copy`.
     pub(crate) fn copy(&self) -> TokenStream {
         let krate = self.krate;
+        // As the schema does (the type itself, `Option` included, is
+        // copied), and only if there is no `DeepCopy`.
         let condition = {
+            let (schema, float) = (self.fact(self.ty, "SCHEMA"), self.fact(self.ty, "FLOAT"));
             let deep_copy = self.fact(self.ty, "DEEP_COPY");
             let schemars = self.fact(self.ty, "SCHEMARS");
-            quote!(!#deep_copy && #schemars)
+            quote!(!#schema && !#float && !#deep_copy && #schemars)
         };
         let via = self.via(condition, self.ty);
         quote!(<#via as #krate::__private::fallback::CopyVia>)
     }
 
-    /// The condition of this field's note: its schema or (when the input
-    /// has apply configurations) its configuration falls back.
-    fn note_condition(&self, apply: bool) -> TokenStream {
-        let mut condition = self.schema_condition();
-        if apply {
-            let apply = self.apply_condition();
-            condition = quote!((#condition) || (#apply));
-        }
-        self.constant(condition)
+    /// The condition of this field's note: its schema falls back (which
+    /// the other two fallbacks imply).
+    fn note_condition(&self) -> TokenStream {
+        self.constant(self.schema_condition())
     }
 
     /// The note's text; `silence` says how to state the choice.
@@ -165,7 +165,6 @@ impl<'a> Probe<'a> {
 /// states the choice and leaves no note.
 pub(crate) fn notes(input: &Input) -> TokenStream {
     let krate = &input.krate;
-    let apply = input.apply.is_some();
     let mut fields: Vec<&Field> = Vec::new();
     match &input.body {
         Body::Struct(all) => fields.extend(all),
@@ -238,7 +237,7 @@ pub(crate) fn notes(input: &Input) -> TokenStream {
         let message = probe.note_message(silence);
         deprecated.push(quote!(#[deprecated(note = #message)] const #ident: () = ();));
         plain.push(quote!(const #ident: () = ();));
-        let constant = probe.note_condition(apply);
+        let constant = probe.note_condition();
         // The use is spelled with the field's own span, context
         // included: rustc drops a deprecation at a span whose context is a
         // derive's, and reports this one at the user's tokens. Every name

@@ -148,7 +148,13 @@ const _: () = {
                     use ::crdforge::__private::fallback::Absent as _;
                     !<::crdforge::__private::fallback::Probe<
                         ::core::option::Option<UserStatus>,
-                    >>::DEEP_COPY
+                    >>::SCHEMA
+                        && !<::crdforge::__private::fallback::Probe<
+                            ::core::option::Option<UserStatus>,
+                        >>::FLOAT
+                        && !<::crdforge::__private::fallback::Probe<
+                            ::core::option::Option<UserStatus>,
+                        >>::DEEP_COPY
                         && <::crdforge::__private::fallback::Probe<
                             ::core::option::Option<UserStatus>,
                         >>::SCHEMARS
@@ -174,7 +180,13 @@ const _: () = {
                         use ::crdforge::__private::fallback::Absent as _;
                         !<::crdforge::__private::fallback::Probe<
                             ::core::option::Option<UserStatus>,
-                        >>::DEEP_COPY
+                        >>::SCHEMA
+                            && !<::crdforge::__private::fallback::Probe<
+                                ::core::option::Option<UserStatus>,
+                            >>::FLOAT
+                            && !<::crdforge::__private::fallback::Probe<
+                                ::core::option::Option<UserStatus>,
+                            >>::DEEP_COPY
                             && <::crdforge::__private::fallback::Probe<
                                 ::core::option::Option<UserStatus>,
                             >>::SCHEMARS
@@ -525,8 +537,10 @@ pub struct UserApply {
             {
                 #[allow(unused_imports)]
                 use ::crdforge::__private::fallback::Absent as _;
-                !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
+                !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
+                    && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
                     && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+                    && !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
             },
             false,
             UserStatus,
@@ -600,8 +614,10 @@ impl UserApply {
                 {
                     #[allow(unused_imports)]
                     use ::crdforge::__private::fallback::Absent as _;
-                    !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
+                    !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
+                        && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
                         && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+                        && !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
                 },
                 false,
                 UserStatus,
@@ -659,11 +675,9 @@ const _: () = {
         {
             #[allow(unused_imports)]
             use ::crdforge::__private::fallback::Absent as _;
-            (!<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
+            !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
                 && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
-                && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS)
-                || (!<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
-                    && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS)
+                && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
         },
     >::field_status;
 };

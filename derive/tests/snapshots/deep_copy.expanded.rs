@@ -29,7 +29,11 @@ impl ::crdforge::DeepCopy for Source {
                     {
                         #[allow(unused_imports)]
                         use ::crdforge::__private::fallback::Absent as _;
-                        !<::crdforge::__private::fallback::Probe<PathBuf>>::DEEP_COPY
+                        !<::crdforge::__private::fallback::Probe<PathBuf>>::SCHEMA
+                            && !<::crdforge::__private::fallback::Probe<PathBuf>>::FLOAT
+                            && !<::crdforge::__private::fallback::Probe<
+                                PathBuf,
+                            >>::DEEP_COPY
                             && <::crdforge::__private::fallback::Probe<
                                 PathBuf,
                             >>::SCHEMARS
@@ -61,7 +65,11 @@ impl ::crdforge::DeepCopy for Source {
                         {
                             #[allow(unused_imports)]
                             use ::crdforge::__private::fallback::Absent as _;
-                            !<::crdforge::__private::fallback::Probe<PathBuf>>::DEEP_COPY
+                            !<::crdforge::__private::fallback::Probe<PathBuf>>::SCHEMA
+                                && !<::crdforge::__private::fallback::Probe<PathBuf>>::FLOAT
+                                && !<::crdforge::__private::fallback::Probe<
+                                    PathBuf,
+                                >>::DEEP_COPY
                                 && <::crdforge::__private::fallback::Probe<
                                     PathBuf,
                                 >>::SCHEMARS

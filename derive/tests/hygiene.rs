@@ -213,3 +213,37 @@ fn literal_fragments_of_a_macro_rules_are_read_as_literals() {
     assert_eq!(name.description.as_deref(), Some("Made from literals."));
     assert_eq!(name.default.as_ref().unwrap().0, serde_json::json!("x"));
 }
+
+/// A recursive type: each probe of a field that names the type itself asks
+/// for the impls being derived, which the compiler resolves without a cycle.
+mod recursive {
+    #[derive(
+        crdforge::KubeSchema, ::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq,
+    )]
+    pub struct Node {
+        pub name: String,
+        pub children: Vec<Node>,
+        pub next: Option<Box<Node>>,
+    }
+}
+
+#[test]
+fn recursive_types_derive() {
+    let node = recursive::Node {
+        name: "a".into(),
+        children: vec![recursive::Node {
+            name: "b".into(),
+            children: vec![],
+            next: None,
+        }],
+        next: None,
+    };
+    assert_eq!(crdforge::DeepCopy::deep_copy(&node), node);
+    let apply = recursive::NodeApply::default().with_next(Box::new(
+        recursive::NodeApply::default().with_name("c".to_owned()),
+    ));
+    assert_eq!(
+        serde_json::to_value(&apply).unwrap(),
+        serde_json::json!({"next": {"name": "c"}})
+    );
+}

@@ -1,7 +1,7 @@
 //! The automatic fallback to schemars for field types written for
 //! kube-derive: a type that derives schemars' `JsonSchema` but none of
 //! crdforge's traits gets its schema through the schemars bridge
-//! ([`super::schemars_schema`]), is deep-copied with `Clone`, and is applied
+//! (`schemars_schema` beside this module), is deep-copied with `Clone`, and is applied
 //! whole (its own apply configuration), so moving from kube-derive is a
 //! change of import.
 //!
@@ -11,15 +11,15 @@
 //! which works only on method calls. So the choice is made in two steps,
 //! both on stable Rust and only for concrete types:
 //!
-//! 1. [`Probe`] answers "does `T` implement `Trait`?" as a `const bool`: an
+//! 1. `Probe` answers "does `T` implement `Trait`?" as a `const bool`: an
 //!    inherent associated constant that exists only where `T: Trait` shadows
 //!    the `false` default of a trait implemented for every `Probe`. Path
 //!    resolution tries inherent items first and skips those whose bounds do
 //!    not hold, so `<Probe<T>>::SCHEMA` is `true` exactly when
 //!    `T: KubeSchema`. The derive writes the facts it needs into an
 //!    anonymous constant, e.g. `!SCHEMA(T) && !FLOAT(T) && SCHEMARS(T)`.
-//! 2. [`Via`] carries that constant as a const generic, and one impl of each
-//!    of [`SchemaVia`], [`ApplyVia`] and [`CopyVia`] exists per value: `false`
+//! 2. `Via` carries that constant as a const generic, and one impl of each
+//!    of `SchemaVia`, `ApplyVia` and `CopyVia` exists per value: `false`
 //!    forwards to crdforge's own trait, `true` to schemars, the value itself,
 //!    and `Clone`. An impl keyed on a const value works in type position, so
 //!    the apply configuration's field type is chosen the same way.

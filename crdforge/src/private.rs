@@ -193,3 +193,7 @@ pub mod apply {
         out.end()
     }
 }
+
+/// The automatic fallback to schemars for types written for kube-derive.
+#[path = "fallback.rs"]
+pub mod fallback;

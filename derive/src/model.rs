@@ -109,6 +109,9 @@ pub(crate) struct Field {
     pub constraints: Constraints,
     /// `#[crd(default = expr)]`: a typed Rust default, serialized at run time.
     pub default_expr: Option<Expr>,
+    /// `#[schemars(...)]` on this field, which crdforge does not read: its
+    /// span and what to write instead, for a warning.
+    pub ignored_schemars: Option<(Span, String)>,
 }
 
 /// A struct's or enum's data as Rust sees it: every field and variant,
@@ -159,6 +162,10 @@ pub(crate) enum DeepCopyMode {
     /// Through `Clone::clone_from`, for foreign types without `DeepCopy`
     /// (`"clone"`).
     Clone,
+    /// Through the type's own `DeepCopy`, which the derive knows exists
+    /// (the root's metadata and spec): never probed for the schemars
+    /// fallback.
+    Native,
 }
 
 /// How a field's presence is decided.

@@ -140,3 +140,110 @@ fn derives_handed_to_a_macro_rules_expand() {
     let apply = in_macro::MadeSpecApply::default();
     assert!(format!("{apply:?}").contains("MadeSpecApply"));
 }
+
+/// A `macro_rules!` that passes its `$x:literal` and `$x:expr` fragments on
+/// as attribute values: each reaches the derive inside an invisible group,
+/// which every key that takes a literal looks through.
+macro_rules! kind {
+    (
+        $kind:literal, $short:literal, $doc:literal, $max:literal, $default:expr,
+        $column:literal, $annotation:literal, $flag:literal, $rule:expr
+    ) => {
+        #[doc = $doc]
+        #[derive(
+            crdforge::CustomResource, ::serde::Serialize, ::serde::Deserialize, Clone, Debug,
+        )]
+        #[kube(group = "literal.crdforge.dev", version = "v1", kind = $kind, shortname = $short,
+                       namespaced = $flag, annotation($annotation, $doc),
+                       printcolumn(name = $column, type_ = "string", json_path = ".spec.name"))]
+        #[crd(validation(rule = $rule, message = $doc))]
+        pub struct LiteralSpec {
+            #[doc = $doc]
+            #[crd(max_length = $max, default = $default)]
+            #[serde(default)]
+            pub name: String,
+        }
+    };
+}
+
+mod literal {
+    kind!(
+        "Literal",
+        "lit",
+        "Made from literals.",
+        12,
+        "x",
+        "Name",
+        "literal.crdforge.dev/made",
+        true,
+        "self.name != ''"
+    );
+}
+
+#[test]
+fn literal_fragments_of_a_macro_rules_are_read_as_literals() {
+    let crd = crdforge_gen::checked_crd::<literal::Literal>().expect("a valid CRD");
+    assert_eq!(crd.spec.names.kind, "Literal");
+    assert_eq!(crd.spec.names.short_names, Some(vec!["lit".to_owned()]));
+    assert_eq!(crd.spec.scope, "Namespaced");
+    assert_eq!(
+        crd.metadata.annotations.unwrap()["literal.crdforge.dev/made"],
+        "Made from literals."
+    );
+    let version = &crd.spec.versions[0];
+    assert_eq!(
+        version.additional_printer_columns.as_ref().unwrap()[0].name,
+        "Name"
+    );
+    let root = version
+        .schema
+        .as_ref()
+        .unwrap()
+        .open_api_v3_schema
+        .as_ref()
+        .unwrap();
+    let spec = &root.properties.as_ref().unwrap()["spec"];
+    assert_eq!(spec.description.as_deref(), Some("Made from literals."));
+    assert_eq!(
+        spec.x_kubernetes_validations.as_ref().unwrap()[0].rule,
+        "self.name != ''"
+    );
+    let name = &spec.properties.as_ref().unwrap()["name"];
+    assert_eq!(name.max_length, Some(12));
+    assert_eq!(name.description.as_deref(), Some("Made from literals."));
+    assert_eq!(name.default.as_ref().unwrap().0, serde_json::json!("x"));
+}
+
+/// A recursive type: each probe of a field that names the type itself asks
+/// for the impls being derived, which the compiler resolves without a cycle.
+mod recursive {
+    #[derive(
+        crdforge::KubeSchema, ::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq,
+    )]
+    pub struct Node {
+        pub name: String,
+        pub children: Vec<Node>,
+        pub next: Option<Box<Node>>,
+    }
+}
+
+#[test]
+fn recursive_types_derive() {
+    let node = recursive::Node {
+        name: "a".into(),
+        children: vec![recursive::Node {
+            name: "b".into(),
+            children: vec![],
+            next: None,
+        }],
+        next: None,
+    };
+    assert_eq!(crdforge::DeepCopy::deep_copy(&node), node);
+    let apply = recursive::NodeApply::default().with_next(Box::new(
+        recursive::NodeApply::default().with_name("c".to_owned()),
+    ));
+    assert_eq!(
+        serde_json::to_value(&apply).unwrap(),
+        serde_json::json!({"next": {"name": "c"}})
+    );
+}

@@ -24,7 +24,7 @@ pub(crate) fn apply_configuration(input: &Input) -> TokenStream {
     let own = match (&input.body, &names.own) {
         (Body::Struct(fields), Some(name)) => struct_configuration(input, fields, name),
         (Body::Transparent(field), _) => {
-            let inner = field_configuration(field, &input.krate);
+            let inner = field_configuration(field, &input.krate, &input.generics);
             configuration_impl(input, &inner, false)
         }
         (Body::Enum { .. }, _) => configuration_impl(input, &quote!(Self), true),
@@ -40,7 +40,7 @@ pub(crate) fn apply_configuration(input: &Input) -> TokenStream {
 /// The configuration type of one field: its type's, the type itself for a
 /// `#[crd(schemars)]` field, or raw JSON for a field whose wire shape only
 /// its `schema_with`/`schemaless` author knows.
-fn field_configuration(field: &Field, krate: &Path) -> TokenStream {
+fn field_configuration(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
     if field.schema_with.is_some() || field.constraints.schemaless {
         return quote!(#krate::__private::serde_json::Value);
     }
@@ -50,6 +50,11 @@ fn field_configuration(field: &Field, krate: &Path) -> TokenStream {
         // `JsonSchema`, not `KubeSchema`): it is applied whole, as the value.
         let inner = crate::frontend::option_inner(ty).unwrap_or(ty);
         return relocate(quote!(#inner), field.span);
+    }
+    if let Some(probe) = super::fallback::Probe::of_field(field, generics, krate) {
+        // Its own configuration, or the value whole if it has only
+        // schemars' `JsonSchema`.
+        return relocate(probe.configuration(), field.span);
     }
     // The whole projection, the crate path included, takes the field's
     // span, so "`X` has no apply configuration" points at the field.
@@ -64,7 +69,7 @@ fn field_configuration(field: &Field, krate: &Path) -> TokenStream {
 /// caller's `macro_rules!`), the user's stay in theirs. Every error the
 /// compiler finds in a field's generated code then has one span and one
 /// context, so it is reported once, at the field, not again at `#[derive]`.
-fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {
@@ -198,7 +203,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     });
     let definitions = fields.iter().map(|f| {
         let member = &f.member;
-        let configuration = field_configuration(f, krate);
+        let configuration = field_configuration(f, krate, &input.generics);
         let doc = field_doc(f);
         let field = relocate(
             quote!(#vis #member: ::core::option::Option<#configuration>,),
@@ -212,7 +217,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     let builders = fields.iter().map(|f| {
         let member = &f.member;
         let builder = builder_name(member);
-        let configuration = field_configuration(f, krate);
+        let configuration = field_configuration(f, krate, &input.generics);
         let doc = if f.flatten {
             "Sets the fields flattened into this object from this field.".to_owned()
         } else {
@@ -338,7 +343,10 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
 
     let (status_field, status_init, status_builder, status_value) = match &r.status {
         Some(status) => {
-            let status_cfg = quote!(<#status as #krate::ApplyConfiguration>::Configuration);
+            let status_cfg = match super::fallback::Probe::of(status, &input.generics, krate) {
+                Some(probe) => probe.configuration(),
+                None => quote!(<#status as #krate::ApplyConfiguration>::Configuration),
+            };
             (
                 quote! {
                     /// The observed state to apply through the status

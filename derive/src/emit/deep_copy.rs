@@ -7,7 +7,9 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Ident, Member, Path, Type};
+use syn::{Generics, Ident, Member, Path, Type};
+
+use super::fallback::Probe;
 
 use crate::model::{DeepCopyMode, Input, Resource, RustBody, RustField, RustFields};
 
@@ -22,7 +24,7 @@ pub(crate) fn type_impl(input: &Input) -> TokenStream {
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let (into, copy) = match &input.rust {
-        RustBody::Struct(fields) => struct_bodies(fields, krate),
+        RustBody::Struct(fields) => struct_bodies(fields, krate, &input.generics),
         RustBody::Enum(variants) if variants.is_empty() => {
             (quote!(match *self {}), quote!(match *self {}))
         }
@@ -34,7 +36,9 @@ pub(crate) fn type_impl(input: &Input) -> TokenStream {
                 let calls = fields_of(&v.fields)
                     .iter()
                     .zip(from_binds.iter().zip(&out_binds))
-                    .map(|(f, (from, out))| copy_into(f, krate, quote!(#from), quote!(#out)));
+                    .map(|(f, (from, out))| {
+                        copy_into(f, krate, &input.generics, quote!(#from), quote!(#out))
+                    });
                 quote!((Self::#name #from_pat, Self::#name #out_pat) => { #(#calls)* })
             });
             let copy_arms = variants.iter().map(|v| {
@@ -48,6 +52,7 @@ pub(crate) fn type_impl(input: &Input) -> TokenStream {
                         .collect::<Vec<_>>()
                         .as_slice(),
                     krate,
+                    &input.generics,
                     quote!(Self::#name),
                 );
                 quote!(Self::#name #from_pat => #value,)
@@ -88,23 +93,24 @@ pub(crate) fn root_impl(input: &Input, r: &Resource) -> TokenStream {
     let meta: Type = syn::parse_quote!(
         #krate::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta
     );
-    let field = |name: &str, ty: Type| RustField {
+    let field = |name: &str, ty: Type, deep_copy| RustField {
         member: Member::Named(Ident::new(name, Span::call_site())),
         span: syn::spanned::Spanned::span(&ty),
         ty,
-        deep_copy: DeepCopyMode::Deep,
+        deep_copy,
     };
     let mut fields = vec![
-        field("metadata", meta),
-        field("spec", syn::parse_quote!(#spec)),
+        field("metadata", meta, DeepCopyMode::Native),
+        field("spec", syn::parse_quote!(#spec), DeepCopyMode::Native),
     ];
     if let Some(status) = &r.status {
         fields.push(field(
             "status",
             syn::parse_quote!(::core::option::Option<#status>),
+            DeepCopyMode::Deep,
         ));
     }
-    let (into, copy) = struct_bodies(&RustFields::Named(fields), krate);
+    let (into, copy) = struct_bodies(&RustFields::Named(fields), krate, &input.generics);
     quote! {
         #[automatically_derived]
         impl #krate::DeepCopy for #root {
@@ -121,11 +127,15 @@ pub(crate) fn root_impl(input: &Input, r: &Resource) -> TokenStream {
 }
 
 /// The bodies of `deep_copy_into` and `deep_copy` for a struct.
-fn struct_bodies(fields: &RustFields, krate: &Path) -> (TokenStream, TokenStream) {
+fn struct_bodies(
+    fields: &RustFields,
+    krate: &Path,
+    generics: &Generics,
+) -> (TokenStream, TokenStream) {
     let all = fields_of(fields);
     let into = all.iter().map(|f| {
         let m = &f.member;
-        copy_into(f, krate, quote!(&self.#m), quote!(&mut out.#m))
+        copy_into(f, krate, generics, quote!(&self.#m), quote!(&mut out.#m))
     });
     let sources: Vec<TokenStream> = all
         .iter()
@@ -134,7 +144,7 @@ fn struct_bodies(fields: &RustFields, krate: &Path) -> (TokenStream, TokenStream
             quote!(&self.#m)
         })
         .collect();
-    let copy = construct(fields, &sources, krate, quote!(Self));
+    let copy = construct(fields, &sources, krate, generics, quote!(Self));
     if all.is_empty() {
         // Nothing to copy; `out` is used so that no warning reaches the user.
         return (quote!(let _ = out;), copy);
@@ -166,13 +176,25 @@ fn pattern(fields: &RustFields, prefix: &str) -> (TokenStream, Vec<Ident>) {
 }
 
 /// `from.deep_copy_into(out)` for one field, spanned at its type.
-fn copy_into(field: &RustField, krate: &Path, from: TokenStream, out: TokenStream) -> TokenStream {
+fn copy_into(
+    field: &RustField,
+    krate: &Path,
+    generics: &Generics,
+    from: TokenStream,
+    out: TokenStream,
+) -> TokenStream {
     let ty = &field.ty;
-    match field.deep_copy {
-        DeepCopyMode::Deep => quote_spanned!(field.span=>
+    let probe = Probe::of(ty, generics, krate);
+    match (field.deep_copy, probe) {
+        // Its own `DeepCopy`, or `Clone` if it has only schemars' `JsonSchema`.
+        (DeepCopyMode::Deep, Some(probe)) => {
+            let via = probe.copy();
+            super::apply::relocate(quote!(#via::deep_copy_into(#from, #out);), field.span)
+        }
+        (DeepCopyMode::Deep | DeepCopyMode::Native, _) => quote_spanned!(field.span=>
             <#ty as #krate::DeepCopy>::deep_copy_into(#from, #out);
         ),
-        DeepCopyMode::Clone => quote_spanned!(field.span=>
+        (DeepCopyMode::Clone, _) => quote_spanned!(field.span=>
             <#ty as ::core::clone::Clone>::clone_from(#out, #from);
         ),
     }
@@ -183,17 +205,22 @@ fn construct(
     fields: &RustFields,
     sources: &[TokenStream],
     krate: &Path,
+    generics: &Generics,
     path: TokenStream,
 ) -> TokenStream {
     let all = fields_of(fields);
     let values = all.iter().zip(sources).map(|(f, from)| {
         let m = &f.member;
         let ty = &f.ty;
-        let value = match f.deep_copy {
-            DeepCopyMode::Deep => {
+        let value = match (f.deep_copy, Probe::of(ty, generics, krate)) {
+            (DeepCopyMode::Deep, Some(probe)) => {
+                let via = probe.copy();
+                super::apply::relocate(quote!(#via::deep_copy(#from)), f.span)
+            }
+            (DeepCopyMode::Deep | DeepCopyMode::Native, _) => {
                 quote_spanned!(f.span=> <#ty as #krate::DeepCopy>::deep_copy(#from))
             }
-            DeepCopyMode::Clone => {
+            (DeepCopyMode::Clone, _) => {
                 quote_spanned!(f.span=> <#ty as ::core::clone::Clone>::clone(#from))
             }
         };

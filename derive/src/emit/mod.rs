@@ -7,6 +7,7 @@
 
 mod apply;
 mod deep_copy;
+mod fallback;
 mod resource;
 mod schema;
 mod values;
@@ -107,5 +108,6 @@ pub(crate) fn emit(input: &Input) -> TokenStream {
         }
     };
     let apply = apply::apply_configuration(input);
-    quote!(#items #apply)
+    let notes = fallback::notes(input);
+    quote!(#items #apply #notes)
 }

@@ -75,9 +75,15 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
             },
             quote!(#[serde(default)] status: ::core::option::Option<#status>,),
             quote!(status: wire.status,),
-            quote!(::core::option::Option::Some(ctx.at("status", |ctx| {
-                <#status as #krate::KubeSchema>::kube_schema(ctx)
-            }))),
+            match super::fallback::Probe::of(status, &input.generics, krate) {
+                Some(probe) => {
+                    let via = probe.schema();
+                    quote!(::core::option::Option::Some(ctx.at("status", |ctx| #via::kube_schema(ctx))))
+                }
+                None => quote!(::core::option::Option::Some(ctx.at("status", |ctx| {
+                    <#status as #krate::KubeSchema>::kube_schema(ctx)
+                }))),
+            },
         ),
         None => (
             quote!(),

@@ -5,8 +5,9 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::{Path, Type};
+use syn::{Generics, Path, Type};
 
+use super::fallback::Probe;
 use super::values::constraints;
 use crate::model::{Body, Field, Input, Requirement, Tagging, VariantShape};
 
@@ -32,17 +33,18 @@ pub(crate) fn schema_impl(input: &Input) -> TokenStream {
 
 fn body(input: &Input) -> TokenStream {
     let krate = &input.krate;
+    let g = &input.generics;
     let type_constraints = constraints(&input.constraints, krate);
     match &input.body {
         Body::Struct(fields) => {
-            let fields = fields.iter().map(|f| field_desc(f, krate));
+            let fields = fields.iter().map(|f| field_desc(f, krate, g));
             quote! {
                 let fields = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]);
                 #krate::schema::struct_schema(ctx, fields, &#type_constraints)
             }
         }
         Body::Transparent(field) => {
-            let schema = field_schema(field, krate);
+            let schema = field_schema(field, krate, g);
             quote! {
                 let mut schema = #schema;
                 #type_constraints.apply(&mut schema, ctx);
@@ -67,11 +69,11 @@ fn body(input: &Input) -> TokenStream {
                 let payload = match &v.shape {
                     VariantShape::Unit => quote!(#krate::schema::Payload::Unit),
                     VariantShape::Newtype(field) => {
-                        let schema = field_schema(field, krate);
+                        let schema = field_schema(field, krate, g);
                         quote!(#krate::schema::Payload::Newtype(ctx.at(#name, |ctx| #schema)))
                     }
                     VariantShape::Struct(fields) => {
-                        let fields = fields.iter().map(|f| field_desc(f, krate));
+                        let fields = fields.iter().map(|f| field_desc(f, krate, g));
                         quote!(#krate::schema::Payload::Struct(ctx.at(#name, |ctx| {
                             let fields = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]);
                             #krate::schema::struct_schema(
@@ -112,7 +114,7 @@ fn schema_trait(field: &Field, krate: &Path) -> TokenStream {
 }
 
 /// An expression for the field's schema, without its constraints.
-fn raw_schema(field: &Field, krate: &Path) -> TokenStream {
+fn raw_schema(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
     let ty = &field.ty;
     if let Some(path) = &field.schema_with {
         let ctx = super::local("ctx");
@@ -129,8 +131,13 @@ fn raw_schema(field: &Field, krate: &Path) -> TokenStream {
         // The constraints replace the schema; the type need not describe itself.
         return quote!(#krate::schema::Schema::any());
     }
-    let tr = schema_trait(field, krate);
     let ctx = super::local("ctx");
+    if let Some(probe) = Probe::of_field(field, generics, krate) {
+        // Its own `KubeSchema`, or schemars' `JsonSchema` if it has only that.
+        let via = probe.schema();
+        return super::apply::relocate(quote!(#via::kube_schema(#ctx)), field.span);
+    }
+    let tr = schema_trait(field, krate);
     quote_spanned!(field.span=> <#ty as #tr>::kube_schema(#ctx))
 }
 
@@ -157,8 +164,8 @@ fn field_constraints(field: &Field, krate: &Path) -> TokenStream {
 /// An expression for the field's schema with its constraints applied, for
 /// newtype variants and transparent structs (struct fields get theirs in
 /// `struct_schema`).
-fn field_schema(field: &Field, krate: &Path) -> TokenStream {
-    let raw = raw_schema(field, krate);
+fn field_schema(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
+    let raw = raw_schema(field, krate, generics);
     let c = field_constraints(field, krate);
     quote!({
         let mut schema = #raw;
@@ -168,9 +175,9 @@ fn field_schema(field: &Field, krate: &Path) -> TokenStream {
     })
 }
 
-fn field_desc(field: &Field, krate: &Path) -> TokenStream {
+fn field_desc(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
     let name = &field.wire_name;
-    let raw = raw_schema(field, krate);
+    let raw = raw_schema(field, krate, generics);
     let ty = &field.ty;
     let required = match field.required {
         Requirement::Required => quote!(true),
@@ -181,10 +188,16 @@ fn field_desc(field: &Field, krate: &Path) -> TokenStream {
             let optional = crate::frontend::option_inner(ty).is_some();
             quote!(!#optional)
         }
-        Requirement::ByType => {
-            let tr = schema_trait(field, krate);
-            quote_spanned!(field.span=> !<#ty as #tr>::OPTIONAL)
-        }
+        Requirement::ByType => match Probe::of_field(field, generics, krate) {
+            Some(probe) => {
+                let via = probe.schema();
+                super::apply::relocate(quote!(!#via::OPTIONAL), field.span)
+            }
+            None => {
+                let tr = schema_trait(field, krate);
+                quote_spanned!(field.span=> !<#ty as #tr>::OPTIONAL)
+            }
+        },
     };
     let flatten = field.flatten;
     let c = field_constraints(field, krate);

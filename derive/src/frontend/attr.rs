@@ -167,7 +167,17 @@ pub(crate) fn parse(attrs: &[Attribute], place: Place, errors: &mut Errors) -> A
             continue;
         }
         out.in_kube = attr.path().is_ident("kube");
-        if let Err(e) = attr.parse_nested_meta(|meta| key(&meta, place, &mut out, errors)) {
+        let result = attr.parse_nested_meta(|meta| match key(&meta, place, &mut out, errors) {
+            // A bad value that was read whole (`kind = KIND`) is reported
+            // and the keys after it are still read, so none of them is
+            // reported missing; anything else ends this attribute.
+            Err(e) if meta.input.is_empty() || meta.input.peek(syn::Token![,]) => {
+                errors.push(e);
+                Ok(())
+            }
+            other => other,
+        });
+        if let Err(e) = result {
             errors.push(e);
         }
     }

@@ -678,13 +678,13 @@ pub(crate) fn default_fits_the_type(ty: &Type, attrs: &Attrs, field: &str, error
     let Some(expr) = &attrs.default_expr else {
         return;
     };
-    let lit = match expr {
+    let lit = match super::values::ungrouped(expr) {
         syn::Expr::Lit(l) => &l.lit,
         syn::Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
             expr,
             ..
-        }) => match &**expr {
+        }) => match super::values::ungrouped(expr) {
             syn::Expr::Lit(l) => &l.lit,
             _ => return,
         },

@@ -19,6 +19,7 @@ mod values;
 pub(crate) use check::option_inner;
 pub(crate) use ctxt::Errors;
 
+use proc_macro2::Span;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Member};
 
 use crate::model::{
@@ -221,7 +222,7 @@ pub(crate) fn docs(attrs: &[Attribute]) -> Option<String> {
             && let syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
                 ..
-            }) = &nv.value
+            }) = values::ungrouped(&nv.value)
         {
             let line = s.value();
             lines.push(
@@ -274,6 +275,69 @@ fn rust_fields(fields: &Fields, rust: Vec<RustField>) -> RustFields {
         Fields::Unnamed(_) => RustFields::Unnamed(rust),
         Fields::Unit => RustFields::Unit,
     }
+}
+
+/// `#[schemars(...)]` on a field of a type crdforge derives: schemars
+/// reads it for its own `JsonSchema` (a kube-derive spec derives both), but
+/// the CRD's schema comes from crdforge's attributes, so it would be lost
+/// without a word. Returns the attribute's span and the `#[crd(...)]` keys
+/// that say the same, where there are such.
+fn ignored_schemars(attrs: &[Attribute]) -> Option<(Span, String)> {
+    let attr = attrs.iter().find(|a| a.path().is_ident("schemars"))?;
+    let mut keys = Vec::new();
+    let mut others = false;
+    let _ = attr.parse_nested_meta(|meta| {
+        let name = meta.path.get_ident().map(ToString::to_string);
+        match name.as_deref() {
+            // length(min = 1, max = 63), range(min = 0, max = 9)
+            Some(outer @ ("length" | "range")) if meta.input.peek(syn::token::Paren) => meta
+                .parse_nested_meta(|inner| {
+                    let bound = inner.path.get_ident().map(ToString::to_string);
+                    let value = values::skip_to_string(&inner)?;
+                    let key = match (outer, bound.as_deref()) {
+                        ("length", Some("min")) => "min_length",
+                        ("length", Some("max")) => "max_length",
+                        ("length", Some("equal")) => "min_length = max_length",
+                        ("range", Some("min")) => "minimum",
+                        ("range", Some("max")) => "maximum",
+                        _ => {
+                            others = true;
+                            return Ok(());
+                        }
+                    };
+                    keys.push(format!("{key} = {value}"));
+                    Ok(())
+                }),
+            // regex(pattern = "^a$")
+            Some("regex") if meta.input.peek(syn::token::Paren) => {
+                meta.parse_nested_meta(|inner| {
+                    let value = values::skip_to_string(&inner)?;
+                    if inner.path.is_ident("pattern") {
+                        keys.push(format!("pattern = {value}"));
+                    } else {
+                        others = true;
+                    }
+                    Ok(())
+                })
+            }
+            Some("email") => {
+                keys.push("format = \"email\"".to_owned());
+                values::skip(&meta)
+            }
+            // Descriptions come from doc comments already.
+            Some("description" | "title") => values::skip(&meta),
+            _ => {
+                others = true;
+                values::skip(&meta)
+            }
+        }
+    });
+    let advice = if keys.is_empty() || others {
+        "say it with #[crd(...)] (docs/annotations.md)".to_owned()
+    } else {
+        format!("write #[crd({})]", keys.join(", "))
+    };
+    Some((syn::spanned::Spanned::span(attr.path()), advice))
 }
 
 /// One Rust field as the whole-value impls see it.
@@ -404,6 +468,7 @@ fn fields<'a>(
             );
         }
         out.push(Field {
+            ignored_schemars: ignored_schemars(&f.attrs),
             member,
             span: syn::spanned::Spanned::span(&f.ty),
             ty: f.ty.clone(),

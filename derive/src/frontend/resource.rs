@@ -32,8 +32,14 @@ pub(super) fn resource(
         );
     }
     let r = std::mem::take(&mut attrs.resource);
+    // A key given with a value that is not a string literal was reported
+    // at the value; it is not missing as well.
+    let given: Vec<&str> = attrs.spans.iter().map(|(k, _)| *k).collect();
     let mut required = |value: Option<LitStr>, key: &str, example: &str| {
         value.unwrap_or_else(|| {
+            if given.contains(&key) {
+                return LitStr::new("", Span::call_site());
+            }
             errors.spanned(
                 &input.ident,
                 format!("#[derive(CustomResource)] needs `{key}`: #[kube({key} = \"{example}\")]"),
@@ -44,7 +50,11 @@ pub(super) fn resource(
     let group = required(r.group, GROUP, "example.com");
     let version = required(r.version, VERSION, "v1");
     let kind = required(r.kind, KIND, "User");
-    if !errors.is_empty() && (group.value().is_empty() || kind.value().is_empty()) {
+    if !errors.is_empty()
+        && [&group, &version, &kind]
+            .iter()
+            .any(|v| v.value().is_empty())
+    {
         return None;
     }
     check_group(&group, errors);

@@ -249,7 +249,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldSerde {
                 if let syn::Expr::Lit(syn::ExprLit {
                     lit: syn::Lit::Str(path),
                     ..
-                }) = meta.value()?.parse::<syn::Expr>()?
+                }) = values::ungroup(meta.value()?.parse::<syn::Expr>()?)
                 {
                     out.double_option |= path.value().split("::").any(|s| s == "double_option");
                 }

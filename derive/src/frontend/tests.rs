@@ -489,3 +489,46 @@ fn paths_may_name_fields_of_a_flattened_spec_struct() {
         found[0]
     );
 }
+
+/// What a `macro_rules!` hands on for `$x:literal` or `$x:expr`: the
+/// tokens inside an invisible group.
+fn invisible(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenTree {
+    proc_macro2::Group::new(proc_macro2::Delimiter::None, tokens).into()
+}
+
+#[test]
+fn literals_in_invisible_groups_are_read_and_anything_else_is_one_error() {
+    let (kind, max, doc) = (
+        invisible(quote::quote!("Widget")),
+        invisible(quote::quote!(12)),
+        invisible(quote::quote!("A widget.")),
+    );
+    let input: DeriveInput = parse_quote! {
+        #[doc = #doc]
+        #[kube(group = "example.com", version = "v1", kind = #kind)]
+        pub struct WidgetSpec {
+            #[crd(max_length = #max)]
+            pub name: String,
+        }
+    };
+    let model = ok(input, Derive::CustomResource);
+    assert_eq!(model.resource.as_ref().unwrap().kind, "Widget");
+    assert_eq!(model.constraints.description.as_deref(), Some("A widget."));
+    assert_eq!(fields(&model)[0].constraints.max_length, Some(12));
+
+    // A path where a literal belongs: one error at it, and the keys after
+    // it are still read (none is reported missing).
+    let path = invisible(quote::quote!(KIND));
+    let input: DeriveInput = parse_quote! {
+        #[kube(kind = #path, group = "example.com", version = "v1")]
+        pub struct WidgetSpec {
+            pub name: String,
+        }
+    };
+    let errors = errors(input, Derive::CustomResource);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("`kind` takes a string literal"),
+        "{errors:?}"
+    );
+}

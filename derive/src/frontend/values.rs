@@ -5,9 +5,33 @@ use serde_json::Value;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 
+/// The value after `key =`, seen through the invisible groups a
+/// `macro_rules!` puts around a `$x:literal` or `$x:expr` it passes on: a
+/// key written `kind = $kind` reads the literal the macro was given.
+fn value(meta: &ParseNestedMeta<'_>) -> syn::Result<Expr> {
+    let expr: Expr = meta.value()?.parse()?;
+    Ok(ungroup(expr))
+}
+
+/// `expr` without its invisible groups (`Delimiter::None`).
+pub(crate) fn ungroup(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(group) => ungroup(*group.expr),
+        other => other,
+    }
+}
+
+/// `expr` without its invisible groups, by reference.
+pub(crate) fn ungrouped(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(group) => ungrouped(&group.expr),
+        other => other,
+    }
+}
+
 /// `key = "text"`.
 pub(crate) fn string(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
-    let expr: Expr = meta.value()?.parse()?;
+    let expr = value(meta)?;
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -24,7 +48,7 @@ pub(crate) fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<bool> {
     if !meta.input.peek(Token![=]) {
         return Ok(true);
     }
-    let expr: Expr = meta.value()?.parse()?;
+    let expr = value(meta)?;
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
@@ -38,7 +62,7 @@ pub(crate) fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<bool> {
 
 /// `key = a::Path` or `key = "a::Path"` (kube-derive's spelling).
 pub(crate) fn path(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Path> {
-    let expr: Expr = meta.value()?.parse()?;
+    let expr = value(meta)?;
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -57,7 +81,7 @@ pub(crate) fn apply(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Option
     if !meta.input.peek(Token![=]) {
         return Ok(None);
     }
-    let expr: Expr = meta.value()?.parse()?;
+    let expr = value(meta)?;
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
@@ -88,7 +112,7 @@ pub(crate) fn apply(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Option
 
 /// `key = <number>`, integer or decimal, possibly negative.
 pub(crate) fn number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<f64> {
-    let expr: Expr = meta.value()?.parse()?;
+    let expr = value(meta)?;
     match json(&expr) {
         Ok(Value::Number(n)) => n
             .as_f64()
@@ -102,7 +126,7 @@ pub(crate) fn number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<f64> 
 
 /// `key = <non-negative integer>`.
 pub(crate) fn count(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<i64> {
-    let expr: Expr = meta.value()?.parse()?;
+    let expr = value(meta)?;
     if let Expr::Lit(ExprLit {
         lit: Lit::Int(i), ..
     }) = &expr
@@ -197,6 +221,13 @@ pub(crate) fn skip(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         content.parse::<proc_macro2::TokenStream>()?;
     }
     Ok(())
+}
+
+/// Consumes `= value` and returns the value as written (for advice that
+/// quotes it).
+pub(crate) fn skip_to_string(meta: &ParseNestedMeta<'_>) -> syn::Result<String> {
+    let expr = value(meta)?;
+    Ok(quote::ToTokens::to_token_stream(&expr).to_string())
 }
 
 /// `key(a, b, c)`: identifiers.

@@ -142,9 +142,30 @@ const _: () = {
                 &self.spec,
                 &mut out.spec,
             );
-            <::core::option::Option<
-                UserStatus,
-            > as ::crdforge::DeepCopy>::deep_copy_into(&self.status, &mut out.status);
+            <::crdforge::__private::fallback::Via<
+                {
+                    #[allow(unused_imports)]
+                    use ::crdforge::__private::fallback::Absent as _;
+                    !<::crdforge::__private::fallback::Probe<
+                        ::core::option::Option<UserStatus>,
+                    >>::SCHEMA
+                        && !<::crdforge::__private::fallback::Probe<
+                            ::core::option::Option<UserStatus>,
+                        >>::FLOAT
+                        && !<::crdforge::__private::fallback::Probe<
+                            ::core::option::Option<UserStatus>,
+                        >>::DEEP_COPY
+                        && <::crdforge::__private::fallback::Probe<
+                            ::core::option::Option<UserStatus>,
+                        >>::SCHEMARS
+                },
+                true,
+                ::core::option::Option<UserStatus>,
+                ::core::option::Option<UserStatus>,
+            > as ::crdforge::__private::fallback::CopyVia>::deep_copy_into(
+                &self.status,
+                &mut out.status,
+            );
         }
         #[inline]
         fn deep_copy(&self) -> Self {
@@ -153,9 +174,27 @@ const _: () = {
                     &self.metadata,
                 ),
                 spec: <UserSpec as ::crdforge::DeepCopy>::deep_copy(&self.spec),
-                status: <::core::option::Option<
-                    UserStatus,
-                > as ::crdforge::DeepCopy>::deep_copy(&self.status),
+                status: <::crdforge::__private::fallback::Via<
+                    {
+                        #[allow(unused_imports)]
+                        use ::crdforge::__private::fallback::Absent as _;
+                        !<::crdforge::__private::fallback::Probe<
+                            ::core::option::Option<UserStatus>,
+                        >>::SCHEMA
+                            && !<::crdforge::__private::fallback::Probe<
+                                ::core::option::Option<UserStatus>,
+                            >>::FLOAT
+                            && !<::crdforge::__private::fallback::Probe<
+                                ::core::option::Option<UserStatus>,
+                            >>::DEEP_COPY
+                            && <::crdforge::__private::fallback::Probe<
+                                ::core::option::Option<UserStatus>,
+                            >>::SCHEMARS
+                    },
+                    true,
+                    ::core::option::Option<UserStatus>,
+                    ::core::option::Option<UserStatus>,
+                > as ::crdforge::__private::fallback::CopyVia>::deep_copy(&self.status),
             }
         }
     }
@@ -295,9 +334,26 @@ const _: () = {
                 ctx
                     .at(
                         "status",
-                        |ctx| {
-                            <UserStatus as ::crdforge::KubeSchema>::kube_schema(ctx)
-                        },
+                        |ctx| <::crdforge::__private::fallback::Via<
+                            {
+                                #[allow(unused_imports)]
+                                use ::crdforge::__private::fallback::Absent as _;
+                                !<::crdforge::__private::fallback::Probe<
+                                    UserStatus,
+                                >>::SCHEMA
+                                    && !<::crdforge::__private::fallback::Probe<
+                                        UserStatus,
+                                    >>::FLOAT
+                                    && <::crdforge::__private::fallback::Probe<
+                                        UserStatus,
+                                    >>::SCHEMARS
+                            },
+                            false,
+                            UserStatus,
+                            UserStatus,
+                        > as ::crdforge::__private::fallback::SchemaVia>::kube_schema(
+                            ctx,
+                        ),
                     ),
             );
             let schema = ::crdforge::crd::root_schema(
@@ -477,7 +533,19 @@ pub struct UserApply {
     /// The observed state to apply through the status
     /// subresource; `None` leaves `status` out.
     pub status: ::core::option::Option<
-        <UserStatus as ::crdforge::ApplyConfiguration>::Configuration,
+        <::crdforge::__private::fallback::Via<
+            {
+                #[allow(unused_imports)]
+                use ::crdforge::__private::fallback::Absent as _;
+                !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
+                    && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
+                    && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+                    && !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
+            },
+            false,
+            UserStatus,
+            UserStatus,
+        > as ::crdforge::__private::fallback::ApplyVia>::Configuration,
     >,
 }
 #[allow(dead_code)]
@@ -542,7 +610,19 @@ impl UserApply {
     pub fn with_status(
         mut self,
         status: impl ::core::convert::Into<
-            <UserStatus as ::crdforge::ApplyConfiguration>::Configuration,
+            <::crdforge::__private::fallback::Via<
+                {
+                    #[allow(unused_imports)]
+                    use ::crdforge::__private::fallback::Absent as _;
+                    !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
+                        && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
+                        && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+                        && !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
+                },
+                false,
+                UserStatus,
+                UserStatus,
+            > as ::crdforge::__private::fallback::ApplyVia>::Configuration,
         >,
     ) -> Self {
         self.status = ::core::option::Option::Some(::core::convert::Into::into(status));
@@ -577,4 +657,27 @@ const _: () = {
     impl ::crdforge::ApplyConfiguration for User {
         type Configuration = UserApply;
     }
+};
+const _: () = {
+    struct SchemarsFallback<const ON: bool>;
+    #[allow(non_upper_case_globals)]
+    impl SchemarsFallback<true> {
+        #[deprecated(
+            note = "`UserStatus` implements schemars' `JsonSchema` but not crdforge's `KubeSchema`, so crdforge takes its schema from schemars, deep-copies it with `Clone` and applies it whole. `#[derive(crdforge::KubeSchema)]` on `UserStatus` would add validation with `#[crd(...)]` (checked before the apiserver sees it), granular server-side apply and list types; `#![allow(deprecated)]` on the module keeps schemars and silences this note."
+        )]
+        const field_status: () = ();
+    }
+    #[allow(non_upper_case_globals)]
+    impl SchemarsFallback<false> {
+        const field_status: () = ();
+    }
+    const _: () = SchemarsFallback::<
+        {
+            #[allow(unused_imports)]
+            use ::crdforge::__private::fallback::Absent as _;
+            !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
+                && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
+                && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+        },
+    >::field_status;
 };

@@ -25,7 +25,26 @@ impl ::crdforge::DeepCopy for Source {
                 Self::Local { 0: __from_0, 1: __from_1 },
                 Self::Local { 0: __out_0, 1: __out_1 },
             ) => {
-                <PathBuf as ::crdforge::DeepCopy>::deep_copy_into(__from_0, __out_0);
+                <::crdforge::__private::fallback::Via<
+                    {
+                        #[allow(unused_imports)]
+                        use ::crdforge::__private::fallback::Absent as _;
+                        !<::crdforge::__private::fallback::Probe<PathBuf>>::SCHEMA
+                            && !<::crdforge::__private::fallback::Probe<PathBuf>>::FLOAT
+                            && !<::crdforge::__private::fallback::Probe<
+                                PathBuf,
+                            >>::DEEP_COPY
+                            && <::crdforge::__private::fallback::Probe<
+                                PathBuf,
+                            >>::SCHEMARS
+                    },
+                    false,
+                    PathBuf,
+                    PathBuf,
+                > as ::crdforge::__private::fallback::CopyVia>::deep_copy_into(
+                    __from_0,
+                    __out_0,
+                );
                 <u8 as ::crdforge::DeepCopy>::deep_copy_into(__from_1, __out_1);
             }
             #[allow(unreachable_patterns)]
@@ -42,7 +61,23 @@ impl ::crdforge::DeepCopy for Source {
             }
             Self::Local { 0: __from_0, 1: __from_1 } => {
                 Self::Local {
-                    0: <PathBuf as ::crdforge::DeepCopy>::deep_copy(__from_0),
+                    0: <::crdforge::__private::fallback::Via<
+                        {
+                            #[allow(unused_imports)]
+                            use ::crdforge::__private::fallback::Absent as _;
+                            !<::crdforge::__private::fallback::Probe<PathBuf>>::SCHEMA
+                                && !<::crdforge::__private::fallback::Probe<PathBuf>>::FLOAT
+                                && !<::crdforge::__private::fallback::Probe<
+                                    PathBuf,
+                                >>::DEEP_COPY
+                                && <::crdforge::__private::fallback::Probe<
+                                    PathBuf,
+                                >>::SCHEMARS
+                        },
+                        false,
+                        PathBuf,
+                        PathBuf,
+                    > as ::crdforge::__private::fallback::CopyVia>::deep_copy(__from_0),
                     1: <u8 as ::crdforge::DeepCopy>::deep_copy(__from_1),
                 }
             }

@@ -50,7 +50,9 @@ impl<'d> Estimator<'d> {
             size: None,
             entry: None,
         };
-        let target_string = target.is_some_and(|t| matches!(t.ty, Ty::String));
+        // A string method on an int-or-string (`dyn`) resolves to its
+        // string overload, the only one there is.
+        let target_string = target.is_some_and(|t| matches!(t.ty, Ty::String | Ty::Dyn));
         match (name, target, args) {
             ("_&&_" | "_||_", None, [a, b]) => plain(
                 Est {

@@ -347,6 +347,18 @@ fn fields<'a>(
             only_deep_copy(&attrs, &format!("field `{rust_name}`"), errors);
             continue;
         }
+        // Written, kept by the apiserver, and dropped on every read: the
+        // value does not survive a round trip.
+        if let Some(span) = serde.skip_deserializing_only {
+            errors.at(
+                span,
+                format!(
+                    "field `{rust_name}` is written but never read back (`skip_deserializing`): \
+                     the apiserver keeps its value and reading the object drops it; use \
+                     #[serde(skip)] to leave it out of the object, or remove `skip_deserializing`"
+                ),
+            );
+        }
         let wire_name = serde
             .rename
             .clone()

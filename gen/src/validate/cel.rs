@@ -547,6 +547,14 @@ impl<'s> Checker<'s> {
         if let Some(comprehension) = super::macros::two_variable(call) {
             return self.comprehension(&comprehension);
         }
+        if let Some((list, sorted)) = super::macros::sort_by(call) {
+            let list = self.infer(list);
+            let scope = HashMap::from([(super::macros::SORT_BY_INPUT.to_owned(), list.clone())]);
+            self.scopes.push(scope);
+            self.call(&sorted);
+            self.scopes.pop();
+            return list;
+        }
         let target = match call.target.as_deref() {
             Some(IdedExpr {
                 expr: Expr::Ident(name),
@@ -839,6 +847,7 @@ mod tests {
             "self.tags.transformList(i, t, i > 0, t + '!').size() > 0",
             "self.labels.transformMap(k, v, v.size()).all(k, k != '')",
             "self.tags.transformMapEntry(i, t, {t: i}).size() > 0",
+            "self.ports.sortBy(p, p.port)[0].name != ''",
         ] {
             accepted(rule);
         }
@@ -851,6 +860,7 @@ mod tests {
             "no matching overload",
         );
         refused("self.tags.all(i, t, u > 0)", "undeclared reference to `u`");
+        refused("self.tags.sortBy(t, u)", "undeclared reference to `u`");
         // Neither cel.bind nor cel-go's math extension is in the
         // apiserver's environment ("undeclared reference to 'math'").
         refused("math.greatest(1, 2) == 2", "undeclared reference to `math`");

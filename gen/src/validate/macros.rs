@@ -130,6 +130,54 @@ pub(super) fn two_variable(call_expr: &CallExpr) -> Option<ComprehensionExpr> {
     })
 }
 
+/// The variable cel-go's `sortBy` macro binds the list to.
+pub(super) const SORT_BY_INPUT: &str = "@__sortBy_input__";
+
+/// cel-go's lists extension `list.sortBy(e, key)`: the list, and the call
+/// the macro makes on it once bound (to [`SORT_BY_INPUT`]):
+/// `@__sortBy_input__.@sortByAssociatedKeys(@__sortBy_input__.map(e, key))`.
+pub(super) fn sort_by(call_expr: &CallExpr) -> Option<(&IdedExpr, CallExpr)> {
+    let target = call_expr.target.as_deref()?;
+    let [var, key] = call_expr.args.as_slice() else {
+        return None;
+    };
+    if call_expr.func_name != "sortBy" {
+        return None;
+    }
+    let var = ident(var)?;
+    let input = || node(Expr::Ident(SORT_BY_INPUT.into()));
+    let keys = ComprehensionExpr {
+        iter_range: input(),
+        iter_var: var,
+        iter_var2: None,
+        accu_var: ACCU.into(),
+        accu_init: node(Expr::List(ListExpr {
+            elements: vec![],
+            optional_indices: vec![],
+        })),
+        loop_cond: literal(LiteralValue::Boolean(true.into())),
+        loop_step: call(
+            "_+_",
+            vec![
+                accu(),
+                node(Expr::List(ListExpr {
+                    elements: vec![key.clone()],
+                    optional_indices: vec![],
+                })),
+            ],
+        ),
+        result: accu(),
+    };
+    Some((
+        target,
+        CallExpr {
+            func_name: "@sortByAssociatedKeys".into(),
+            target: Some(Box::new(input())),
+            args: vec![node(Expr::Comprehension(Box::new(keys)))],
+        },
+    ))
+}
+
 /// `filter ? step : accumulator` where the macro has a filter.
 fn filtered(filter: Option<IdedExpr>, step: IdedExpr) -> IdedExpr {
     match filter {

@@ -598,6 +598,9 @@ impl<'d> Estimator<'d> {
         if let Some(comprehension) = super::super::macros::two_variable(call) {
             return self.comprehension(&comprehension);
         }
+        if let Some((list, sorted)) = super::super::macros::sort_by(call) {
+            return self.sort_by(list, &sorted);
+        }
         let mut name = call.func_name.clone();
         let mut target = call.target.as_deref();
         // `optional.of(x)`, `strings.quote(s)`: a namespaced global.
@@ -634,6 +637,26 @@ impl<'d> Estimator<'d> {
             path: result.path,
             size,
             entry: result.entry,
+        }
+    }
+
+    /// cel-go's `sortBy` macro: the list bound to a variable (a bind: an
+    /// empty list's 10, the list's cost) and `sorted`, the bound list's
+    /// `@sortByAssociatedKeys` of the mapped keys.
+    fn sort_by(&mut self, list: &IdedExpr, sorted: &CallExpr) -> Info<'d> {
+        let list = self.expr(list);
+        self.locals.push(Local {
+            name: super::super::macros::SORT_BY_INPUT.into(),
+            path: list.path.clone(),
+            ty: list.ty.clone(),
+            size: list.size,
+            entry: list.entry,
+        });
+        let result = self.call(sorted);
+        self.locals.pop();
+        Info {
+            cost: Est::fixed(LIST_CREATE).add(list.cost).add(result.cost),
+            ..result
         }
     }
 

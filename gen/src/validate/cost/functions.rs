@@ -564,6 +564,24 @@ impl<'d> Estimator<'d> {
                 };
                 allocating(factor, t.size().mul(t.size()), arg_sum, t.ty.clone())
             }
+            // Timestamp and duration accessors: O(1).
+            (
+                "getFullYear" | "getMonth" | "getDayOfYear" | "getDayOfMonth" | "getDate"
+                | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds",
+                Some(t),
+                _,
+            ) if matches!(t.ty, Ty::Timestamp | Ty::Duration) => plain(one, Ty::Int),
+            // `sortBy`'s sort: by the keys' type, over the keys' count.
+            ("@sortByAssociatedKeys", Some(t), [keys]) => {
+                let factor = match &keys.ty {
+                    Ty::List(item) if matches!(**item, Ty::String | Ty::Bytes) => {
+                        2.0 + STRING_TRAVERSAL
+                    }
+                    _ => 2.0,
+                };
+                let size = keys.size();
+                allocating(factor, size.mul(size), arg_sum, t.ty.clone())
+            }
             ("lists.range", None, [_]) => allocating(
                 1.0,
                 Est::fixed(int_literal(&call.args[0]).unwrap_or(u64::MAX)),

@@ -386,6 +386,7 @@ fn fields<'a>(
         check::floats_need_opt_in(&f.ty, &attrs, &rust_name, errors);
         check::map_keys_are_strings(&f.ty, &attrs, &rust_name, errors);
         check::wide_integers_need_a_range(&f.ty, &attrs, &rust_name, errors);
+        check::types_with_a_schema(&f.ty, &attrs, &rust_name, errors);
         check::format_or_no_format(&attrs, errors);
         check::default_fits_the_type(&f.ty, &attrs, &rust_name, errors);
         check::keys_fit_the_type(&f.ty, &attrs, errors);

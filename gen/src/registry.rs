@@ -722,6 +722,35 @@ mod tests {
         );
     }
 
+    /// A rule the offline cost check cannot price is a warning of the run,
+    /// naming the CRD, version, field and rule; it does not fail the run.
+    #[test]
+    fn an_unpriced_rule_is_a_warning_not_a_failure() {
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+        #[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+        #[crd(group = "example.com", version = "v1", kind = "Tuned")]
+        struct TunedSpec {
+            // Iterating over an int-or-string: not modelled.
+            #[crd(validation(rule = "self.exists(x, x == 1)"))]
+            tuning: IntOrString,
+        }
+        let root = scratch("unpriced");
+        let report = registry(&root, Tuned::definition()).write();
+        assert_eq!(report.exit_code(), ExitCode::SUCCESS, "{:?}", report.errors);
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(
+            report.warnings[0].starts_with(
+                "tuneds.example.com v1 .spec.tuning: cost not checked offline for \
+                 x-kubernetes-validations[0].rule `self.exists(x, x == 1)`: the estimator does \
+                 not model iterating over a value that is not a list or map"
+            ),
+            "{:?}",
+            report.warnings
+        );
+        let written = registry(&root, new::Backup::definition()).write();
+        assert!(written.warnings.is_empty(), "{:?}", written.warnings);
+    }
+
     #[test]
     fn write_removes_orphans_check_reports_them_and_names_the_command() {
         let root = scratch("orphans");

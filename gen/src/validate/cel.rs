@@ -547,6 +547,9 @@ impl<'s> Checker<'s> {
         if let Some(comprehension) = super::macros::two_variable(call) {
             return self.comprehension(&comprehension);
         }
+        if let Some(expanded) = super::macros::opt_map(call) {
+            return self.infer(&expanded);
+        }
         if let Some((list, sorted)) = super::macros::sort_by(call) {
             let list = self.infer(list);
             let scope = HashMap::from([(super::macros::SORT_BY_INPUT.to_owned(), list.clone())]);
@@ -848,6 +851,8 @@ mod tests {
             "self.labels.transformMap(k, v, v.size()).all(k, k != '')",
             "self.tags.transformMapEntry(i, t, {t: i}).size() > 0",
             "self.ports.sortBy(p, p.port)[0].name != ''",
+            "self.?name.optMap(n, n + 'x').orValue('') != 'y'",
+            "self.?name.optFlatMap(n, optional.of(n)).hasValue()",
         ] {
             accepted(rule);
         }

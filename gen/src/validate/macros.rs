@@ -178,6 +178,52 @@ pub(super) fn sort_by(call_expr: &CallExpr) -> Option<(&IdedExpr, CallExpr)> {
     ))
 }
 
+/// cel-go's optional macros `opt.optMap(x, expr)` and
+/// `opt.optFlatMap(x, expr)`: `opt.hasValue() ? optional.of(bind(x,
+/// opt.value(), expr)) : optional.none()` (`optFlatMap` without the
+/// `optional.of`), the bind a comprehension over an empty list.
+pub(super) fn opt_map(call_expr: &CallExpr) -> Option<IdedExpr> {
+    let target = call_expr.target.as_deref()?;
+    let [var, expr] = call_expr.args.as_slice() else {
+        return None;
+    };
+    let flat = match call_expr.func_name.as_str() {
+        "optMap" => false,
+        "optFlatMap" => true,
+        _ => return None,
+    };
+    let var = ident(var)?;
+    let member = |name: &str| {
+        node(Expr::Call(CallExpr {
+            func_name: name.into(),
+            target: Some(Box::new(target.clone())),
+            args: vec![],
+        }))
+    };
+    let bound = node(Expr::Comprehension(Box::new(ComprehensionExpr {
+        iter_range: node(Expr::List(ListExpr {
+            elements: vec![],
+            optional_indices: vec![],
+        })),
+        iter_var: "#unused".into(),
+        iter_var2: None,
+        accu_var: var.clone(),
+        accu_init: member("value"),
+        loop_cond: literal(LiteralValue::Boolean(false.into())),
+        loop_step: node(Expr::Ident(var)),
+        result: expr.clone(),
+    })));
+    let some = if flat {
+        bound
+    } else {
+        call("optional.of", vec![bound])
+    };
+    Some(call(
+        "_?_:_",
+        vec![member("hasValue"), some, call("optional.none", vec![])],
+    ))
+}
+
 /// `filter ? step : accumulator` where the macro has a filter.
 fn filtered(filter: Option<IdedExpr>, step: IdedExpr) -> IdedExpr {
     match filter {

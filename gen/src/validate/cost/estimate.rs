@@ -601,6 +601,9 @@ impl<'d> Estimator<'d> {
         if let Some((list, sorted)) = super::super::macros::sort_by(call) {
             return self.sort_by(list, &sorted);
         }
+        if let Some(expanded) = super::super::macros::opt_map(call) {
+            return self.expr(&expanded);
+        }
         let mut name = call.func_name.clone();
         let mut target = call.target.as_deref();
         // `optional.of(x)`, `strings.quote(s)`: a namespaced global.

@@ -335,7 +335,7 @@ fn estimates_equal_the_apiservers_for_every_modelled_construct() {
     let mut ctx = crdforge::schema::Context::new();
     let spec = crdforge::schema::from_json(&value, &mut ctx);
     let decl = decl(&spec, "", false).unwrap();
-    let table: [(&str, u64); 150] = [
+    let table: [(&str, u64); 153] = [
         ("self.s.size() > 0", 4),
         ("self.b == self.s", 12),
         ("self.e == 'alpha'", 3),
@@ -541,6 +541,13 @@ fn estimates_equal_the_apiservers_for_every_modelled_construct() {
             8,
         ),
         ("self.lb.sortBy(x, x).size() > 0", 378),
+        // The optional library's optMap and optFlatMap macros.
+        (
+            "self.?b.optMap(l, l + 'x').orValue('') != 'y'",
+            1_844_674_407_370_955_284,
+        ),
+        ("self.?n.optMap(l, l > 0).orValue(true)", 20),
+        ("self.?b.optFlatMap(l, optional.of(l)).hasValue()", 19),
     ];
     let mut wrong = Vec::new();
     for (rule, expected) in table {
@@ -563,7 +570,7 @@ fn rules_the_estimator_cannot_price_are_listed_not_refused() {
     let mut node = object(vec![("raw", Schema::int_or_string())]);
     node.validations.push(Rule {
         rule: "self.raw.foo('^a')".into(),
-        message_expression: Some("self.raw.optMap(x, x)".into()),
+        message_expression: Some("self.raw.exists(x, x == 1) ? 'a' : 'b'".into()),
         ..Rule::default()
     });
     node.validations.push(Rule {

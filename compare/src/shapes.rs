@@ -207,6 +207,44 @@ pub struct ConditionedSpec {
     conditions: Vec<Condition>,
 }
 
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(group = "kube.shapes.crdforge.dev", version = "v1", kind = "Orders")]
+pub struct OrdersSpec {
+    reference: Reference,
+    denied: Denied,
+    config: Kept,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(untagged)]
+enum Reference {
+    Full {
+        name: String,
+        namespace: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uid: Option<String>,
+    },
+    Short {
+        name: String,
+    },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+enum Denied {
+    Short { name: String },
+    Full { name: String, namespace: String },
+}
+
+/// crdforge's `#[crd(preserve_unknown_fields)]` has no kube-derive
+/// counterpart; the serde shape is the same.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+struct Kept {
+    known: String,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
 /// One kind of the kube-derive corpus: its CRD (kube-derive's `crd()`,
 /// which may panic) and how a spec round-trips through its Rust type.
 pub struct KubeKind {
@@ -271,6 +309,7 @@ pub fn kinds() -> Vec<KubeKind> {
         (VName, VNameSpec, "Variants", Some("name")),
         (Optional, OptionalSpec, "Optional", None),
         (Conditioned, ConditionedSpec, "Conditioned", None),
+        (Orders, OrdersSpec, "Orders", None),
     ]
 }
 

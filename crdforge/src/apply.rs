@@ -149,6 +149,15 @@ impl<T: ApplyConfiguration> ApplyConfiguration for Vec<T> {
     type Configuration = Vec<T::Configuration>;
 }
 
+/// A fixed-size array is an atomic list: applied whole.
+impl<T: ApplyConfiguration, const N: usize> ApplyConfiguration for [T; N] {
+    type Configuration = Vec<T::Configuration>;
+}
+
+impl ApplyConfiguration for std::borrow::Cow<'_, str> {
+    type Configuration = String;
+}
+
 impl<T: ApplyConfiguration> ApplyConfiguration for VecDeque<T> {
     type Configuration = Vec<T::Configuration>;
 }

@@ -213,6 +213,24 @@ macro_rules! containers {
             }
         }
 
+        /// serde writes an array as a sequence of exactly `N` items.
+        impl<T: $tr, const N: usize> $tr for [T; N] {
+            fn kube_schema(ctx: &mut Context) -> Schema {
+                Schema {
+                    min_items: Some(N as i64),
+                    max_items: Some(N as i64),
+                    ..Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
+                }
+            }
+        }
+
+        impl<T: $tr + ToOwned + ?Sized> $tr for std::borrow::Cow<'_, T> {
+            const OPTIONAL: bool = T::OPTIONAL;
+            fn kube_schema(ctx: &mut Context) -> Schema {
+                T::kube_schema(ctx)
+            }
+        }
+
         impl<T: $tr> $tr for VecDeque<T> {
             fn kube_schema(ctx: &mut Context) -> Schema {
                 Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
@@ -221,13 +239,15 @@ macro_rules! containers {
 
         impl<T: $tr> $tr for BTreeSet<T> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                set(ctx.items(T::kube_schema))
+                let items = ctx.items(T::kube_schema);
+                set(ctx, items)
             }
         }
 
         impl<T: $tr, S> $tr for HashSet<T, S> {
             fn kube_schema(ctx: &mut Context) -> Schema {
-                set(ctx.items(T::kube_schema))
+                let items = ctx.items(T::kube_schema);
+                set(ctx, items)
             }
         }
 
@@ -258,13 +278,27 @@ fn nullable_if(optional: bool, schema: Schema) -> Schema {
 }
 
 /// A set of scalars is a `x-kubernetes-list-type: set`, which makes the
-/// apiserver refuse duplicates as serde's set would drop them; a set of
-/// objects stays a plain list (the apiserver allows sets of scalars only).
-fn set(items: Schema) -> Schema {
+/// apiserver refuse duplicates, as serde's set would drop them on read.
+///
+/// A set of objects or lists has no such schema: the apiserver's CRD
+/// validation accepts a `set` of atomic objects, but its server-side apply
+/// refuses every such object ("associative list without keys has an
+/// element that's a map type", found by the property suite on kube-apiserver
+/// 1.36), and a plain list keeps the duplicates serde drops. So it is a
+/// problem when the schema is built, naming the way out.
+fn set(ctx: &mut Context, items: Schema) -> Schema {
     let scalar = matches!(
         items.type_name(),
         "string" | "integer" | "number" | "boolean"
     );
+    if !scalar {
+        ctx.problem(
+            "a set (`BTreeSet`/`HashSet`) of objects or lists: server-side apply refuses a \
+             `x-kubernetes-list-type: set` of them, and a plain list keeps the duplicates the \
+             set drops on read; use a `Vec` with #[crd(list_type = \"map\", list_map_keys = \
+             [...])], a map keyed by the identity (`BTreeMap<String, T>`), or a set of scalars",
+        );
+    }
     Schema {
         list_type: scalar.then(|| "set".to_owned()),
         ..Schema::array(items)

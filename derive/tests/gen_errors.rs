@@ -158,3 +158,29 @@ fn a_bound_beyond_the_format_is_refused() {
         "{text}"
     );
 }
+
+/// A set of objects: server-side apply refuses a `set` list of objects, and
+/// a plain list would keep the duplicates the set drops on read.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Team")]
+pub struct TeamSpec {
+    pub members: std::collections::BTreeSet<Member>,
+    pub names: std::collections::HashSet<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Member {
+    pub name: String,
+}
+
+#[test]
+fn a_set_of_objects_names_the_field_and_the_way_out() {
+    let text = problems::<Team>();
+    assert!(text.contains("v1: .spec.members"), "{text}");
+    assert!(
+        text.contains("a set (`BTreeSet`/`HashSet`) of objects"),
+        "{text}"
+    );
+    assert!(text.contains("list_type = \"map\""), "{text}");
+    assert!(!text.contains(".spec.names"), "{text}");
+}

@@ -29,6 +29,36 @@ use crate::rbac::ControllerManifest;
 /// CRDs by name.
 type CrdMap = BTreeMap<String, api::CustomResourceDefinition>;
 
+/// Each CEL rule of `crds` whose cost the offline check cannot price, as a
+/// warning naming the CRD, version and field.
+fn unpriced_rules(crds: &CrdMap) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (name, crd) in crds {
+        for version in &crd.spec.versions {
+            let schema = version
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref());
+            if let Some(schema) = schema {
+                let root = crdforge::crd::from_props(schema);
+                for problem in crate::validate::unpriced_rules(&root) {
+                    warnings.push(format!(
+                        "{name} {} {}: {}",
+                        version.name,
+                        if problem.path.is_empty() {
+                            "(root)"
+                        } else {
+                            &problem.path
+                        },
+                        problem.message
+                    ));
+                }
+            }
+        }
+    }
+    warnings
+}
+
 /// Breaking changes from `old` to `new`; an old CRD missing from `new` is
 /// removed.
 fn compare(old: &CrdMap, new: &CrdMap) -> Vec<Finding> {
@@ -135,6 +165,10 @@ pub struct Report {
     /// What stopped the run: generation errors, unreadable files, a bad
     /// base or allow-list.
     pub errors: Vec<String>,
+    /// What the offline check could not decide and leaves to the
+    /// apiserver (a CEL rule whose cost it cannot price); they do not fail
+    /// the run.
+    pub warnings: Vec<String>,
     /// The command that fixes stale files, for messages.
     command: String,
     /// The allow-list's path, for messages.
@@ -201,6 +235,9 @@ impl Report {
                  accepted",
                 self.findings.len()
             );
+        }
+        for warning in &self.warnings {
+            eprintln!("warning: {warning}");
         }
         for error in &self.errors {
             eprintln!("error: {error}");
@@ -429,6 +466,7 @@ impl Registry {
                 return report;
             }
         };
+        report.warnings = unpriced_rules(&new);
         let allow = match self.load_allow_list() {
             Ok(allow) => allow,
             Err(e) => {
@@ -682,6 +720,35 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown argument `--chek`")
         );
+    }
+
+    /// A rule the offline cost check cannot price is a warning of the run,
+    /// naming the CRD, version, field and rule; it does not fail the run.
+    #[test]
+    fn an_unpriced_rule_is_a_warning_not_a_failure() {
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+        #[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+        #[crd(group = "example.com", version = "v1", kind = "Tuned")]
+        struct TunedSpec {
+            // Iterating over an int-or-string: not modelled.
+            #[crd(validation(rule = "self.exists(x, x == 1)"))]
+            tuning: IntOrString,
+        }
+        let root = scratch("unpriced");
+        let report = registry(&root, Tuned::definition()).write();
+        assert_eq!(report.exit_code(), ExitCode::SUCCESS, "{:?}", report.errors);
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(
+            report.warnings[0].starts_with(
+                "tuneds.example.com v1 .spec.tuning: cost not checked offline for \
+                 x-kubernetes-validations[0].rule `self.exists(x, x == 1)`: the estimator does \
+                 not model iterating over a value that is not a list or map"
+            ),
+            "{:?}",
+            report.warnings
+        );
+        let written = registry(&root, new::Backup::definition()).write();
+        assert!(written.warnings.is_empty(), "{:?}", written.warnings);
     }
 
     #[test]

@@ -97,6 +97,19 @@ impl<T: DeepCopy> DeepCopy for Option<T> {
     }
 }
 
+/// A borrowed `'static` value is shared, an owned one cloned: `Clone` does
+/// exactly that.
+impl<T: ?Sized + ToOwned + 'static> DeepCopy for std::borrow::Cow<'static, T> {
+    #[inline]
+    fn deep_copy_into(&self, out: &mut Self) {
+        out.clone_from(self);
+    }
+    #[inline]
+    fn deep_copy(&self) -> Self {
+        self.clone()
+    }
+}
+
 impl<T: DeepCopy> DeepCopy for Box<T> {
     #[inline]
     fn deep_copy_into(&self, out: &mut Self) {

@@ -384,6 +384,83 @@ fn find_wide(ty: &Type, nested: bool) -> Option<(&Type, String, bool)> {
     args.into_iter().find_map(|t| find_wide(t, nested))
 }
 
+/// The first tuple, `std::time::Duration` or `std::net` address type in
+/// `ty` (through containers and generic arguments), with what it is.
+fn find_unschemed(ty: &Type) -> Option<(&Type, &'static str)> {
+    match ty {
+        Type::Tuple(t) if !t.elems.is_empty() => Some((ty, "tuple")),
+        Type::Tuple(_) => None,
+        Type::Array(a) => find_unschemed(&a.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let names: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let qualified = |module: &str| names.len() >= 2 && names[names.len() - 2] == module;
+            let last = names.last()?.as_str();
+            if last == "Duration" && qualified("time") {
+                return Some((ty, "duration"));
+            }
+            if ADDRESSES.contains(&last) && qualified("net") {
+                return Some((ty, "address"));
+            }
+            let (_, args) = last_segment(ty)?;
+            args.into_iter().find_map(find_unschemed)
+        }
+        _ => None,
+    }
+}
+
+/// The `std::net` address types.
+const ADDRESSES: [&str; 6] = [
+    "IpAddr",
+    "Ipv4Addr",
+    "Ipv6Addr",
+    "SocketAddr",
+    "SocketAddrV4",
+    "SocketAddrV6",
+];
+
+/// Rule: a tuple, a `std::time::Duration` and a `std::net` address have no
+/// schema that holds exactly what serde writes: a tuple is an array of mixed
+/// types (no structural schema has one), a duration is `{secs, nanos}` with
+/// a `u64` the apiserver cannot hold beyond int64, and an address is a
+/// string the apiserver's parser and Rust's read differently. Each is an
+/// error at the type with the way out, where the trait's own error would
+/// name only `#[derive(KubeSchema)]`. (A bare `Duration` or `IpAddr` may be
+/// the user's own type, so only a path through `time::`/`net::` is judged
+/// here; a bare one still fails with the trait's error.)
+pub(crate) fn types_with_a_schema(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
+    if attrs.schema_with.is_some() || attrs.schemars.is_some() || attrs.constraints.schemaless {
+        return;
+    }
+    let Some((at, what)) = find_unschemed(ty) else {
+        return;
+    };
+    let message = match what {
+        "tuple" => format!(
+            "field `{field}` holds a tuple, which serde writes as an array of mixed types that \
+             no structural schema can hold; use a struct with named fields, or `[T; N]` when \
+             the items share a type"
+        ),
+        "duration" => format!(
+            "field `{field}` holds a `std::time::Duration`, which serde writes as `{{\"secs\": \
+             u64, \"nanos\": u32}}` with seconds beyond what the apiserver's int64 holds; store \
+             a `String` in Kubernetes' duration form (\"90s\"), or describe a serde `with` \
+             module's shape with #[crd(schema_with = path)]"
+        ),
+        _ => format!(
+            "field `{field}` holds a `std::net` address, a string the apiserver's address \
+             parser and Rust's read differently, so no schema admits exactly what serde reads; \
+             store a `String` with #[crd(validation(rule = \"isIP(self)\"))] (or `isCIDR`), \
+             or describe it with #[crd(schema_with = path)]"
+        ),
+    };
+    errors.spanned(at, message);
+}
+
 /// Rule: the apiserver keeps every integer as an int64, so a `u64`, `usize`,
 /// `u128` or `i128` value beyond int64's range is refused (or read back
 /// changed) though the type admits it. Such a field must state the range it

@@ -411,6 +411,18 @@ fn fields<'a>(
             only_deep_copy(&attrs, &format!("field `{rust_name}`"), errors);
             continue;
         }
+        // Written, kept by the apiserver, and dropped on every read: the
+        // value does not survive a round trip.
+        if let Some(span) = serde.skip_deserializing_only {
+            errors.at(
+                span,
+                format!(
+                    "field `{rust_name}` is written but never read back (`skip_deserializing`): \
+                     the apiserver keeps its value and reading the object drops it; use \
+                     #[serde(skip)] to leave it out of the object, or remove `skip_deserializing`"
+                ),
+            );
+        }
         let wire_name = serde
             .rename
             .clone()
@@ -438,6 +450,7 @@ fn fields<'a>(
         check::floats_need_opt_in(&f.ty, &attrs, &rust_name, errors);
         check::map_keys_are_strings(&f.ty, &attrs, &rust_name, errors);
         check::wide_integers_need_a_range(&f.ty, &attrs, &rust_name, errors);
+        check::types_with_a_schema(&f.ty, &attrs, &rust_name, errors);
         check::format_or_no_format(&attrs, errors);
         check::default_fits_the_type(&f.ty, &attrs, &rust_name, errors);
         check::keys_fit_the_type(&f.ty, &attrs, errors);

@@ -133,6 +133,8 @@ pub(crate) struct FieldSerde {
     pub(crate) rename: Option<String>,
     pub(crate) skip_serializing: bool,
     pub(crate) skip_deserializing: bool,
+    /// Where `skip_deserializing` alone (not `skip`) is written.
+    pub(crate) skip_deserializing_only: Option<proc_macro2::Span>,
     pub(crate) skip_serializing_if: bool,
     pub(crate) default: bool,
     pub(crate) flatten: bool,
@@ -230,6 +232,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldSerde {
                 out.skip_serializing = true;
             } else if p.is_ident("skip_deserializing") {
                 out.skip_deserializing = true;
+                out.skip_deserializing_only = p.get_ident().map(|i| i.span());
             } else if p.is_ident("skip_serializing_if") {
                 out.skip_serializing_if = true;
                 values::skip(&meta)?;

@@ -348,7 +348,7 @@ pub(super) fn escape(name: &str) -> Option<String> {
 
 /// Namespaces of the functions the apiserver's CEL libraries declare; a
 /// qualified name rooted at one of them is not a variable reference.
-const NAMESPACES: [&str; 4] = ["optional", "math", "strings", "sets"];
+const NAMESPACES: [&str; 5] = ["optional", "strings", "sets", "lists", "format"];
 
 /// Identifiers that name types (usable as values in `type(x) == int`).
 const TYPE_NAMES: [&str; 10] = [
@@ -544,12 +544,26 @@ impl<'s> Checker<'s> {
     }
 
     fn call(&mut self, call: &CallExpr) -> Ty<'s> {
+        if let Some(comprehension) = super::macros::two_variable(call) {
+            return self.comprehension(&comprehension);
+        }
+        if let Some(expanded) = super::macros::opt_map(call) {
+            return self.infer(&expanded);
+        }
+        if let Some((list, sorted)) = super::macros::sort_by(call) {
+            let list = self.infer(list);
+            let scope = HashMap::from([(super::macros::SORT_BY_INPUT.to_owned(), list.clone())]);
+            self.scopes.push(scope);
+            self.call(&sorted);
+            self.scopes.pop();
+            return list;
+        }
         let target = match call.target.as_deref() {
             Some(IdedExpr {
                 expr: Expr::Ident(name),
                 ..
-            }) if self.lookup(name).is_none() && name != "self" && name != "oldSelf" => {
-                // `optional.of(x)`, `math.greatest(...)`: a namespace.
+            }) if self.lookup(name).is_none() && NAMESPACES.contains(&name.as_str()) => {
+                // `optional.of(x)`, `strings.quote(s)`: a namespace.
                 Some(Ty::Dyn)
             }
             Some(target) => Some(self.infer(target)),
@@ -826,10 +840,37 @@ mod tests {
             "self.replicas + 1 == 2 && self.name + 'x' != ''",
             "int(self.name) > 0",
             "self.tags + ['a'] == self.tags",
-            "math.greatest(1, 2) == 2",
+            "lists.range(3).size() == 3",
+            "strings.quote(self.name) != ''",
+            "format.dns1123Label().validate(self.name).hasValue()",
+            // Two-variable comprehensions (kube-apiserver 1.32 and later).
+            "self.tags.all(i, t, t.size() > i)",
+            "self.labels.exists(k, v, k == v)",
+            "self.tags.existsOne(i, t, t == 'x')",
+            "self.tags.transformList(i, t, i > 0, t + '!').size() > 0",
+            "self.labels.transformMap(k, v, v.size()).all(k, k != '')",
+            "self.tags.transformMapEntry(i, t, {t: i}).size() > 0",
+            "self.ports.sortBy(p, p.port)[0].name != ''",
+            "self.?name.optMap(n, n + 'x').orValue('') != 'y'",
+            "self.?name.optFlatMap(n, optional.of(n)).hasValue()",
         ] {
             accepted(rule);
         }
+    }
+
+    #[test]
+    fn two_variable_comprehensions_type_their_variables() {
+        refused(
+            "self.tags.all(i, t, i.startsWith('a'))",
+            "no matching overload",
+        );
+        refused("self.tags.all(i, t, u > 0)", "undeclared reference to `u`");
+        refused("self.tags.sortBy(t, u)", "undeclared reference to `u`");
+        // Neither cel.bind nor cel-go's math extension is in the
+        // apiserver's environment ("undeclared reference to 'math'").
+        refused("math.greatest(1, 2) == 2", "undeclared reference to `math`");
+        refused("cel.bind(x, 1, x > 0)", "undeclared reference to `cel`");
+        refused("cel.bind(x, 1, x > 0)", "undeclared reference to `x`");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod admission;
 mod cel;
 mod cost;
+mod macros;
 mod rules;
 mod value;
 
@@ -32,6 +33,21 @@ pub fn structural(root: &Schema) -> Vec<Problem> {
     cost::check_costs(root, &mut push);
     defaults_are_valid(root, &mut push);
     problems
+}
+
+/// The CEL rules of a version's root schema whose cost the offline check
+/// cannot price (a construct its estimator does not model): not problems —
+/// the apiserver may accept them — but warnings, so that none passes
+/// unpriced silently.
+pub fn unpriced_rules(root: &Schema) -> Vec<Problem> {
+    let mut found = Vec::new();
+    cost::unpriced(root, &mut |path: &str, message: String| {
+        found.push(Problem {
+            path: path.to_owned(),
+            message,
+        })
+    });
+    found
 }
 
 fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut(&str, String)) {

@@ -95,9 +95,20 @@ pub(super) enum Ty<'d> {
     Map(Box<Ty<'d>>, Box<Ty<'d>>),
     Object(&'d BTreeMap<String, Decl>),
     Optional(Box<Ty<'d>>),
-    /// A Kubernetes library type (quantity, URL, IP, ...), whose equality
-    /// the apiserver prices differently.
-    Opaque,
+    /// A Kubernetes library type, whose equality the apiserver prices by
+    /// kind.
+    Opaque(Lib),
+}
+
+/// The Kubernetes library types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lib {
+    Ip,
+    Cidr,
+    Quantity,
+    Semver,
+    Url,
+    Format,
 }
 
 impl<'d> Ty<'d> {
@@ -499,9 +510,6 @@ impl<'d> Estimator<'d> {
         let range = self.expr(&c.iter_range);
         let init = self.expr(&c.accu_init);
         let mut sum = range.cost.add(init.cost);
-        if c.iter_var2.is_some() {
-            self.unsure("a two-variable comprehension");
-        }
         let list = match (range.entry, &range.ty) {
             (Some(entry), _) => entry.list,
             (None, Ty::List(_)) => true,
@@ -511,13 +519,43 @@ impl<'d> Estimator<'d> {
                 true
             }
         };
-        let item_ty = match &range.ty {
-            Ty::List(item) => (**item).clone(),
-            Ty::Map(key, _) => (**key).clone(),
-            _ => Ty::Dyn,
+        let (key_ty, value_ty) = match &range.ty {
+            Ty::List(item) => (Ty::Int, (**item).clone()),
+            Ty::Map(key, value) => ((**key).clone(), (**value).clone()),
+            _ => (Ty::Dyn, Ty::Dyn),
         };
-        let mut item_path = range.path.clone();
-        item_path.push(if list { "@items" } else { "@keys" }.into());
+        let within = |step: &str| {
+            let mut path = range.path.clone();
+            path.push(step.into());
+            path
+        };
+        // cel-go's pushIterSingle / pushIterKey / pushIterValue: one
+        // variable is a list's items or a map's keys; of two, the first is
+        // the index or key (`@indices` / `@keys`), the second the item or
+        // value (`@items` / `@values`).
+        let key = Local {
+            name: c.iter_var.clone(),
+            path: within(if list { "@indices" } else { "@keys" }),
+            ty: key_ty,
+            size: range.entry.map(|e| e.key),
+            entry: None,
+        };
+        let value = Local {
+            name: c.iter_var2.clone().unwrap_or_else(|| c.iter_var.clone()),
+            path: within(if list { "@items" } else { "@values" }),
+            ty: value_ty,
+            size: range.entry.map(|e| e.val),
+            entry: None,
+        };
+        let iterators = match (&c.iter_var2, list) {
+            (Some(_), _) => vec![key, value],
+            (None, true) => vec![value],
+            (None, false) => vec![Local {
+                path: within("@keys"),
+                ..key
+            }],
+        };
+        let pushed = iterators.len();
         self.locals.push(Local {
             name: c.accu_var.clone(),
             path: init.path.clone(),
@@ -525,16 +563,10 @@ impl<'d> Estimator<'d> {
             size: init.size,
             entry: init.entry,
         });
-        self.locals.push(Local {
-            name: c.iter_var.clone(),
-            path: item_path,
-            ty: item_ty,
-            size: range.entry.map(|e| if list { e.val } else { e.key }),
-            entry: None,
-        });
+        self.locals.extend(iterators);
         let condition = self.expr(&c.loop_cond);
         let step = self.expr(&c.loop_step);
-        self.locals.pop();
+        self.locals.truncate(self.locals.len() - pushed);
         // cel-go types the accumulator by what the step builds (`map` and
         // `filter` start from `[]` and add typed items), so the result of a
         // comprehension is a list of the step's items, not of `dyn`.
@@ -563,6 +595,15 @@ impl<'d> Estimator<'d> {
     }
 
     fn call(&mut self, call: &CallExpr) -> Info<'d> {
+        if let Some(comprehension) = super::super::macros::two_variable(call) {
+            return self.comprehension(&comprehension);
+        }
+        if let Some((list, sorted)) = super::super::macros::sort_by(call) {
+            return self.sort_by(list, &sorted);
+        }
+        if let Some(expanded) = super::super::macros::opt_map(call) {
+            return self.expr(&expanded);
+        }
         let mut name = call.func_name.clone();
         let mut target = call.target.as_deref();
         // `optional.of(x)`, `strings.quote(s)`: a namespaced global.
@@ -571,7 +612,7 @@ impl<'d> Estimator<'d> {
             ..
         }) = target
             && self.local(ns).is_none()
-            && ["optional", "math", "strings", "sets", "lists"].contains(&ns.as_str())
+            && ["optional", "math", "strings", "sets", "lists", "format"].contains(&ns.as_str())
         {
             name = format!("{ns}.{name}");
             target = None;
@@ -599,6 +640,26 @@ impl<'d> Estimator<'d> {
             path: result.path,
             size,
             entry: result.entry,
+        }
+    }
+
+    /// cel-go's `sortBy` macro: the list bound to a variable (a bind: an
+    /// empty list's 10, the list's cost) and `sorted`, the bound list's
+    /// `@sortByAssociatedKeys` of the mapped keys.
+    fn sort_by(&mut self, list: &IdedExpr, sorted: &CallExpr) -> Info<'d> {
+        let list = self.expr(list);
+        self.locals.push(Local {
+            name: super::super::macros::SORT_BY_INPUT.into(),
+            path: list.path.clone(),
+            ty: list.ty.clone(),
+            size: list.size,
+            entry: list.entry,
+        });
+        let result = self.call(sorted);
+        self.locals.pop();
+        Info {
+            cost: Est::fixed(LIST_CREATE).add(list.cost).add(result.cost),
+            ..result
         }
     }
 

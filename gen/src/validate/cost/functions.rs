@@ -4,12 +4,31 @@
 
 use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue};
 
-use super::estimate::{Est, Estimator, Info, Ty, union_entries};
+use super::estimate::{Est, Estimator, Info, Lib, Ty, union_entries};
 
 /// cel-go's traversal factor: a tenth of a unit per character.
 const STRING_TRAVERSAL: f64 = 0.1;
 /// cel-go's regex factor: a quarter of a unit per pattern character.
 const REGEX_LENGTH: f64 = 0.25;
+/// apiserver's `MaxNameFormatRegexSize`: the longest regex of a named
+/// format, which `validate` is priced at.
+const MAX_NAME_FORMAT_REGEX_SIZE: f64 = 128.0;
+/// The format library's named formats (`format.dns1123Label()`, ...).
+const FORMATS: [&str; 13] = [
+    "format.dns1123Label",
+    "format.dns1123Subdomain",
+    "format.dns1035Label",
+    "format.qualifiedName",
+    "format.dns1123LabelPrefix",
+    "format.dns1123SubdomainPrefix",
+    "format.dns1035LabelPrefix",
+    "format.labelValue",
+    "format.uri",
+    "format.uuid",
+    "format.byte",
+    "format.date",
+    "format.datetime",
+];
 
 impl<'d> Estimator<'d> {
     /// A function's cost (arguments included, its target not), result type,
@@ -31,7 +50,9 @@ impl<'d> Estimator<'d> {
             size: None,
             entry: None,
         };
-        let target_string = target.is_some_and(|t| matches!(t.ty, Ty::String));
+        // A string method on an int-or-string (`dyn`) resolves to its
+        // string overload, the only one there is.
+        let target_string = target.is_some_and(|t| matches!(t.ty, Ty::String | Ty::Dyn));
         match (name, target, args) {
             ("_&&_" | "_||_", None, [a, b]) => plain(
                 Est {
@@ -53,15 +74,39 @@ impl<'d> Estimator<'d> {
                 entry: union_entries(t.entry, f.entry),
             },
             ("_==_" | "_!=_", None, [a, b]) => {
-                if matches!(a.ty, Ty::Opaque) || matches!(b.ty, Ty::Opaque) {
-                    self.unsure("equality of Kubernetes library values");
-                }
-                plain(compare(a, b).add(arg_sum), Ty::Bool)
+                // The apiserver's library prices equality of its own types:
+                // O(1) but for a URL (its size) and a format.
+                let cost = match (&a.ty, &b.ty) {
+                    (Ty::Opaque(x), Ty::Opaque(y)) if x == y => match x {
+                        // Both sizes are the right operand's there.
+                        Lib::Url => Est {
+                            min: 1,
+                            max: b.size.map_or(1, |s| s.max),
+                        }
+                        .factor(STRING_TRAVERSAL),
+                        Lib::Format => Est { min: 1, max: 64 }.factor(STRING_TRAVERSAL),
+                        _ => Est::fixed(1),
+                    },
+                    (Ty::Opaque(_), _) | (_, Ty::Opaque(_)) => {
+                        self.unsure("equality of Kubernetes library values");
+                        compare(a, b)
+                    }
+                    _ => compare(a, b),
+                };
+                plain(cost.add(arg_sum), Ty::Bool)
             }
             ("_<_" | "_<=_" | "_>_" | "_>=_", None, [a, b]) => {
                 let cost = match (&a.ty, &b.ty) {
                     (Ty::String, Ty::String) | (Ty::Bytes, Ty::Bytes) => compare(a, b),
                     (x, y) if x.is_fixed() && y.is_fixed() => Est::fixed(1),
+                    // An int-or-string (`dyn`): cel-go prices every
+                    // overload the other operand allows and takes the range
+                    // that covers them all.
+                    (Ty::Dyn, Ty::String | Ty::Bytes) | (Ty::String | Ty::Bytes, Ty::Dyn) => {
+                        compare(a, b)
+                    }
+                    (Ty::Dyn, x) | (x, Ty::Dyn) if x.is_fixed() => Est::fixed(1),
+                    (Ty::Dyn, Ty::Dyn) => compare(a, b).union(Est::fixed(1)),
                     _ => {
                         self.unsure("comparing values of unknown types");
                         Est::fixed(1)
@@ -102,6 +147,30 @@ impl<'d> Estimator<'d> {
                         x.clone()
                     };
                     plain(one, ty)
+                }
+                (Ty::Dyn, other) | (other, Ty::Dyn) => {
+                    let size = a.size().add(b.size());
+                    let concatenated = size.factor(STRING_TRAVERSAL);
+                    let (cost, ty, size) = match other {
+                        Ty::String | Ty::Bytes => (concatenated, other.clone(), Some(size)),
+                        Ty::List(_) => (Est::fixed(1), other.clone(), Some(size)),
+                        Ty::Int | Ty::Uint | Ty::Double => (Est::fixed(1), other.clone(), None),
+                        x if x.is_fixed() => (Est::fixed(1), Ty::Dyn, None),
+                        // Both unknown: every `+` overload, the string one
+                        // the dearest.
+                        Ty::Dyn => (concatenated.union(Est::fixed(1)), Ty::Dyn, Some(size)),
+                        _ => {
+                            self.unsure("`+` on values of unknown types");
+                            (Est::fixed(1), Ty::Dyn, None)
+                        }
+                    };
+                    Info {
+                        cost: cost.add(arg_sum),
+                        ty,
+                        path: Vec::new(),
+                        size,
+                        entry: None,
+                    }
                 }
                 _ => {
                     self.unsure("`+` on values of unknown types");
@@ -264,7 +333,7 @@ impl<'d> Estimator<'d> {
             ("url" | "jsonpatch.escapeKey", None, [s]) => Info {
                 cost: s.size().factor(STRING_TRAVERSAL).add(arg_sum),
                 ty: if name == "url" {
-                    Ty::Opaque
+                    Ty::Opaque(Lib::Url)
                 } else {
                     Ty::String
                 },
@@ -278,10 +347,12 @@ impl<'d> Estimator<'d> {
                 None,
                 [s, ..],
             ) => {
-                let ty = if name.starts_with("is") {
-                    Ty::Bool
-                } else {
-                    Ty::Opaque
+                let ty = match name {
+                    "cidr" => Ty::Opaque(Lib::Cidr),
+                    "quantity" => Ty::Opaque(Lib::Quantity),
+                    "semver" => Ty::Opaque(Lib::Semver),
+                    "ip" => Ty::Opaque(Lib::Ip),
+                    _ => Ty::Bool,
                 };
                 plain(s.size().factor(STRING_TRAVERSAL).add(arg_sum), ty)
             }
@@ -289,12 +360,41 @@ impl<'d> Estimator<'d> {
                 s.size().factor(2.0 * STRING_TRAVERSAL).add(arg_sum),
                 Ty::Bool,
             ),
+            // The apiserver's CIDR library: comparing two addresses of 4
+            // or 16 bytes (and, for a CIDR, its mask and prefix), plus
+            // parsing the argument when it is a string.
+            ("containsIP" | "containsCIDR", Some(_), [other]) => {
+                let bytes = Est { min: 4, max: 16 };
+                let mut cost = bytes.add(bytes).factor(STRING_TRAVERSAL);
+                if name == "containsCIDR" {
+                    cost = cost.add(bytes.factor(STRING_TRAVERSAL)).add(Est::fixed(1));
+                }
+                let parse = cost.add(other.size().factor(STRING_TRAVERSAL));
+                let cost = match other.ty {
+                    Ty::String => parse,
+                    Ty::Opaque(_) => cost,
+                    _ => cost.union(parse),
+                };
+                plain(cost.add(arg_sum), Ty::Bool)
+            }
+            // The format library: a named format's regex (at most 128
+            // characters) run over the string.
+            ("validate", Some(t), [s]) if matches!(t.ty, Ty::Opaque(Lib::Format)) => plain(
+                s.size()
+                    .factor(STRING_TRAVERSAL)
+                    .factor(MAX_NAME_FORMAT_REGEX_SIZE * REGEX_LENGTH)
+                    .add(arg_sum),
+                Ty::Optional(Box::new(Ty::List(Box::new(Ty::String)))),
+            ),
+            ("format.named", None, [_]) => {
+                plain(one, Ty::Optional(Box::new(Ty::Opaque(Lib::Format))))
+            }
+            (format, None, []) if FORMATS.contains(&format) => plain(one, Ty::Opaque(Lib::Format)),
             (
                 "ip"
                 | "masked"
                 | "add"
                 | "sub"
-                | "format.named"
                 | "sign"
                 | "asInteger"
                 | "compareTo"
@@ -328,7 +428,10 @@ impl<'d> Estimator<'d> {
                     "asApproximateFloat" => Ty::Double,
                     _ if name.starts_with("is") => Ty::Bool,
                     _ if name.starts_with("get") => Ty::String,
-                    _ => Ty::Opaque,
+                    "ip" => Ty::Opaque(Lib::Ip),
+                    "masked" => Ty::Opaque(Lib::Cidr),
+                    "add" | "sub" => Ty::Opaque(Lib::Quantity),
+                    _ => Ty::Dyn,
                 };
                 plain(one, ty)
             }
@@ -348,6 +451,24 @@ impl<'d> Estimator<'d> {
                 let size = s.size();
                 Info {
                     cost: size.factor(STRING_TRAVERSAL).add(arg_sum),
+                    ty: Ty::String,
+                    path: Vec::new(),
+                    size: Some(Est {
+                        min: size.min / 4,
+                        max: size.max,
+                    }),
+                    entry: None,
+                }
+            }
+            // An int-or-string: the O(1) conversions and bytes → string
+            // (a traversal) are all candidates.
+            ("string", None, [s]) if matches!(s.ty, Ty::Dyn) => {
+                let size = s.size();
+                Info {
+                    cost: size
+                        .factor(STRING_TRAVERSAL)
+                        .union(Est::fixed(1))
+                        .add(arg_sum),
                     ty: Ty::String,
                     path: Vec::new(),
                     size: Some(Est {
@@ -443,6 +564,24 @@ impl<'d> Estimator<'d> {
                 };
                 allocating(factor, t.size().mul(t.size()), arg_sum, t.ty.clone())
             }
+            // Timestamp and duration accessors: O(1).
+            (
+                "getFullYear" | "getMonth" | "getDayOfYear" | "getDayOfMonth" | "getDate"
+                | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds",
+                Some(t),
+                _,
+            ) if matches!(t.ty, Ty::Timestamp | Ty::Duration) => plain(one, Ty::Int),
+            // `sortBy`'s sort: by the keys' type, over the keys' count.
+            ("@sortByAssociatedKeys", Some(t), [keys]) => {
+                let factor = match &keys.ty {
+                    Ty::List(item) if matches!(**item, Ty::String | Ty::Bytes) => {
+                        2.0 + STRING_TRAVERSAL
+                    }
+                    _ => 2.0,
+                };
+                let size = keys.size();
+                allocating(factor, size.mul(size), arg_sum, t.ty.clone())
+            }
             ("lists.range", None, [_]) => allocating(
                 1.0,
                 Est::fixed(int_literal(&call.args[0]).unwrap_or(u64::MAX)),
@@ -469,6 +608,10 @@ impl<'d> Estimator<'d> {
                 plain(one, ty)
             }
             ("or", Some(t), [_]) => plain(one, t.ty.clone()),
+            // Two-variable comprehensions' map building: O(1) to cel-go.
+            ("cel.@mapInsert", None, _) => {
+                plain(one, Ty::Map(Box::new(Ty::Dyn), Box::new(Ty::Dyn)))
+            }
             _ => {
                 self.unsure(format!("the function `{name}`"));
                 plain(one, Ty::Dyn)

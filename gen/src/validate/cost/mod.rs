@@ -110,6 +110,48 @@ pub(super) fn check_costs(root: &Schema, push: &mut dyn FnMut(&str, String)) {
     }
 }
 
+/// Every rule (and message expression) on `root` and below whose cost this
+/// estimator cannot price, with the path of its node and why. The check
+/// does not refuse them: a construct it does not model may well be cheap,
+/// and refusing a CRD the apiserver accepts would break the promise that
+/// the two verdicts agree. `gen` prints them as warnings instead, so no
+/// rule passes the offline check unpriced without a word.
+pub(super) fn unpriced(root: &Schema, push: &mut dyn FnMut(&str, String)) {
+    fn visit(node: &Schema, path: &str, resource_root: bool, push: &mut dyn FnMut(&str, String)) {
+        if !node.validations.is_empty()
+            && let Some(decl) = decl(node, path, resource_root || node.embedded_resource)
+        {
+            for (i, rule) in node.validations.iter().enumerate() {
+                let optional = rule.optional_old_self == Some(true);
+                let sources = std::iter::once(("rule", &rule.rule)).chain(
+                    rule.message_expression
+                        .iter()
+                        .map(|m| ("messageExpression", m)),
+                );
+                for (what, source) in sources {
+                    if let Some(why) = estimate(&decl, source, optional).and_then(|e| e.uncertain) {
+                        push(
+                            path,
+                            format!(
+                                "cost not checked offline for x-kubernetes-validations[{i}].{what} \
+                                 `{source}`: the estimator does not model {why}; the apiserver \
+                                 prices it when the CRD is applied"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        for (name, child) in &node.properties {
+            visit(child, &format!("{path}.{name}"), false, push);
+        }
+        for child in node.items.iter().chain(node.additional_properties.iter()) {
+            visit(child, &format!("{path}[*]"), false, push);
+        }
+    }
+    visit(root, "", true, push);
+}
+
 /// An unbounded list or map above a rule: its path and keyword.
 type Unbounded = (String, &'static str);
 
@@ -212,10 +254,10 @@ fn check_rule(
     push: &mut dyn FnMut(&str, String),
 ) {
     let optional = rule.optional_old_self == Some(true);
-    if let Some(estimate) = estimate(decl, &rule.rule, optional)
-        && estimate.uncertain.is_none()
-        && estimate.bool
-    {
+    let Some(estimate) = estimate(decl, &rule.rule, optional) else {
+        return;
+    };
+    if estimate.uncertain.is_none() && estimate.bool {
         let cost = if estimate.cost.max == 0 {
             0
         } else {
@@ -264,36 +306,38 @@ fn check_rule(
             what,
             cost,
         });
-        // The apiserver estimates a message expression only for a rule that
-        // compiled.
-        if let Some(source) = &rule.message_expression
-            && let Some(message) = estimate_message(decl, source, optional)
-        {
-            let cost = message.cost.max;
-            let what = format!("x-kubernetes-validations[{index}].messageExpression");
-            if cost > PER_EXPRESSION_LIMIT {
-                push(
-                    path,
-                    format!(
-                        "CEL messageExpression `{source}`: {}: {what}: estimated cost {} > the \
-                         per-expression limit {}{}",
-                        budget_message(
-                            "estimated messageExpression cost",
-                            cost,
-                            PER_EXPRESSION_LIMIT
-                        ),
-                        thousands(cost),
-                        thousands(PER_EXPRESSION_LIMIT),
-                        fix_text(&fixes(&message))
+    }
+    // The apiserver estimates a message expression only for a rule that
+    // compiled; a rule this estimator cannot price may well compile, so its
+    // message expression is priced all the same.
+    if (estimate.uncertain.is_some() || estimate.bool)
+        && let Some(source) = &rule.message_expression
+        && let Some(message) = estimate_message(decl, source, optional)
+    {
+        let cost = message.cost.max;
+        let what = format!("x-kubernetes-validations[{index}].messageExpression");
+        if cost > PER_EXPRESSION_LIMIT {
+            push(
+                path,
+                format!(
+                    "CEL messageExpression `{source}`: {}: {what}: estimated cost {} > the \
+                     per-expression limit {}{}",
+                    budget_message(
+                        "estimated messageExpression cost",
+                        cost,
+                        PER_EXPRESSION_LIMIT
                     ),
-                );
-            }
-            counted.push(Counted {
-                path: path.to_owned(),
-                what,
-                cost,
-            });
+                    thousands(cost),
+                    thousands(PER_EXPRESSION_LIMIT),
+                    fix_text(&fixes(&message))
+                ),
+            );
         }
+        counted.push(Counted {
+            path: path.to_owned(),
+            what,
+            cost,
+        });
     }
 }
 

@@ -24,7 +24,7 @@ pub mod debian;
 use std::fs;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -377,8 +377,13 @@ pub fn sweep_stale() -> Result<Vec<String>> {
         if PathBuf::from(format!("/proc/{pid}")).exists() {
             continue;
         }
-        delete_namespace(&name)?;
-        swept.push(name);
+        match delete_namespace(&name) {
+            Ok(()) => swept.push(name),
+            // Another lab (another test thread or process) swept it between
+            // our listing and our delete: gone is what we wanted.
+            Err(_) if !Path::new(NETNS_DIR).join(&name).exists() => {}
+            Err(err) => return Err(err),
+        }
     }
     Ok(swept)
 }

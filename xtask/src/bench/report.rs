@@ -387,11 +387,13 @@ const DESIGN_DIFFERENCES: &[&str] = &[
      then waits on a `tokio::sync::Notify`; `add` and `done` wake a getter only when one \
      waits. client-go's goroutines wait on a `sync.Cond`, which `Add` signals for every new \
      key.",
-    "Both queues take one lock per operation: crdforge a `std::sync::Mutex` (it spins \
-     briefly, then sleeps on a futex), client-go a `sync.Mutex` (it spins with `procyield`, \
-     then parks the goroutine). In `concurrent` both run on two threads, so the lock word, \
-     the table's slots and the FIFO's slots move between the two cores on most operations, \
-     whichever queue it is.",
+    "Both queues take one lock per operation: crdforge a spin lock (`spin`'s `SpinMutex` \
+     released with a plain store; a waiter spins 128 times, then yields its thread to the OS \
+     between attempts, and never sleeps on a futex: `runtime/src/workqueue/lock.rs`), \
+     client-go a `sync.Mutex` (it spins with `procyield`, then parks the goroutine). In \
+     `concurrent` both run on two threads, so the lock word, the table's slots and the FIFO's \
+     slots move between the two cores on most operations, whichever queue it is; a waiter \
+     that yields rather than sleeps shows as `lock_contended` in crdforge's profile.",
 ];
 
 /// Facts about the caches' layouts (from their source), which explain the

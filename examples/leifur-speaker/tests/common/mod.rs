@@ -35,7 +35,56 @@ pub async fn setup() -> Result<Client> {
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(err) => return Err(err.into()),
     }
+    clear_foreign_load_balancers(&client).await?;
     Ok(client)
+}
+
+/// Deletes every LoadBalancer Service with an address that these tests did
+/// not make (theirs are named `lf-<pid>-…`), and waits until they are gone.
+///
+/// The speakers announce every address a Service holds in a pool, whoever
+/// made it, and the tests count announcements exactly. In one control plane
+/// shared by the whole e2e run, the IPAM controller's tests (which clean up
+/// when they start, not when they end) leave Services holding addresses of
+/// the same documentation ranges.
+async fn clear_foreign_load_balancers(client: &Client) -> Result<()> {
+    let foreign = |service: &Service| {
+        !service
+            .metadata
+            .name
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("lf-")
+            && service.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer")
+            && service
+                .status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref())
+                .and_then(|lb| lb.ingress.as_ref())
+                .is_some_and(|ingress| !ingress.is_empty())
+    };
+    let all: Api<Service> = Api::all(client.clone());
+    for service in all.list(&Default::default()).await?.items {
+        if foreign(&service) {
+            let (Some(name), Some(namespace)) =
+                (&service.metadata.name, &service.metadata.namespace)
+            else {
+                continue;
+            };
+            let _ = Api::<Service>::namespaced(client.clone(), namespace)
+                .delete(name, &DeleteParams::default())
+                .await;
+        }
+    }
+    eventually(
+        "no LoadBalancer Service of other tests holds an address",
+        Duration::from_secs(30),
+        async || {
+            let left = all.list(&Default::default()).await?.items;
+            Ok((!left.iter().any(&foreign)).then_some(()))
+        },
+    )
+    .await
 }
 
 /// Objects a test made in the control plane, deleted on drop (best effort,

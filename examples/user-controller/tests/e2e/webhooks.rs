@@ -73,6 +73,20 @@ async fn register(client: &Client, hooks: &Webhooks) {
         std::fs::read_to_string(workspace().join("generated/crds/users.example.com.yaml")).unwrap();
     let mut crd: CustomResourceDefinition = serde_saphyr::from_str(&yaml).unwrap();
     crd.spec.conversion = Some(hooks.conversion(CONVERT_PATH).to_crd());
+    // Another suite on this control plane (fixtures' e2e applies every
+    // generated CRD) may own `clientConfig.service` under its own manager;
+    // our URL beside it would be refused ("exactly one of url or service").
+    // Conversion off for a moment drops the client config whoever owns it.
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .patch(
+            "users.example.com",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "spec": {"conversion": {"strategy": "None", "webhook": null}}
+            })),
+        )
+        .await
+        .unwrap();
     Api::<CustomResourceDefinition>::all(client.clone())
         .patch(
             "users.example.com",

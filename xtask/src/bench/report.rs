@@ -145,17 +145,32 @@ pub(crate) fn render(report: &Report) -> String {
         );
         line(w, "");
     }
-    line(
-        w,
-        &format!(
-            "Measured on {} in one run: contenders of each workload ran interleaved, in an order \
-             rotated every round, {} rounds. Each cell is the median with the range in \
-             brackets; each ratio is the median of the ratios of runs made side by side in the \
-             same round, so drift of this shared machine cancels out. Absolute numbers move \
-             with the load of the machine; ratios are what to read.",
-            report.date, report.rounds
-        ),
-    );
+    // The round count and the profiles belong to the in-process workloads;
+    // a run of only the controller or rules suite states its own rounds in
+    // its section and took no profile, so saying either here would be false.
+    if report.comparisons.is_empty() {
+        line(
+            w,
+            &format!(
+                "Measured on {} in one run. Each section below says how its contenders were \
+                 interleaved and how many rounds ran. Absolute numbers move with the load of \
+                 the machine; ratios are what to read.",
+                report.date
+            ),
+        );
+    } else {
+        line(
+            w,
+            &format!(
+                "Measured on {} in one run: contenders of each workload ran interleaved, in an \
+                 order rotated every round, {} rounds. Each cell is the median with the range \
+                 in brackets; each ratio is the median of the ratios of runs made side by side \
+                 in the same round, so drift of this shared machine cancels out. Absolute \
+                 numbers move with the load of the machine; ratios are what to read.",
+                report.date, report.rounds
+            ),
+        );
+    }
     for suite in [
         Suite::Workqueue,
         Suite::CacheMemory,
@@ -199,7 +214,13 @@ pub(crate) fn render(report: &Report) -> String {
             }
         }
     }
-    profiles(w, &report.profiles);
+    if report
+        .comparisons
+        .iter()
+        .any(|c| c.suite == Suite::Workqueue)
+    {
+        profiles(w, &report.profiles);
+    }
     for section in [&report.controller, &report.rules].into_iter().flatten() {
         line(w, "");
         w.push_str(section);
@@ -645,7 +666,11 @@ mod tests {
 
     #[test]
     fn profiles_are_tabled_side_by_side_per_workload() {
-        let mut r = report(vec![]);
+        let mut r = report(vec![cmp(
+            Suite::Workqueue,
+            "concurrent",
+            &[("crdforge", &[1.0]), ("client-go", &[1.0])],
+        )]);
         r.profiles = Ok(vec![
             Profile {
                 workload: "concurrent".into(),
@@ -673,6 +698,33 @@ mod tests {
         assert!(render(&r).contains("no profile was taken"));
         r.profiles = Err("perf is not installed".into());
         assert!(render(&r).contains("No profile was taken: perf is not installed."));
+    }
+
+    #[test]
+    fn a_run_of_only_the_suites_with_their_own_rounds_claims_neither_rounds_nor_profiles() {
+        // `--only rules` or `--only controller`: no in-process workload ran,
+        // so the report must not state the default round count nor that
+        // "every work-queue target was met".
+        let mut r = report(vec![]);
+        r.rounds = 7;
+        r.profiles = Ok(vec![]);
+        r.rules = Some("## Rule Loader\n\n3 rounds.\n".into());
+        let md = render(&r);
+        assert!(!md.contains("7 rounds"), "{md}");
+        assert!(!md.contains("Where the time goes"), "{md}");
+        assert!(!md.contains("work-queue target"), "{md}");
+        assert!(md.contains("## Rule Loader"), "{md}");
+        // A run that measured the queue keeps both.
+        let mut r = report(vec![cmp(
+            Suite::Workqueue,
+            "single",
+            &[("crdforge", &[3.0]), ("client-go", &[1.0])],
+        )]);
+        r.rounds = 7;
+        r.profiles = Ok(vec![]);
+        let md = render(&r);
+        assert!(md.contains("7 rounds"), "{md}");
+        assert!(md.contains("Every work-queue target was met"), "{md}");
     }
 
     #[test]

@@ -86,9 +86,142 @@ pub fn requests_by(log: &Path, user: &str) -> Result<(BTreeSet<Rule>, usize)> {
     Ok((out, count))
 }
 
+/// A controller's RBAC-minimality check: every rule its generated roles grant
+/// was used by its ServiceAccount over the end-to-end suite, and nothing it
+/// used is missing from them.
+#[derive(Debug, Clone)]
+pub struct Minimality<'a> {
+    /// The generated RBAC manifest, relative to the workspace root.
+    pub rbac_yaml: &'a str,
+    /// The ServiceAccount's user name, `system:serviceaccount:NS:NAME`.
+    pub user: &'a str,
+    /// Fewer requests than this in the log means the e2e suite did not run
+    /// on this instance, and the check would prove nothing.
+    pub min_requests: usize,
+    /// Rules whose use is an authorization check inside another request, so
+    /// they never appear as a request of their own (each must be shown needed
+    /// by a test that removes it), as `(group, resource, verb)`.
+    pub checked_inside_other_requests: &'a [(&'a str, &'a str, &'a str)],
+}
+
+impl Minimality<'_> {
+    /// Reads the manifest and the current instance's audit log and panics
+    /// with every rule at fault.
+    pub fn assert(&self) {
+        let root = crate::workspace_root().unwrap_or_else(|e| panic!("{e:#}"));
+        let granted = granted_rules(&root.join(self.rbac_yaml)).unwrap_or_else(|e| panic!("{e:#}"));
+        let (exercised, requests) =
+            requests_by(&crate::Instance::from_env().audit_log(), self.user)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        if let Err(why) = self.verdict(&granted, &exercised, requests) {
+            panic!("{why}");
+        }
+    }
+
+    /// The check itself, on rules already read; prints a table of every
+    /// granted rule and how it was used.
+    pub fn verdict(
+        &self,
+        granted: &BTreeSet<Rule>,
+        exercised: &BTreeSet<Rule>,
+        requests: usize,
+    ) -> std::result::Result<(), String> {
+        let user = self.user;
+        if requests < self.min_requests {
+            return Err(format!(
+                "only {requests} requests by {user} in the audit log (expected at least {}): \
+                 run this after the e2e suite on the same control plane",
+                self.min_requests
+            ));
+        }
+        let inside: BTreeSet<Rule> = self
+            .checked_inside_other_requests
+            .iter()
+            .map(|(g, r, v)| (g.to_string(), r.to_string(), v.to_string()))
+            .collect();
+        for rule in granted {
+            eprintln!(
+                "{:<28} {:<18} {:<7} {}",
+                if rule.0.is_empty() { "\"\"" } else { &rule.0 },
+                rule.1,
+                rule.2,
+                if exercised.contains(rule) {
+                    "requested"
+                } else if inside.contains(rule) {
+                    "checked inside another request"
+                } else {
+                    "UNUSED"
+                }
+            );
+        }
+        let mut faults = Vec::new();
+        let unused: Vec<_> = granted
+            .iter()
+            .filter(|r| !exercised.contains(*r) && !inside.contains(*r))
+            .collect();
+        if !unused.is_empty() {
+            faults.push(format!(
+                "granted to {user} but never used over the e2e suite: {unused:?}"
+            ));
+        }
+        let stale: Vec<_> = inside.difference(granted).collect();
+        if !stale.is_empty() {
+            faults.push(format!(
+                "named as checked inside other requests but no longer granted: {stale:?}"
+            ));
+        }
+        // Something that succeeded without a grant means the log is not the
+        // controller's, or RBAC is not what we think.
+        let extra: Vec<_> = exercised.difference(granted).collect();
+        if !extra.is_empty() {
+            faults.push(format!("used by {user} but not granted: {extra:?}"));
+        }
+        if faults.is_empty() {
+            Ok(())
+        } else {
+            Err(faults.join("\n"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minimality_names_unused_ungranted_and_stale_rules_and_a_log_too_short() {
+        let rule = |g: &str, r: &str, v: &str| (g.to_string(), r.to_string(), v.to_string());
+        let check = Minimality {
+            rbac_yaml: "unused.yaml",
+            user: "system:serviceaccount:ns:ctl",
+            min_requests: 3,
+            checked_inside_other_requests: &[("rbac.authorization.k8s.io", "clusterroles", "bind")],
+        };
+        let granted = BTreeSet::from([
+            rule("", "configmaps", "get"),
+            rule("rbac.authorization.k8s.io", "clusterroles", "bind"),
+        ]);
+        let used = BTreeSet::from([rule("", "configmaps", "get")]);
+        assert_eq!(check.verdict(&granted, &used, 3), Ok(()));
+        let short = check.verdict(&granted, &used, 2).unwrap_err();
+        assert!(short.contains("only 2 requests"), "{short}");
+        let unused = check.verdict(&granted, &BTreeSet::new(), 3).unwrap_err();
+        assert!(
+            unused.contains("never used") && unused.contains("configmaps"),
+            "{unused}"
+        );
+        let mut more = used.clone();
+        more.insert(rule("", "secrets", "list"));
+        let extra = check.verdict(&granted, &more, 3).unwrap_err();
+        assert!(
+            extra.contains("not granted") && extra.contains("secrets"),
+            "{extra}"
+        );
+        let stale = check
+            .verdict(&BTreeSet::from([rule("", "configmaps", "get")]), &used, 3)
+            .unwrap_err();
+        assert!(stale.contains("no longer granted"), "{stale}");
+    }
 
     #[test]
     fn a_streaming_list_stands_for_list_and_a_plain_watch_does_not() {

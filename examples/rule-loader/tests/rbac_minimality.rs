@@ -11,53 +11,15 @@
 //! e2e --test e2e && cargo test -p rule-loader --features e2e,rbac-audit
 //! --test rbac_minimality'`.
 
-use std::collections::BTreeSet;
-
-use crdforge_envtest::Instance;
-use crdforge_envtest::audit::{self, Rule};
-
-const SERVICE_ACCOUNT: &str = "system:serviceaccount:rule-loader-system:rule-loader";
-
-/// (group, resource, verb) for every verb the generated roles grant.
-fn granted() -> BTreeSet<Rule> {
-    let root = crdforge_envtest::workspace_root().unwrap();
-    audit::granted_rules(&root.join("generated/deploy/rule-loader/rbac.yaml"))
-        .unwrap_or_else(|e| panic!("{e:#}"))
-}
-
-/// (group, resource, verb) of every successful request the controller made
-/// itself, and how many of its requests were read.
-fn exercised() -> (BTreeSet<Rule>, usize) {
-    audit::requests_by(&Instance::from_env().audit_log(), SERVICE_ACCOUNT)
-        .unwrap_or_else(|e| panic!("{e:#}"))
-}
+use crdforge_envtest::audit::Minimality;
 
 #[test]
 fn every_granted_verb_is_exercised_by_the_loader_over_the_e2e_suite() {
-    let granted = granted();
-    let (exercised, events) = exercised();
-    assert!(
-        events > 20,
-        "only {events} requests by {SERVICE_ACCOUNT} in the audit log: run this after the e2e suite"
-    );
-    for rule in &granted {
-        eprintln!(
-            "{:<22} {:<12} {:<7} {}",
-            if rule.0.is_empty() { "\"\"" } else { &rule.0 },
-            rule.1,
-            rule.2,
-            if exercised.contains(rule) {
-                "requested"
-            } else {
-                "UNUSED"
-            }
-        );
+    Minimality {
+        rbac_yaml: "generated/deploy/rule-loader/rbac.yaml",
+        user: "system:serviceaccount:rule-loader-system:rule-loader",
+        min_requests: 21,
+        checked_inside_other_requests: &[],
     }
-    let unused: Vec<_> = granted.difference(&exercised).collect();
-    assert!(
-        unused.is_empty(),
-        "granted but never used by the loader over the e2e suite: {unused:?}"
-    );
-    let extra: Vec<_> = exercised.difference(&granted).collect();
-    assert!(extra.is_empty(), "used but not granted: {extra:?}");
+    .assert();
 }

@@ -17,13 +17,121 @@ use anyhow::{Context, Result, bail};
 
 mod progress;
 
-/// The Kubernetes release the control plane runs. The wrapper module in
-/// `go/kubernetes/go.mod` and the `k8s-openapi` feature in the workspace
-/// manifest must name the same release.
-pub const KUBERNETES_VERSION: &str = "v1.36.3";
+/// One Kubernetes release a control plane can run, and the Go wrapper module
+/// its binaries are built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// `vMAJOR.MINOR.PATCH` of kube-apiserver, kube-controller-manager and
+    /// kubectl.
+    pub kubernetes: &'static str,
+    /// The etcd release it runs on.
+    pub etcd: &'static str,
+    /// The wrapper module's directory under `go/`.
+    module: &'static str,
+}
 
-/// The etcd release, the one Kubernetes v1.36's `hack/lib/etcd.sh` tests with.
-pub const ETCD_VERSION: &str = "v3.6.8";
+/// Every release the control plane can run, oldest first: the default and
+/// its neighbours, so that `cargo xtask envtest matrix` can show what a
+/// generated CRD does on the releases users run. Each module directory pins
+/// its release (a unit test checks it); etcd is the default release's for
+/// all, since the apiserver's etcd client is compatible across them and one
+/// etcd build is enough.
+pub const RELEASES: [Release; 3] = [
+    Release {
+        kubernetes: "v1.35.4",
+        etcd: "v3.6.8",
+        module: "kubernetes-1.35",
+    },
+    DEFAULT_RELEASE,
+    Release {
+        kubernetes: "v1.37.2",
+        etcd: "v3.6.8",
+        module: "kubernetes-1.37",
+    },
+];
+
+/// The release a control plane runs unless told otherwise. The
+/// `k8s-openapi` feature in the workspace manifest names the same minor.
+pub const DEFAULT_RELEASE: Release = Release {
+    kubernetes: "v1.36.3",
+    // The release Kubernetes v1.36's `hack/lib/etcd.sh` tests with.
+    etcd: "v3.6.8",
+    module: "kubernetes",
+};
+
+/// The default release's Kubernetes version.
+pub const KUBERNETES_VERSION: &str = DEFAULT_RELEASE.kubernetes;
+
+/// The default release's etcd version.
+pub const ETCD_VERSION: &str = DEFAULT_RELEASE.etcd;
+
+/// The environment variable that picks a release (`1.35`, `v1.35.4`, ...)
+/// for every control plane a process and its children start; `envtest run
+/// --kubernetes` sets it for the command it runs.
+pub const RELEASE_ENV: &str = "CRDFORGE_KUBERNETES_VERSION";
+
+impl Release {
+    /// The release a version names: `1.35`, `v1.35`, `1.35.4` or `v1.35.4`
+    /// (a patch other than the one built is refused rather than silently
+    /// replaced).
+    pub fn parse(version: &str) -> Result<Release> {
+        let wanted = version.trim().trim_start_matches('v');
+        RELEASES
+            .into_iter()
+            .find(|r| {
+                let full = r.kubernetes.trim_start_matches('v');
+                wanted == full || wanted == r.minor_version()
+            })
+            .with_context(|| {
+                format!(
+                    "no Kubernetes release {version:?} here; the control plane can run {}",
+                    RELEASES
+                        .iter()
+                        .map(|r| r.kubernetes)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+
+    /// The release named by [`RELEASE_ENV`], or the default.
+    pub fn selected() -> Result<Release> {
+        match std::env::var(RELEASE_ENV) {
+            Ok(v) if !v.trim().is_empty() => {
+                Release::parse(&v).with_context(|| format!("${RELEASE_ENV}"))
+            }
+            _ => Ok(DEFAULT_RELEASE),
+        }
+    }
+
+    /// `MAJOR.MINOR`, e.g. `1.36`.
+    pub fn minor_version(&self) -> &'static str {
+        let v = self.kubernetes.trim_start_matches('v');
+        match v.rfind('.') {
+            Some(i) => &v[..i],
+            None => v,
+        }
+    }
+
+    fn modules(&self) -> [GoModule; 2] {
+        [
+            GoModule {
+                dir: "etcd",
+                packages: &["go.etcd.io/etcd/server/v3"],
+                stamp_kubernetes_version: None,
+            },
+            GoModule {
+                dir: self.module,
+                packages: &[
+                    "k8s.io/kubernetes/cmd/kube-apiserver",
+                    "k8s.io/kubernetes/cmd/kube-controller-manager",
+                    "k8s.io/kubernetes/cmd/kubectl",
+                ],
+                stamp_kubernetes_version: Some(self.kubernetes),
+            },
+        ]
+    }
+}
 
 /// One Go wrapper module and the commands built from it.
 struct GoModule {
@@ -31,27 +139,11 @@ struct GoModule {
     dir: &'static str,
     /// Package paths passed to `go build`; the binary takes the last element.
     packages: &'static [&'static str],
-    /// Whether to stamp Kubernetes' version variables, so that `/version` and
-    /// `kubectl version` report the release rather than `v0.0.0-master`.
-    stamp_kubernetes_version: bool,
+    /// The release to stamp into Kubernetes' version variables, so that
+    /// `/version` and `kubectl version` report it rather than
+    /// `v0.0.0-master`.
+    stamp_kubernetes_version: Option<&'static str>,
 }
-
-const MODULES: &[GoModule] = &[
-    GoModule {
-        dir: "etcd",
-        packages: &["go.etcd.io/etcd/server/v3"],
-        stamp_kubernetes_version: false,
-    },
-    GoModule {
-        dir: "kubernetes",
-        packages: &[
-            "k8s.io/kubernetes/cmd/kube-apiserver",
-            "k8s.io/kubernetes/cmd/kube-controller-manager",
-            "k8s.io/kubernetes/cmd/kubectl",
-        ],
-        stamp_kubernetes_version: true,
-    },
-];
 
 /// Paths of the four binaries in the cache.
 #[derive(Debug, Clone)]
@@ -118,13 +210,18 @@ pub fn cache_root() -> Result<PathBuf> {
     Ok(base.join("crdforge").join("envtest"))
 }
 
+/// The cache directory of the selected release ([`Release::selected`]).
+pub fn cache_dir() -> Result<PathBuf> {
+    release_cache_dir(Release::selected()?)
+}
+
 /// The cache directory for this exact set of versions and wrapper modules.
 /// The key includes a hash of the wrapper modules' go.mod and go.sum, so that
 /// editing them (a new patch release, say) builds afresh instead of reusing
 /// binaries of another version.
-pub fn cache_dir() -> Result<PathBuf> {
+pub fn release_cache_dir(release: Release) -> Result<PathBuf> {
     let mut hasher = Fnv64::new();
-    for module in MODULES {
+    for module in release.modules() {
         for file in ["go.mod", "go.sum"] {
             let path = go_modules_dir().join(module.dir).join(file);
             let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -133,24 +230,33 @@ pub fn cache_dir() -> Result<PathBuf> {
         }
     }
     Ok(cache_root()?.join(format!(
-        "kubernetes-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}-{:016x}",
+        "kubernetes-{}-etcd-{}-{:016x}",
+        release.kubernetes,
+        release.etcd,
         hasher.finish()
     )))
 }
 
-/// Returns the cached binaries, building them first when any is missing.
+/// Returns the selected release's cached binaries ([`Release::selected`]),
+/// building them first when any is missing.
 pub fn ensure() -> Result<(Binaries, Provenance)> {
-    let dir = cache_dir()?;
+    ensure_release(Release::selected()?)
+}
+
+/// Returns a release's cached binaries, building them first when any is
+/// missing.
+pub fn ensure_release(release: Release) -> Result<(Binaries, Provenance)> {
+    let dir = release_cache_dir(release)?;
     let binaries = Binaries { dir: dir.clone() };
     if binaries.all().iter().all(|path| path.is_file()) {
         return Ok((binaries, Provenance::Cached));
     }
     let started = Instant::now();
-    build_into(&dir)?;
+    build_into(release, &dir)?;
     Ok((binaries, Provenance::Built(started.elapsed())))
 }
 
-fn build_into(dir: &Path) -> Result<()> {
+fn build_into(release: Release, dir: &Path) -> Result<()> {
     check_go()?;
     let started_at = Instant::now();
     let parent = dir.parent().context("cache directory has no parent")?;
@@ -163,7 +269,7 @@ fn build_into(dir: &Path) -> Result<()> {
     let _ = fs::remove_dir_all(&partial);
     fs::create_dir_all(&partial)?;
 
-    for module in MODULES {
+    for module in &release.modules() {
         let log_path = parent.join(format!("build-{}.log", module.dir));
         eprintln!(
             "envtest: building {} from Go modules (first run only; log: {})",
@@ -267,14 +373,14 @@ fn binary_name(package: &str) -> &str {
 
 fn ldflags(module: &GoModule) -> String {
     let mut flags = String::from("-s -w");
-    if module.stamp_kubernetes_version {
-        let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("0");
+    if let Some(version) = module.stamp_kubernetes_version {
+        let minor = version.split('.').nth(1).unwrap_or("0");
         for pkg in [
             "k8s.io/component-base/version",
             "k8s.io/client-go/pkg/version",
         ] {
             flags.push_str(&format!(
-                " -X {pkg}.gitVersion={KUBERNETES_VERSION} -X {pkg}.gitMajor=1 \
+                " -X {pkg}.gitVersion={version} -X {pkg}.gitMajor=1 \
                  -X {pkg}.gitMinor={minor} -X {pkg}.gitTreeState=clean"
             ));
         }
@@ -330,20 +436,62 @@ mod tests {
 
     #[test]
     fn kubernetes_build_stamps_the_release() {
-        let flags = ldflags(&MODULES[1]);
+        let modules = DEFAULT_RELEASE.modules();
+        let flags = ldflags(&modules[1]);
         assert!(flags.contains("k8s.io/component-base/version.gitVersion=v1.36.3"));
         assert!(flags.contains("k8s.io/client-go/pkg/version.gitMinor=36"));
-        assert_eq!(ldflags(&MODULES[0]), "-s -w");
+        assert_eq!(ldflags(&modules[0]), "-s -w");
+        let flags = ldflags(&RELEASES[0].modules()[1]);
+        assert!(flags.contains("k8s.io/component-base/version.gitVersion=v1.35.4"));
     }
 
     #[test]
-    fn wrapper_module_pins_the_same_kubernetes_release() {
-        let go_mod = fs::read_to_string(go_modules_dir().join("kubernetes/go.mod")).unwrap();
-        assert!(go_mod.contains(&format!("k8s.io/kubernetes {KUBERNETES_VERSION}")));
-        let staging = KUBERNETES_VERSION.replacen("v1.", "v0.", 1);
-        assert!(go_mod.contains(&format!("k8s.io/client-go => k8s.io/client-go {staging}")));
-        let etcd_mod = fs::read_to_string(go_modules_dir().join("etcd/go.mod")).unwrap();
-        assert!(etcd_mod.contains(&format!("go.etcd.io/etcd/server/v3 {ETCD_VERSION}")));
+    fn every_wrapper_module_pins_its_release_and_every_staging_module_to_it() {
+        for release in RELEASES {
+            let module = go_modules_dir().join(release.module);
+            let go_mod = fs::read_to_string(module.join("go.mod")).unwrap();
+            assert!(
+                go_mod.contains(&format!("k8s.io/kubernetes {}", release.kubernetes)),
+                "{}",
+                module.display()
+            );
+            let staging = release.kubernetes.replacen("v1.", "v0.", 1);
+            for line in go_mod.lines().filter(|l| l.contains(" => k8s.io/")) {
+                assert!(line.ends_with(&staging), "{}: {line}", module.display());
+            }
+            assert!(go_mod.contains(&format!("k8s.io/client-go => k8s.io/client-go {staging}")));
+            let etcd_mod = fs::read_to_string(go_modules_dir().join("etcd/go.mod")).unwrap();
+            assert!(etcd_mod.contains(&format!("go.etcd.io/etcd/server/v3 {}", release.etcd)));
+        }
+    }
+
+    #[test]
+    fn releases_are_named_by_minor_or_full_version_and_unknown_ones_list_the_choices() {
+        assert_eq!(Release::parse("1.35").unwrap(), RELEASES[0]);
+        assert_eq!(Release::parse("v1.37.2").unwrap(), RELEASES[2]);
+        assert_eq!(Release::parse("1.36.3").unwrap(), DEFAULT_RELEASE);
+        assert_eq!(DEFAULT_RELEASE.minor_version(), "1.36");
+        let err = format!("{:#}", Release::parse("1.36.1").unwrap_err());
+        assert!(err.contains("v1.35.4, v1.36.3, v1.37.2"), "{err}");
+        // Oldest first, no two alike, the default among them.
+        assert!(
+            RELEASES
+                .windows(2)
+                .all(|w| w[0].minor_version() < w[1].minor_version())
+        );
+        assert!(RELEASES.contains(&DEFAULT_RELEASE));
+    }
+
+    #[test]
+    fn the_k8s_openapi_feature_names_the_default_minor() {
+        let manifest =
+            fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+                .unwrap();
+        let feature = format!("v{}", DEFAULT_RELEASE.minor_version().replace('.', "_"));
+        assert!(
+            manifest.contains(&format!("features = [\"{feature}\"]")),
+            "the workspace's k8s-openapi feature is not {feature}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use crate::assets::{self, Provenance};
+use crate::assets::{self, Provenance, Release};
 use crate::tool::tool_name;
 use crate::{Component, Instance};
 
@@ -24,6 +24,9 @@ pub enum Command {
         /// Instance name; several can run side by side.
         #[arg(long, default_value = "default")]
         name: String,
+        /// The Kubernetes release.
+        #[command(flatten)]
+        release: ReleaseArg,
     },
     /// Stop every process of an instance.
     Down {
@@ -51,19 +54,48 @@ pub enum Command {
     /// Start a private control plane, run a command with KUBECONFIG set, stop
     /// the control plane, and exit with the command's code.
     Run {
+        /// The Kubernetes release.
+        #[command(flatten)]
+        release: ReleaseArg,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
     /// Only build (or find) the binaries and print where they are.
-    Build,
+    Build {
+        /// The Kubernetes release.
+        #[command(flatten)]
+        release: ReleaseArg,
+        /// Every release the control plane can run, not only one.
+        #[arg(long, conflicts_with = "kubernetes")]
+        all: bool,
+    },
+}
+
+/// Which Kubernetes release to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReleaseArg {
+    /// Kubernetes release, e.g. `1.35` or `v1.37.2` (default: $CRDFORGE_KUBERNETES_VERSION,
+    /// else the release this crate pins).
+    #[arg(long, value_name = "VERSION")]
+    kubernetes: Option<String>,
+}
+
+impl ReleaseArg {
+    /// The release asked for, or the selected one.
+    pub fn release(&self) -> Result<Release> {
+        match &self.kubernetes {
+            Some(version) => Release::parse(version),
+            None => Release::selected(),
+        }
+    }
 }
 
 /// Runs one subcommand.
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Up { name } => {
-            let instance = Instance::named(&name);
+        Command::Up { name, release } => {
+            let instance = Instance::named(&name).with_release(release.release()?);
             let started = instance.start()?;
             crate::report_start(&instance, &started);
             println!(
@@ -94,20 +126,28 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             println!("envtest {name}: {} restarted and ready", component.name());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { command } => run_with_control_plane(&command),
-        Command::Build => {
-            let (binaries, provenance) = assets::ensure()?;
-            match provenance {
-                Provenance::Cached => println!("cached: {}", binaries.dir.display()),
-                Provenance::Built(took) => {
-                    println!(
-                        "built in {:.0} s: {}",
+        Command::Run { release, command } => run_with_control_plane(release.release()?, &command),
+        Command::Build { release, all } => {
+            let releases = if all {
+                assets::RELEASES.to_vec()
+            } else {
+                vec![release.release()?]
+            };
+            for release in releases {
+                let (binaries, provenance) = assets::ensure_release(release)?;
+                let version = release.kubernetes;
+                match provenance {
+                    Provenance::Cached => {
+                        println!("{version} cached: {}", binaries.dir.display())
+                    }
+                    Provenance::Built(took) => println!(
+                        "{version} built in {:.0} s: {}",
                         took.as_secs_f64(),
                         binaries.dir.display()
-                    )
+                    ),
                 }
+                println!("{version} kubectl: {}", binaries.kubectl().display());
             }
-            println!("kubectl: {}", binaries.kubectl().display());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -172,9 +212,11 @@ fn name_flag(name: &str) -> String {
 
 /// `run`: a private instance, named after our pid so it never touches one
 /// that `up` started.
-fn run_with_control_plane(command: &[String]) -> Result<ExitCode> {
+fn run_with_control_plane(release: Release, command: &[String]) -> Result<ExitCode> {
     let (program, args) = command.split_first().context("no command given")?;
-    let running = Instance::named(&format!("run-{}", std::process::id())).start_scoped(&[])?;
+    let running = Instance::named(&format!("run-{}", std::process::id()))
+        .with_release(release)
+        .start_scoped(&[])?;
     let instance = running.instance().clone();
     let status = running
         .command(program)

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::assets::{self, Binaries, Provenance};
+use crate::assets::{self, Binaries, Provenance, Release};
 use crate::pki::{ADMIN_USER, Pki};
 use crate::process::{self, Launched};
 
@@ -112,6 +112,8 @@ pub struct State {
 #[derive(Debug, Clone)]
 pub struct Instance {
     dir: PathBuf,
+    /// The release to start; `None` is [`Release::selected`] at start.
+    release: Option<Release>,
 }
 
 /// The outcome of [`Instance::start`].
@@ -121,6 +123,8 @@ pub struct Started {
     pub provenance: Provenance,
     /// Time from starting etcd until kube-controller-manager was ready.
     pub ready_in: Duration,
+    /// The release it runs.
+    pub release: Release,
 }
 
 impl Instance {
@@ -128,6 +132,7 @@ impl Instance {
     pub fn named(name: &str) -> Self {
         Self {
             dir: instances_root().join(name),
+            release: None,
         }
     }
 
@@ -142,7 +147,14 @@ impl Instance {
 
     /// The instance in `dir`.
     pub fn at(dir: PathBuf) -> Self {
-        Self { dir }
+        Self { dir, release: None }
+    }
+
+    /// The same instance, started with `release` rather than the one
+    /// [`Release::selected`] picks.
+    pub fn with_release(mut self, release: Release) -> Self {
+        self.release = Some(release);
+        self
     }
 
     /// The instance directory.
@@ -251,7 +263,11 @@ impl Instance {
                 crate::tool_name()
             );
         }
-        let (binaries, provenance) = assets::ensure()?;
+        let release = match self.release {
+            Some(release) => release,
+            None => Release::selected()?,
+        };
+        let (binaries, provenance) = assets::ensure_release(release)?;
         if self.dir.exists() {
             fs::remove_dir_all(&self.dir)
                 .with_context(|| format!("clearing {}", self.dir.display()))?;
@@ -314,8 +330,8 @@ impl Instance {
             ),
         ];
         let mut state = State {
-            kubernetes_version: assets::KUBERNETES_VERSION.into(),
-            etcd_version: assets::ETCD_VERSION.into(),
+            kubernetes_version: release.kubernetes.into(),
+            etcd_version: release.etcd.into(),
             binaries: binaries.dir.clone(),
             ports,
             args,
@@ -340,6 +356,7 @@ impl Instance {
         Ok(Started {
             provenance,
             ready_in: started.elapsed(),
+            release,
         })
     }
 

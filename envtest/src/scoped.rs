@@ -50,13 +50,16 @@ impl Running {
     }
 
     /// `program` with `KUBECONFIG` and `CRDFORGE_ENVTEST_DIR` pointing at
-    /// this instance, as tests and controllers expect, and the tool's name
+    /// this instance, as tests and controllers expect, the release it runs
+    /// ([`crate::assets::RELEASE_ENV`]), so that control planes the program
+    /// starts itself run the same one, and the tool's name
     /// ([`crate::TOOL_ENV`]) for their messages.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
         command
             .env("KUBECONFIG", self.instance.kubeconfig())
             .env("CRDFORGE_ENVTEST_DIR", self.instance.dir())
+            .env(crate::assets::RELEASE_ENV, self.started.release.kubernetes)
             .env(crate::TOOL_ENV, crate::tool_name());
         command
     }
@@ -95,7 +98,8 @@ pub fn report_start(instance: &Instance, started: &Started) {
         }
     }
     println!(
-        "envtest: control plane ready in {:.1} s ({})",
+        "envtest: Kubernetes {} ready in {:.1} s ({})",
+        started.release.kubernetes,
         started.ready_in.as_secs_f64(),
         instance.dir().display()
     );

@@ -7,6 +7,7 @@ mod demo;
 mod demo_rules;
 mod envtest;
 mod r#gen;
+mod matrix;
 mod publish;
 mod soak;
 mod starter;
@@ -54,6 +55,9 @@ enum Cmd {
     /// The starter (starter/) as its own repository: copied out, crdforge
     /// by path, its gen --check, unit tests and end-to-end test.
     Starter,
+    /// The end-to-end suites on every Kubernetes release the control plane
+    /// can run; writes docs/kubernetes-versions.md.
+    Matrix(matrix::Args),
     /// The property-based end-to-end suite with many cases; writes
     /// docs/property-agreement.md.
     Soak(soak::Args),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Cmd::DemoRules(args) => demo_rules::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Soak(args) => soak::run(args),
+        Cmd::Matrix(args) => matrix::run(args),
         Cmd::Starter => starter::run().map(|()| ExitCode::SUCCESS),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };

@@ -644,7 +644,7 @@ fn build_go(root: &Path, target: &Path) -> Result<PathBuf> {
     Ok(binary)
 }
 
-fn machine() -> Vec<(String, String)> {
+pub(crate) fn machine() -> Vec<(String, String)> {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -671,7 +671,7 @@ fn machine() -> Vec<(String, String)> {
     ]
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
@@ -750,7 +750,7 @@ fn go_mod_version(go_mod: &str, module: &str) -> Option<String> {
 }
 
 /// Now, as `YYYY-MM-DD HH:MM UTC`, from the system clock alone.
-fn utc_now() -> String {
+pub(crate) fn utc_now() -> String {
     let secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

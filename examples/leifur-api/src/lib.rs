@@ -44,7 +44,9 @@ pub const POOL_ANNOTATION: &str = "leifur.crdforge.dev/pool";
 pub const ADDRESSES_ANNOTATION: &str = "leifur.crdforge.dev/addresses";
 
 /// Annotation on a Service that lets it share its address with other
-/// Services carrying the same key, when their ports do not clash.
+/// Services carrying the same key, when their ports do not clash and one
+/// set of nodes can serve them all: every one `externalTrafficPolicy:
+/// Cluster`, or every one `Local` with the same pod selector.
 pub const ALLOW_SHARED_IP_ANNOTATION: &str = "leifur.crdforge.dev/allow-shared-ip";
 
 /// Name of the IPAM controller: field manager, ServiceAccount, Lease,

@@ -9,7 +9,10 @@
 //! Guarantees, each tested by name below:
 //! - an address has several holders only when every one of them carries
 //!   the same sharing key and no two of them use one protocol/port
-//!   (`sharing_needs_equal_keys_and_disjoint_ports`);
+//!   (`sharing_needs_equal_keys_and_disjoint_ports`), and either all of them
+//!   send external traffic to any node (`externalTrafficPolicy: Cluster`) or
+//!   all keep it on nodes with a local endpoint and select the same pods
+//!   (`sharing_needs_traffic_policies_that_one_node_can_serve`);
 //! - `first_free` never returns a held address, and returns the lowest
 //!   free one of the range, skipping buggy ones when asked
 //!   (`first_free_is_the_lowest_unheld_address`);
@@ -33,6 +36,26 @@ pub struct Claim {
     pub share: Option<String>,
     /// The ports it exposes.
     pub ports: Vec<Port>,
+    /// Which nodes may receive its external traffic.
+    pub traffic: Traffic,
+}
+
+/// Which nodes may receive a Service's external traffic, as its
+/// `externalTrafficPolicy` says. One address is announced from one node (L2)
+/// or routed to the nodes that announce it (BGP) for every Service on it, so
+/// Services may share an address only if one set of nodes can serve them
+/// all: any node, when all are `Cluster`; the nodes with their endpoints,
+/// when all are `Local` and select the same pods (MetalLB's rule too).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Traffic {
+    /// `Cluster` (the default): any node forwards to an endpoint anywhere.
+    #[default]
+    Cluster,
+    /// `Local`: only nodes running an endpoint; the Service's pod selector.
+    Local {
+        /// `spec.selector` (empty for a Service without one).
+        selector: BTreeMap<String, String>,
+    },
 }
 
 /// Why a Service cannot hold an address.
@@ -50,6 +73,18 @@ pub enum Conflict {
         /// The port both expose.
         port: Port,
     },
+    /// Both share under one key, but no one set of nodes serves both: one
+    /// is `Local` and the other `Cluster`, or both `Local` with different
+    /// pod selectors.
+    TrafficPolicy {
+        /// The holder.
+        by: String,
+        /// Whether the holder is the `Local` one (else the claimant is, or
+        /// both are with other selectors).
+        holder_local: bool,
+        /// Whether both are `Local`.
+        both_local: bool,
+    },
 }
 
 impl std::fmt::Display for Conflict {
@@ -60,6 +95,23 @@ impl std::fmt::Display for Conflict {
                 f,
                 "shared with {by}, which also exposes {}/{}",
                 port.1, port.0
+            ),
+            Conflict::TrafficPolicy {
+                by,
+                both_local: true,
+                ..
+            } => write!(
+                f,
+                "shared with {by}, whose externalTrafficPolicy is Local too but which selects \
+                 other pods"
+            ),
+            Conflict::TrafficPolicy {
+                by, holder_local, ..
+            } => write!(
+                f,
+                "shared with {by}, whose externalTrafficPolicy is {}; Services sharing an \
+                 address must all be Cluster, or all Local with one pod selector",
+                if *holder_local { "Local" } else { "Cluster" }
             ),
         }
     }
@@ -114,6 +166,16 @@ impl Allocator {
                 return Err(Conflict::PortClash {
                     by: holder.key.clone(),
                     port: port.clone(),
+                });
+            }
+            if holder.traffic != claim.traffic {
+                return Err(Conflict::TrafficPolicy {
+                    by: holder.key.clone(),
+                    holder_local: matches!(holder.traffic, Traffic::Local { .. }),
+                    both_local: matches!(
+                        (&holder.traffic, &claim.traffic),
+                        (Traffic::Local { .. }, Traffic::Local { .. })
+                    ),
                 });
             }
         }
@@ -232,7 +294,54 @@ mod tests {
             key: key.into(),
             share: share.map(Into::into),
             ports: ports.iter().map(|p| ("TCP".to_string(), *p)).collect(),
+            traffic: Traffic::Cluster,
         }
+    }
+
+    fn local(mut claim: Claim, app: &str) -> Claim {
+        claim.traffic = Traffic::Local {
+            selector: [("app".to_string(), app.to_string())].into(),
+        };
+        claim
+    }
+
+    #[test]
+    fn sharing_needs_traffic_policies_that_one_node_can_serve() {
+        let mut a = Allocator::new();
+        let shared = ip("192.0.2.1");
+        a.assign(claim("ns/cluster", Some("k"), &[80]), vec![shared]);
+        // Local beside Cluster: refused, naming the holder's policy.
+        let err = a
+            .compatible(shared, &local(claim("ns/l", Some("k"), &[443]), "web"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "shared with ns/cluster, whose externalTrafficPolicy is Cluster; Services sharing an \
+             address must all be Cluster, or all Local with one pod selector"
+        );
+        let mut b = Allocator::new();
+        b.assign(local(claim("ns/a", Some("k"), &[80]), "web"), vec![shared]);
+        // Local beside Local with the same pods: shared.
+        assert_eq!(
+            b.compatible(shared, &local(claim("ns/b", Some("k"), &[443]), "web")),
+            Ok(())
+        );
+        // Other pods: refused.
+        let err = b
+            .compatible(shared, &local(claim("ns/b", Some("k"), &[443]), "db"))
+            .unwrap_err();
+        assert!(err.to_string().contains("Local too"), "{err}");
+        // Cluster beside Local: refused.
+        let err = b
+            .compatible(shared, &claim("ns/c", Some("k"), &[443]))
+            .unwrap_err();
+        assert!(err.to_string().contains("is Local;"), "{err}");
+        // And a sharer is not offered an address it cannot share.
+        let range = AddressRange::parse("192.0.2.1-192.0.2.2").unwrap();
+        assert_eq!(
+            b.first_free(&range, false, &claim("ns/c", Some("k"), &[443])),
+            Some(ip("192.0.2.2"))
+        );
     }
 
     fn ip(s: &str) -> IpAddr {

@@ -11,7 +11,7 @@ use leifur_api::{
     ADDRESSES_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION, Family, POOL_ANNOTATION, is_our_class,
 };
 
-use crate::allocator::{Allocator, Claim, Port};
+use crate::allocator::{Allocator, Claim, Port, Traffic};
 use crate::pools::PoolView;
 
 /// Reasons of the Events the controller writes on Services.
@@ -132,6 +132,12 @@ impl Facts {
                     .filter(|s| !s.is_empty())
                     .cloned(),
                 ports,
+                traffic: match spec.external_traffic_policy.as_deref() {
+                    Some("Local") => Traffic::Local {
+                        selector: spec.selector.clone().unwrap_or_default(),
+                    },
+                    _ => Traffic::Cluster,
+                },
             },
             key,
             namespace: svc.namespace().unwrap_or_default(),

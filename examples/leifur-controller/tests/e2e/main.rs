@@ -220,7 +220,7 @@ async fn exhaustion_leaves_a_service_pending_until_an_address_frees() {
 }
 
 #[tokio::test]
-async fn services_share_an_address_when_keys_match_and_ports_do_not_clash() {
+async fn services_share_an_address_when_keys_match_ports_do_not_clash_and_traffic_policies_agree() {
     let _serial = SERIAL.lock().await;
     let client = client().await;
     clean(&client).await;
@@ -292,6 +292,34 @@ async fn services_share_an_address_when_keys_match_and_ports_do_not_clash() {
     );
     create_service(&client, &welcome).await;
     assert_eq!(addresses(&client, ns, "welcome", 1).await, web);
+    // With the key and a free port, but externalTrafficPolicy Local beside
+    // Cluster holders: no node serves both, so it is refused by name.
+    let mut local = annotated(
+        annotated(
+            lb(ns, "local", 9092),
+            ADDRESSES_ANNOTATION,
+            &web[0].to_string(),
+        ),
+        ALLOW_SHARED_IP_ANNOTATION,
+        "k",
+    );
+    local.spec.as_mut().unwrap().external_traffic_policy = Some("Local".into());
+    create_service(&client, &local).await;
+    let message = event(&client, ns, "local", "RequestedAddressRefused").await;
+    assert!(
+        message.starts_with(&format!("{} is shared with {ns}/", web[0]))
+            && message.contains("externalTrafficPolicy is Cluster"),
+        "{message}"
+    );
+    // Without asking for it, a Local sharer gets an address of its own.
+    let mut roaming = annotated(lb(ns, "local-free", 9093), ALLOW_SHARED_IP_ANNOTATION, "k");
+    roaming.spec.as_mut().unwrap().external_traffic_policy = Some("Local".into());
+    create_service(&client, &roaming).await;
+    assert_ne!(
+        addresses(&client, ns, "local-free", 1).await,
+        web,
+        "Local beside Cluster: not shared"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,14 @@
 //! is killed and restarted twice and the controller SIGKILLed twice, each
 //! time with some Users not yet Ready (checked); the final state must be
 //! exact, every child's content included.
+//!
+//! `cargo xtask soak --chaos` runs it larger (`CHAOS_USERS`, 5,000) with two
+//! more faults (`CHAOS_SOAK=1`): etcd SIGKILLed and restarted while Users
+//! are still being created, and the controller cut off from the apiserver
+//! by a stalled proxy for longer than a watch lasts (`CHAOS_PARTITION_SECS`,
+//! 300 s against the 290 s watch timeout), with Users created behind its
+//! back meanwhile; then it writes what happened to `CHAOS_REPORT`
+//! (docs/soak.md). CI runs the default size without them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -69,6 +77,51 @@ async fn ready_count(users: &Api<User>) -> usize {
         .count()
 }
 
+/// The soak's extra faults, from the environment `cargo xtask soak --chaos`
+/// sets; `None` in CI.
+struct Soak {
+    partition: Duration,
+    report: Option<std::path::PathBuf>,
+}
+
+fn soak() -> Option<Soak> {
+    if std::env::var("CHAOS_SOAK").ok().as_deref() != Some("1") {
+        return None;
+    }
+    let partition = std::env::var("CHAOS_PARTITION_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    Some(Soak {
+        partition: Duration::from_secs(partition),
+        report: std::env::var_os("CHAOS_REPORT").map(Into::into),
+    })
+}
+
+/// The controller's kubeconfig with its server replaced by `proxy`.
+fn proxied_kubeconfig(dir: &std::path::Path, proxy: std::net::SocketAddr) -> std::path::PathBuf {
+    let direct = controller_kubeconfig();
+    let text = std::fs::read_to_string(&direct).unwrap();
+    let port = Instance::from_env()
+        .state()
+        .unwrap()
+        .unwrap()
+        .ports
+        .apiserver;
+    let server = format!("https://127.0.0.1:{port}");
+    assert!(text.contains(&server), "{}: no {server}", direct.display());
+    let path = dir.join("controller-via-proxy.kubeconfig");
+    std::fs::write(&path, text.replace(&server, &format!("https://{proxy}"))).unwrap();
+    path
+}
+
+async fn restart_etcd() {
+    tokio::task::spawn_blocking(|| Instance::from_env().restart(Component::Etcd, true))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e:#}"));
+}
+
 async fn restart_apiserver() {
     tokio::task::spawn_blocking(|| Instance::from_env().restart(Component::KubeApiserver, true))
         .await
@@ -76,15 +129,40 @@ async fn restart_apiserver() {
         .unwrap_or_else(|e| panic!("{e:#}"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills() {
     let _serial = SERIAL.lock().await;
     let client = client().await;
     let users: Api<User> = Api::all(client.clone());
     let dir = test_dir("chaos");
     let n = count();
+    let soak = soak();
+    let began = std::time::Instant::now();
     let names: Vec<String> = (0..n).map(|i| format!("chaos-{i:04}")).collect();
-    let mut controller = ControllerProcess::start(&dir, &Default::default());
+    // In the soak the controller reaches the apiserver through a proxy the
+    // test can stall (it forwards to the apiserver's port, which restarts
+    // keep).
+    let proxy = match &soak {
+        Some(_) => {
+            let port = Instance::from_env()
+                .state()
+                .unwrap()
+                .unwrap()
+                .ports
+                .apiserver;
+            Some(
+                crdforge_envtest::proxy::Proxy::start(([127, 0, 0, 1], port).into())
+                    .await
+                    .unwrap(),
+            )
+        }
+        None => None,
+    };
+    let options = ControllerOptions {
+        kubeconfig: proxy.as_ref().map(|p| proxied_kubeconfig(&dir, p.addr())),
+        ..Default::default()
+    };
+    let mut controller = ControllerProcess::start(&dir, &options);
     controller.wait_ready().await;
 
     // Creates retry through the apiserver's absences, as a client would.
@@ -178,7 +256,7 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         "controller kill 1: {ready_at_kill_1} of {n} users were Ready"
     );
     hits.push(format!("controller kill 1: {ready_at_kill_1} of {n} Ready"));
-    controller = ControllerProcess::start(&dir, &Default::default());
+    controller = ControllerProcess::start(&dir, &options);
     created_at_least(n / 2).await;
     gate.store(3 * n / 4, Ordering::SeqCst);
     restart_apiserver().await;
@@ -198,14 +276,53 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         "controller kill 2: all {n} users were Ready"
     );
     hits.push(format!("controller kill 2: {ready_at_kill_2} of {n} Ready"));
+    let controller = ControllerProcess::start(&dir, &options);
+    if let (Some(soak), Some(proxy)) = (&soak, &proxy) {
+        // etcd dies while Users are still being created (the gate is open
+        // but the creator has not finished: checked).
+        controller.wait_ready().await;
+        let before = created.load(Ordering::SeqCst);
+        restart_etcd().await;
+        assert!(
+            before < n,
+            "etcd restart: all {n} users were already created"
+        );
+        hits.push(format!(
+            "etcd SIGKILLed and restarted: {before} of {n} created"
+        ));
+        // The controller is cut off longer than a watch lasts, while Users
+        // are created and made Ready behind its back only by it: none may
+        // become Ready during the partition.
+        let ready_before = ready_count(&users).await;
+        let created_before = created.load(Ordering::SeqCst);
+        proxy.stall();
+        tokio::time::sleep(soak.partition).await;
+        let ready_during = ready_count(&users).await;
+        let created_during = created.load(Ordering::SeqCst) - created_before;
+        proxy.restore();
+        // Writes already in flight when the stall began may land: the count
+        // may grow by at most the controller's workers' worth (4) plus one.
+        assert!(
+            ready_during <= ready_before + 5,
+            "the controller made {} Users Ready while cut off",
+            ready_during - ready_before
+        );
+        hits.push(format!(
+            "controller cut off for {} s (stalled proxy): {created_during} Users created \
+             meanwhile; {ready_before} Ready before, {ready_during} at the end",
+            soak.partition.as_secs()
+        ));
+    }
     eprintln!("chaos hit mid-run:\n  {}", hits.join("\n  "));
-    let controller = ControllerProcess::start(&dir, &Default::default());
+    let restored = std::time::Instant::now();
     creator.await.unwrap();
     controller.wait_ready().await;
 
     eventually(
         &format!("all {n} users Ready"),
-        Duration::from_secs(300),
+        // Larger runs need longer: about 60 Users a second on a loaded
+        // 2-core machine, with a floor for CI's size.
+        Duration::from_secs(300.max(n as u64 / 10)),
         || async {
             let list = users.list(&ListParams::default()).await.ok()?;
             let ready = list
@@ -218,6 +335,7 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         },
     )
     .await;
+    let converged_after = restored.elapsed();
 
     // Exactly one namespace per user, owned by it; exactly one binding in
     // each; no managed namespace without its user; one account per user.
@@ -364,4 +482,56 @@ async fn users_converge_exactly_through_apiserver_restarts_and_controller_kills(
         .filter(|l| l.starts_with("removed"))
         .count();
     assert_eq!(removed, n, "an account was removed twice or not at all");
+
+    if let Some(path) = soak.and_then(|s| s.report) {
+        write_report(
+            &path,
+            n,
+            &hits,
+            converged_after.as_secs_f64(),
+            began.elapsed().as_secs_f64(),
+        );
+    }
+}
+
+/// docs/soak.md: what the soak did and what it checked.
+fn write_report(path: &std::path::Path, n: usize, hits: &[String], converged: f64, total: f64) {
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let release = crdforge_envtest::assets::Release::selected().unwrap();
+    let text = format!(
+        "<!-- Written by `cargo xtask soak --chaos`; do not edit. -->\n\n\
+         # Chaos soak: the User controller through faults at {n} Users\n\n\
+         `cargo xtask soak --chaos` ran \
+         `users_converge_exactly_through_apiserver_restarts_and_controller_kills` \
+         (examples/user-controller/tests/e2e/chaos.rs) with {n} Users on Kubernetes {} \
+         ({machine}; load average at the end {}). CI runs the same test with 500 Users and \
+         without the etcd and partition faults.\n\n\
+         ## Faults, in order, each hit while work was in flight (checked)\n\n{}\n\n\
+         ## Checked at the end\n\n\
+         - all {n} Users Ready {converged:.0} s after the last fault; the whole run took {total:.0} s;\n\
+         - exactly one Namespace per User, owned by it, and no managed Namespace without its User;\n\
+         - exactly one RoleBinding per Namespace, with the User's role and groups as subjects;\n\
+         - a ResourceQuota exactly where the User asked for one, with its value;\n\
+         - one account per User in the directory, created exactly once (journal), and after \
+           every User was deleted, every account removed exactly once.\n",
+        release.kubernetes,
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        hits.iter()
+            .map(|h| format!("- {h}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    std::fs::write(path, text).unwrap();
+    eprintln!("wrote {}", path.display());
 }

@@ -209,6 +209,9 @@ pub(crate) struct ControllerOptions {
     /// Serve the webhooks over TLS on this port, with this certificate and
     /// key.
     pub(crate) webhook: Option<(u16, PathBuf, PathBuf)>,
+    /// Another kubeconfig than [`controller_kubeconfig`] (the same account
+    /// through a proxy, say).
+    pub(crate) kubeconfig: Option<PathBuf>,
 }
 
 /// The controller's ServiceAccount, as `request.userInfo.username` has it.
@@ -335,7 +338,10 @@ impl ControllerProcess {
         let name = options.leader.clone().unwrap_or_else(|| "single".into());
         let log = directory.join(format!("controller-{name}-{}.log", metrics.port()));
         let out = std::fs::File::create(&log).unwrap();
-        let kubeconfig = controller_kubeconfig();
+        let kubeconfig = options
+            .kubeconfig
+            .clone()
+            .unwrap_or_else(controller_kubeconfig);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_user-controller"));
         cmd.arg("--directory")
             .arg(directory)

@@ -66,6 +66,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         cargo(&["test", "--workspace"])
     })?;
     step(&mut timings, "package", || crate::publish::package(false))?;
+    step(&mut timings, "msrv", crate::publish::msrv)?;
     // A repository other than this one: the starter, copied out, with
     // crdforge by path, its own gen --check and unit tests.
     step(&mut timings, "starter", crate::starter::check)?;

@@ -49,6 +49,9 @@ enum Cmd {
         #[arg(long)]
         verify: bool,
     },
+    /// Check the publishable crates with the oldest Rust they claim
+    /// (`rust-version`), installing it through rustup when missing.
+    Msrv,
     /// Benchmarks against client-go and kube-runtime, run side by side;
     /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
     Bench(bench::Args),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Cmd::Bench(args) => bench::run(args),
         Cmd::Soak(args) => soak::run(args),
         Cmd::Matrix(args) => matrix::run(args),
+        Cmd::Msrv => publish::msrv().map(|()| ExitCode::SUCCESS),
         Cmd::Starter => starter::run().map(|()| ExitCode::SUCCESS),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };

@@ -34,6 +34,81 @@ pub(crate) fn package(verify: bool) -> Result<()> {
     crate::cargo_env(&args, &[("CARGO_TARGET_DIR", target.as_os_str())])
 }
 
+/// The publishable crates build with the oldest Rust they claim
+/// (`rust-version` of the workspace): that release's toolchain, installed
+/// through rustup when missing (minimal profile), checks them with the
+/// locked dependency versions in a target directory of its own. A claim no
+/// build checks drifts the first time a newer std API is used.
+pub(crate) fn msrv() -> Result<()> {
+    use anyhow::{Context, bail};
+    use std::process::Command;
+
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(crate::workspace_root())
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let mut versions: Vec<&str> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| PUBLISHABLE.contains(&p["name"].as_str().unwrap_or("")))
+        .map(|p| p["rust_version"].as_str().unwrap_or(""))
+        .collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let [version] = versions[..] else {
+        bail!("the publishable crates must claim one rust-version, not {versions:?}");
+    };
+    if version.is_empty() {
+        bail!("the publishable crates claim no rust-version");
+    }
+    let rustup = |args: &[&str]| -> Result<()> {
+        let status = Command::new("rustup")
+            .args(args)
+            .current_dir(crate::workspace_root())
+            .status()
+            .context("running rustup (the MSRV check installs the toolchain it names)")?;
+        if !status.success() {
+            bail!("`rustup {}` failed ({status})", args.join(" "));
+        }
+        Ok(())
+    };
+    rustup(&[
+        "toolchain",
+        "install",
+        version,
+        "--profile",
+        "minimal",
+        "--no-self-update",
+    ])?;
+    let target = crdforge_envtest::target_dir()?.join("msrv");
+    let target = target.to_string_lossy();
+    let mut args = vec![
+        "run",
+        version,
+        "cargo",
+        "check",
+        "--locked",
+        "--quiet",
+        "--target-dir",
+        &target,
+    ];
+    for krate in PUBLISHABLE {
+        args.extend(["--package", krate]);
+    }
+    rustup(&args)?;
+    println!("msrv: every publishable crate checks with Rust {version}");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::process::Command;

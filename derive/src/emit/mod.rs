@@ -42,7 +42,16 @@ fn expand(input: TokenStream, derive: Derive) -> syn::Result<TokenStream> {
             });
             let error = error.into_compile_error();
             let fallback = fallback(&input, &frontend::fallback(&input, derive));
-            return Ok(quote!(#error #fallback));
+            let root = match derive {
+                Derive::CustomResource => frontend::partial_resource(&input)
+                    .and_then(|partial| {
+                        let r = partial.resource.as_ref()?;
+                        Some(resource::root_of_failed_spec(&partial, r))
+                    })
+                    .unwrap_or_default(),
+                Derive::Schema => TokenStream::new(),
+            };
+            return Ok(quote!(#error #fallback #root));
         }
     };
     Ok(emit(&model))

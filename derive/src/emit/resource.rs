@@ -13,6 +13,17 @@ use crate::model::{Input, Resource, SchemaMode};
 
 /// Everything `#[derive(CustomResource)]` adds beside the spec.
 pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
+    root_and_spec(input, r, true)
+}
+
+/// The root type and its impls for a spec that reported errors: the spec's
+/// own impls come from the derive's fallback (bodies that never run), so
+/// they are left out here; the root compiles against them.
+pub(crate) fn root_of_failed_spec(input: &Input, r: &Resource) -> TokenStream {
+    root_and_spec(input, r, false)
+}
+
+fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
     let krate = &input.krate;
     let p = quote!(#krate::__private);
     let spec = &input.ident;
@@ -104,13 +115,17 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
         }
         SchemaMode::Disabled => quote!(#krate::schema::Schema::any_object()),
     };
-    let own_schema = if r.schema_mode == SchemaMode::Derived {
+    let own_schema = if spec_ok && r.schema_mode == SchemaMode::Derived {
         schema_impl(input)
     } else {
         quote!()
     };
-    let (spec_deep_copy, root_deep_copy) =
-        (deep_copy::type_impl(input), deep_copy::root_impl(input, r));
+    let spec_deep_copy = if spec_ok {
+        deep_copy::type_impl(input)
+    } else {
+        quote!()
+    };
+    let root_deep_copy = deep_copy::root_impl(input, r);
     let description = match &r.doc {
         Some(d) => quote!(::core::option::Option::Some(::std::string::String::from(#d))),
         None => quote!(::core::option::Option::None),

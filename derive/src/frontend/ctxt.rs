@@ -39,6 +39,11 @@ impl Errors {
         self.errors.is_empty()
     }
 
+    /// How many errors were recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.errors.len()
+    }
+
     /// The errors, in the order they were found (for the parse tests).
     #[cfg(test)]
     pub(crate) fn into_vec(self) -> Vec<syn::Error> {

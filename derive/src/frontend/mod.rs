@@ -33,6 +33,33 @@ use serde_attr::RenameRule;
 
 /// Parses and validates one derive input.
 pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors> {
+    let (model, errors) = parse_inner(input, derive);
+    match model {
+        Some(model) if errors.is_empty() => Ok(model.input),
+        _ => Err(errors),
+    }
+}
+
+/// For a `CustomResource` derive that reported errors in its spec's fields
+/// or types (not in the resource's own keys): the model as far as it was
+/// built, from which the root type and its impls are emitted, so that the
+/// user's code naming the root (`Backup::new`, `Api<Backup>`) compiles and
+/// only the real errors are shown, not "cannot find type `Backup`".
+pub(crate) fn partial_resource(input: &DeriveInput) -> Option<Input> {
+    match parse_inner(input, Derive::CustomResource) {
+        (Some(model), _) if model.resource_clean => Some(model.input),
+        _ => None,
+    }
+}
+
+/// A model built despite errors, and whether the resource's part of it had
+/// none.
+struct Built {
+    input: Input,
+    resource_clean: bool,
+}
+
+fn parse_inner(input: &DeriveInput, derive: Derive) -> (Option<Built>, Errors) {
     let mut errors = Errors::new();
     let place = match derive {
         Derive::CustomResource => Place::Resource,
@@ -121,10 +148,12 @@ pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors
         apply_groups(&mut attrs, body);
     }
 
+    let before_resource = errors.len();
     let resource = match derive {
         Derive::CustomResource => resource::resource(input, &mut attrs, body.as_ref(), &mut errors),
         Derive::Schema => None,
     };
+    let resource_clean = resource.is_some() && errors.len() == before_resource;
     let rust = match &input.data {
         Data::Enum(_) => RustBody::Enum(rust_variants),
         Data::Struct(data) => RustBody::Struct(rust_fields(&data.fields, rust)),
@@ -135,20 +164,23 @@ pub(crate) fn parse(input: &DeriveInput, derive: Derive) -> Result<Input, Errors
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::crdforge));
-    match body {
-        Some(body) if errors.is_empty() => Ok(Input {
+    let built = Built {
+        input: Input {
             ident: input.ident.clone(),
             generics: input.generics.clone(),
             vis: input.vis.clone(),
             krate,
             constraints: attrs.constraints,
-            body,
+            // A spec whose body failed still has a root; the body is not
+            // emitted from a partial model.
+            body: body.unwrap_or(Body::Struct(Vec::new())),
             rust,
             resource,
             apply,
-        }),
-        _ => Err(errors),
-    }
+        },
+        resource_clean,
+    };
+    (Some(built), errors)
 }
 
 /// The impls a failed derive still emits, with bodies that never run, so

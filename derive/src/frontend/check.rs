@@ -389,7 +389,7 @@ fn find_wide(ty: &Type, nested: bool) -> Option<(&Type, String, bool)> {
 fn find_unschemed(ty: &Type) -> Option<(&Type, &'static str)> {
     match ty {
         Type::Tuple(t) if !t.elems.is_empty() => Some((ty, "tuple")),
-        Type::Tuple(_) => None,
+        Type::Tuple(_) => Some((ty, "unit")),
         Type::Array(a) => find_unschemed(&a.elem),
         Type::Path(p) if p.qself.is_none() => {
             let names: Vec<String> = p
@@ -444,6 +444,11 @@ pub(crate) fn types_with_a_schema(ty: &Type, attrs: &Attrs, field: &str, errors:
             "field `{field}` holds a tuple, which serde writes as an array of mixed types that \
              no structural schema can hold; use a struct with named fields, or `[T; N]` when \
              the items share a type"
+        ),
+        "unit" => format!(
+            "field `{field}` holds `()`, which serde writes as null, and a structural schema \
+             has no type that holds only null; remove the field, or keep it out of the object \
+             with #[serde(skip)]"
         ),
         "duration" => format!(
             "field `{field}` holds a `std::time::Duration`, which serde writes as `{{\"secs\": \

@@ -5,6 +5,7 @@ pub struct Spec {
     pub pair: Option<(String, i32)>,
     pub timeout: std::time::Duration,
     pub peers: Vec<std::net::SocketAddr>,
+    pub marker: (),
 }
 
 fn main() {}

@@ -12,7 +12,9 @@ fn problems<T: crdforge::CustomResource>() -> String {
     }
 }
 
-/// A recursive type: no structural schema can describe it.
+/// A recursive type through another type: no structural schema can describe
+/// it, and only generation sees it (a type that names itself directly is a
+/// compile error: `tests/ui/types/recursive_type`).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
 #[kube(group = "errors.crdforge.dev", version = "v1", kind = "Forest")]
 pub struct ForestSpec {
@@ -21,13 +23,19 @@ pub struct ForestSpec {
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
 pub struct Tree {
-    pub children: Vec<Tree>,
+    pub children: Vec<Branch>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Branch {
+    pub tree: Tree,
 }
 
 #[test]
 fn recursion_names_the_path_and_the_type() {
     let text = problems::<Forest>();
-    assert!(text.contains("v1: .spec.root.children[*]"), "{text}");
+    assert!(text.contains("v1: .spec.root.children[*].tree"), "{text}");
+    assert!(text.contains("#[crd(schemaless)]"), "{text}");
     assert!(text.contains("contains itself"), "{text}");
     assert!(text.contains("gen_errors::Tree"), "{text}");
 }

@@ -69,7 +69,7 @@ impl Context {
         if self.types.contains(&type_name) {
             self.problem(format!(
                 "`{type_name}` contains itself; structural schemas cannot describe recursive types \
-                 (mark the field #[crd(schemaless)] or #[crd(preserve_unknown_fields)])"
+                 (mark the field that holds it #[crd(schemaless)]: stored as given, unchecked)"
             ));
             return Schema::any();
         }

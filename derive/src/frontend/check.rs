@@ -1067,3 +1067,74 @@ mod tests {
         assert!(find_float(&parse_quote!(BTreeMap<String, i64>)).is_none());
     }
 }
+
+/// The first place in `ty` that names `own` (the type being derived, as a
+/// one-segment path) or `Self`.
+fn names_itself<'a>(ty: &'a Type, own: &syn::Ident) -> Option<&'a Type> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let segments = &p.path.segments;
+            if segments.len() == 1 && (segments[0].ident == *own || segments[0].ident == "Self") {
+                return Some(ty);
+            }
+            segments
+                .iter()
+                .find_map(|segment| match &segment.arguments {
+                    PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+                        GenericArgument::Type(t) => names_itself(t, own),
+                        _ => None,
+                    }),
+                    _ => None,
+                })
+        }
+        Type::Array(a) => names_itself(&a.elem, own),
+        Type::Slice(s) => names_itself(&s.elem, own),
+        Type::Reference(r) => names_itself(&r.elem, own),
+        Type::Paren(p) => names_itself(&p.elem, own),
+        Type::Group(g) => names_itself(&g.elem, own),
+        _ => None,
+    }
+}
+
+/// Rule: a type that holds itself (a tree node's children) has no
+/// structural schema, which must be finite. Where the field's type names
+/// the type being derived, that is an error at the field with the ways out;
+/// recursion through another type is caught by `crdforge-gen` with the
+/// schema path.
+pub(crate) fn not_directly_recursive(input: &syn::DeriveInput, errors: &mut Errors) {
+    let fields: Vec<&syn::Field> = match &input.data {
+        syn::Data::Struct(data) => data.fields.iter().collect(),
+        syn::Data::Enum(data) => data.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+        syn::Data::Union(_) => Vec::new(),
+    };
+    for field in fields {
+        // Errors in these attributes are reported where they are parsed.
+        let mut ignored = Errors::new();
+        let serde = super::serde_attr::field(&field.attrs, &mut ignored);
+        let attrs = super::attr::parse(&field.attrs, super::attr::Place::Field, &mut ignored);
+        if serde.skip_serializing
+            || attrs.schema_with.is_some()
+            || attrs.schemars.is_some()
+            || attrs.constraints.schemaless
+        {
+            continue;
+        }
+        let Some(at) = names_itself(&field.ty, &input.ident) else {
+            continue;
+        };
+        let name = field.ident.as_ref().map_or_else(
+            || "0".to_string(),
+            |i| i.to_string().trim_start_matches("r#").to_owned(),
+        );
+        errors.spanned(
+            at,
+            format!(
+                "field `{name}` holds `{}` itself; a structural schema is finite and cannot \
+                 describe a recursive type: mark the field #[crd(schemaless)] (stored as \
+                 given, unchecked), or store the tree flat (a list of nodes with parent \
+                 names)",
+                input.ident
+            ),
+        );
+    }
+}

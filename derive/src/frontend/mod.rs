@@ -71,6 +71,7 @@ fn parse_inner(input: &DeriveInput, derive: Derive) -> (Option<Built>, Errors) {
         attrs.constraints.description = docs(&input.attrs);
     }
     check::exclusive_bounds_need_a_bound(&attrs, &mut errors);
+    check::not_directly_recursive(input, &mut errors);
 
     let mut parent_rules = Vec::new();
     let mut rust = Vec::new();

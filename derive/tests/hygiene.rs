@@ -214,15 +214,19 @@ fn literal_fragments_of_a_macro_rules_are_read_as_literals() {
     assert_eq!(name.default.as_ref().unwrap().0, serde_json::json!("x"));
 }
 
-/// A recursive type: each probe of a field that names the type itself asks
-/// for the impls being derived, which the compiler resolves without a cycle.
+/// A recursive type (its recursive fields schemaless, as the derive asks:
+/// no structural schema is infinite): deep copy and apply configuration of
+/// a field that names the type itself ask for the impls being derived,
+/// which the compiler resolves without a cycle.
 mod recursive {
     #[derive(
         crdforge::KubeSchema, ::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq,
     )]
     pub struct Node {
         pub name: String,
+        #[crd(schemaless)]
         pub children: Vec<Node>,
+        #[crd(schemaless)]
         pub next: Option<Box<Node>>,
     }
 }
@@ -239,11 +243,12 @@ fn recursive_types_derive() {
         next: None,
     };
     assert_eq!(crdforge::DeepCopy::deep_copy(&node), node);
-    let apply = recursive::NodeApply::default().with_next(Box::new(
-        recursive::NodeApply::default().with_name("c".to_owned()),
-    ));
+    // A schemaless field is applied as the JSON it holds.
+    let apply = recursive::NodeApply::default()
+        .with_name("a".to_owned())
+        .with_next(serde_json::json!({"name": "c"}));
     assert_eq!(
         serde_json::to_value(&apply).unwrap(),
-        serde_json::json!({"next": {"name": "c"}})
+        serde_json::json!({"name": "a", "next": {"name": "c"}})
     );
 }

@@ -1034,40 +1034,6 @@ pub(crate) fn span_of(attrs: &Attrs, key: &str) -> Span {
         .map_or_else(Span::call_site, |(_, s)| *s)
 }
 
-#[cfg(test)]
-mod tests {
-    use syn::parse_quote;
-
-    use super::*;
-
-    #[test]
-    fn shapes_look_through_option_and_box() {
-        assert_eq!(shape(&parse_quote!(Option<String>)), Shape::String);
-        assert_eq!(shape(&parse_quote!(Box<Vec<u8>>)), Shape::List);
-        assert_eq!(
-            shape(&parse_quote!(std::collections::BTreeMap<String, i32>)),
-            Shape::Map
-        );
-        assert_eq!(shape(&parse_quote!(MyType)), Shape::Unknown);
-    }
-
-    #[test]
-    fn non_string_map_keys_are_found_inside_containers() {
-        assert!(find_non_string_key(&parse_quote!(Option<BTreeMap<u16, String>>)).is_some());
-        assert!(find_non_string_key(&parse_quote!(Vec<HashMap<bool, i32>>)).is_some());
-        assert!(find_non_string_key(&parse_quote!(BTreeMap<String, BTreeMap<i64, u8>>)).is_some());
-        assert!(find_non_string_key(&parse_quote!(BTreeMap<String, i64>)).is_none());
-        // A key type only run time knows is left to the trait bound.
-        assert!(find_non_string_key(&parse_quote!(BTreeMap<Name, i64>)).is_none());
-    }
-
-    #[test]
-    fn floats_are_found_inside_containers() {
-        assert!(find_float(&parse_quote!(Option<Vec<f64>>)).is_some());
-        assert!(find_float(&parse_quote!(BTreeMap<String, i64>)).is_none());
-    }
-}
-
 /// The first place in `ty` that names `own` (the type being derived, as a
 /// one-segment path) or `Self`.
 fn names_itself<'a>(ty: &'a Type, own: &syn::Ident) -> Option<&'a Type> {
@@ -1136,5 +1102,39 @@ pub(crate) fn not_directly_recursive(input: &syn::DeriveInput, errors: &mut Erro
                 input.ident
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    #[test]
+    fn shapes_look_through_option_and_box() {
+        assert_eq!(shape(&parse_quote!(Option<String>)), Shape::String);
+        assert_eq!(shape(&parse_quote!(Box<Vec<u8>>)), Shape::List);
+        assert_eq!(
+            shape(&parse_quote!(std::collections::BTreeMap<String, i32>)),
+            Shape::Map
+        );
+        assert_eq!(shape(&parse_quote!(MyType)), Shape::Unknown);
+    }
+
+    #[test]
+    fn non_string_map_keys_are_found_inside_containers() {
+        assert!(find_non_string_key(&parse_quote!(Option<BTreeMap<u16, String>>)).is_some());
+        assert!(find_non_string_key(&parse_quote!(Vec<HashMap<bool, i32>>)).is_some());
+        assert!(find_non_string_key(&parse_quote!(BTreeMap<String, BTreeMap<i64, u8>>)).is_some());
+        assert!(find_non_string_key(&parse_quote!(BTreeMap<String, i64>)).is_none());
+        // A key type only run time knows is left to the trait bound.
+        assert!(find_non_string_key(&parse_quote!(BTreeMap<Name, i64>)).is_none());
+    }
+
+    #[test]
+    fn floats_are_found_inside_containers() {
+        assert!(find_float(&parse_quote!(Option<Vec<f64>>)).is_some());
+        assert!(find_float(&parse_quote!(BTreeMap<String, i64>)).is_none());
     }
 }

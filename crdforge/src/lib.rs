@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod conversion;
 pub mod crd;
+mod dates;
 pub mod deep_copy;
 mod kube_schema;
 pub mod serde_helpers;

@@ -2,6 +2,7 @@
 //! each subcommand lives in a module named for it.
 
 mod bench;
+mod cel_oracle;
 mod ci;
 mod demo;
 mod demo_rules;
@@ -57,6 +58,10 @@ enum Cmd {
     /// The property-based end-to-end suite with many cases; writes
     /// docs/property-agreement.md.
     Soak(soak::Args),
+    /// Every CEL rule of the corpus and the checked-in APIs priced by the
+    /// apiserver's own estimator (a Go program built from the module
+    /// cache); fails on any cost the offline check does not reproduce.
+    CelOracle,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
         Cmd::DemoRules(args) => demo_rules::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Soak(args) => soak::run(args),
+        Cmd::CelOracle => cel_oracle::run().map(|()| ExitCode::SUCCESS),
         Cmd::Starter => starter::run().map(|()| ExitCode::SUCCESS),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };

@@ -69,6 +69,11 @@ fn cases() -> Vec<Case> {
             crdforge: with_crdforge::kubernetes_types,
         },
         Case {
+            title: "Untagged struct variants in the orders serde reads back, and a catch-all (the `Orders` kind)",
+            kube: with_kube::orders,
+            crdforge: with_crdforge::orders,
+        },
+        Case {
             title: "A CEL rule naming a field that does not exist",
             kube: with_kube::cel_typo,
             crdforge: with_crdforge::cel_typo,
@@ -107,6 +112,10 @@ What kube-derive 5 produces that crdforge does not:
   first two and a compile error at the unit variant for the third;
 - for an untagged integer-or-string enum, an `anyOf` of untyped branches that is not a
   structural schema (crdforge: `x-kubernetes-int-or-string`);
+- for untagged struct variants (the `Orders` kind), an `anyOf` whose later, shorter branch
+  admits a value serde reads as that variant with a loss: `{\"name\": \"a\", \"uid\": \"u\"}` is
+  stored and read back as `Short`, without its `uid` (crdforge's branch refuses the fields
+  only the earlier variants have);
 - `nullable: true` on every `Option` (crdforge: only with `#[crd(nullable)]`; the apiserver
   prunes nulls of non-nullable fields);
 - float fields without an opt-in (crdforge: `#[crd(allow_float)]`, as controller-gen);

@@ -178,3 +178,44 @@ pub(crate) struct TypoSpec {
 pub(crate) fn cel_typo() -> Result<CustomResourceDefinition, String> {
     checked::<Typo>()
 }
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "compare.crdforge.dev", version = "v1", kind = "Orders")]
+pub(crate) struct OrdersSpec {
+    pub(crate) reference: Reference,
+    pub(crate) denied: Denied,
+    pub(crate) config: Kept,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub(crate) enum Reference {
+    Full {
+        name: String,
+        namespace: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uid: Option<String>,
+    },
+    Short {
+        name: String,
+    },
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+#[serde(untagged, deny_unknown_fields)]
+pub(crate) enum Denied {
+    Short { name: String },
+    Full { name: String, namespace: String },
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+#[crd(preserve_unknown_fields)]
+pub(crate) struct Kept {
+    pub(crate) known: String,
+    #[serde(flatten)]
+    pub(crate) rest: BTreeMap<String, serde_json::Value>,
+}
+
+pub(crate) fn orders() -> Result<CustomResourceDefinition, String> {
+    checked::<Orders>()
+}

@@ -178,3 +178,45 @@ pub(crate) struct TypoSpec {
 pub(crate) fn cel_typo() -> CustomResourceDefinition {
     Typo::crd()
 }
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(group = "compare.crdforge.dev", version = "v1", kind = "Orders")]
+pub(crate) struct OrdersSpec {
+    pub(crate) reference: Reference,
+    pub(crate) denied: Denied,
+    pub(crate) config: Kept,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum Reference {
+    Full {
+        name: String,
+        namespace: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uid: Option<String>,
+    },
+    Short {
+        name: String,
+    },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+pub(crate) enum Denied {
+    Short { name: String },
+    Full { name: String, namespace: String },
+}
+
+// No counterpart of crdforge's `preserve_unknown_fields`; the serde shape
+// is the same.
+#[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
+pub(crate) struct Kept {
+    pub(crate) known: String,
+    #[serde(flatten)]
+    pub(crate) rest: BTreeMap<String, serde_json::Value>,
+}
+
+pub(crate) fn orders() -> CustomResourceDefinition {
+    Orders::crd()
+}

@@ -41,6 +41,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt::Debug;
 use std::hash::BuildHasher;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -142,6 +143,10 @@ impl<T: ApplyConfiguration> ApplyConfiguration for Box<T> {
 }
 
 impl<T: ApplyConfiguration> ApplyConfiguration for Arc<T> {
+    type Configuration = Box<T::Configuration>;
+}
+
+impl<T: ApplyConfiguration> ApplyConfiguration for Rc<T> {
     type Configuration = Box<T::Configuration>;
 }
 

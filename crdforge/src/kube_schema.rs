@@ -12,6 +12,7 @@ use std::num::{
     NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize, NonZeroU8,
     NonZeroU16, NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
 };
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crdforge_schema::{Context, Schema};
@@ -201,6 +202,13 @@ macro_rules! containers {
         }
 
         impl<T: $tr + ?Sized> $tr for Arc<T> {
+            const OPTIONAL: bool = T::OPTIONAL;
+            fn kube_schema(ctx: &mut Context) -> Schema {
+                T::kube_schema(ctx)
+            }
+        }
+
+        impl<T: $tr + ?Sized> $tr for Rc<T> {
             const OPTIONAL: bool = T::OPTIONAL;
             fn kube_schema(ctx: &mut Context) -> Schema {
                 T::kube_schema(ctx)

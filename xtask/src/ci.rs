@@ -62,6 +62,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         )
     })?;
     step(&mut timings, "gen --check", crate::r#gen::check)?;
+    // The offline CEL cost figures against the apiserver's own estimator.
+    step(&mut timings, "cel-oracle", crate::cel_oracle::run)?;
     step(&mut timings, "unit tests", || {
         cargo(&["test", "--workspace"])
     })?;

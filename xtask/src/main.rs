@@ -2,6 +2,7 @@
 //! each subcommand lives in a module named for it.
 
 mod bench;
+mod cel_oracle;
 mod ci;
 mod demo;
 mod demo_rules;
@@ -64,6 +65,10 @@ enum Cmd {
     /// The property-based end-to-end suite with many cases; writes
     /// docs/property-agreement.md.
     Soak(soak::Args),
+    /// Every CEL rule of the corpus and the checked-in APIs priced by the
+    /// apiserver's own estimator (a Go program built from the module
+    /// cache); fails on any cost the offline check does not reproduce.
+    CelOracle,
 }
 
 fn main() -> ExitCode {
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         Cmd::Soak(args) => soak::run(args),
         Cmd::Matrix(args) => matrix::run(args),
         Cmd::Msrv => publish::msrv().map(|()| ExitCode::SUCCESS),
+        Cmd::CelOracle => cel_oracle::run().map(|()| ExitCode::SUCCESS),
         Cmd::Starter => starter::run().map(|()| ExitCode::SUCCESS),
         Cmd::Package { verify } => publish::package(verify).map(|()| ExitCode::SUCCESS),
     };

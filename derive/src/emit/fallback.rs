@@ -25,7 +25,7 @@ const NATIVE_LEAVES: &[&str] = &[
 
 /// Std containers whose impls forward to their parameters.
 const CONTAINERS: &[&str] = &[
-    "Option", "Vec", "VecDeque", "Box", "Arc", "BTreeMap", "HashMap", "BTreeSet", "HashSet",
+    "Option", "Vec", "VecDeque", "Box", "Arc", "Rc", "BTreeMap", "HashMap", "BTreeSet", "HashSet",
 ];
 
 /// A probe of one field type, or `None` when the type keeps the plain path.

@@ -385,11 +385,12 @@ fn find_wide(ty: &Type, nested: bool) -> Option<(&Type, String, bool)> {
 }
 
 /// The first tuple, `std::time::Duration` or `std::net` address type in
-/// `ty` (through containers and generic arguments), with what it is.
-fn find_unschemed(ty: &Type) -> Option<(&Type, &'static str)> {
+/// `ty` (through containers and generic arguments), with what it is and
+/// whether it was named bare (`Duration` rather than `std::time::Duration`).
+fn find_unschemed(ty: &Type) -> Option<(&Type, &'static str, bool)> {
     match ty {
-        Type::Tuple(t) if !t.elems.is_empty() => Some((ty, "tuple")),
-        Type::Tuple(_) => Some((ty, "unit")),
+        Type::Tuple(t) if !t.elems.is_empty() => Some((ty, "tuple", false)),
+        Type::Tuple(_) => Some((ty, "unit", false)),
         Type::Array(a) => find_unschemed(&a.elem),
         Type::Path(p) if p.qself.is_none() => {
             let names: Vec<String> = p
@@ -398,13 +399,17 @@ fn find_unschemed(ty: &Type) -> Option<(&Type, &'static str)> {
                 .iter()
                 .map(|s| s.ident.to_string())
                 .collect();
+            // The derive sees names, not types: a bare name is taken for the
+            // std type it is almost always imported as; any other path
+            // (`crate::Duration`, `self::Duration`) is the user's own.
+            let bare = names.len() == 1 && p.path.leading_colon.is_none();
             let qualified = |module: &str| names.len() >= 2 && names[names.len() - 2] == module;
             let last = names.last()?.as_str();
-            if last == "Duration" && qualified("time") {
-                return Some((ty, "duration"));
+            if last == "Duration" && (bare || qualified("time")) {
+                return Some((ty, "duration", bare));
             }
-            if ADDRESSES.contains(&last) && qualified("net") {
-                return Some((ty, "address"));
+            if ADDRESSES.contains(&last) && (bare || qualified("net")) {
+                return Some((ty, "address", bare));
             }
             let (_, args) = last_segment(ty)?;
             args.into_iter().find_map(find_unschemed)
@@ -429,15 +434,28 @@ const ADDRESSES: [&str; 6] = [
 /// a `u64` the apiserver cannot hold beyond int64, and an address is a
 /// string the apiserver's parser and Rust's read differently. Each is an
 /// error at the type with the way out, where the trait's own error would
-/// name only `#[derive(KubeSchema)]`. (A bare `Duration` or `IpAddr` may be
-/// the user's own type, so only a path through `time::`/`net::` is judged
-/// here; a bare one still fails with the trait's error.)
+/// name only `#[derive(KubeSchema)]`. The derive sees only names, so a bare
+/// `Duration` or `IpAddr` (as `use std::time::Duration` leaves it) is judged
+/// like the `std::` path; a type of the user's own by that name opts in by
+/// being named through a path (`self::Duration`, `crate::units::Duration`),
+/// which the message says.
 pub(crate) fn types_with_a_schema(ty: &Type, attrs: &Attrs, field: &str, errors: &mut Errors) {
     if attrs.schema_with.is_some() || attrs.schemars.is_some() || attrs.constraints.schemaless {
         return;
     }
-    let Some((at, what)) = find_unschemed(ty) else {
+    let Some((at, what, bare)) = find_unschemed(ty) else {
         return;
+    };
+    let own = if bare {
+        let name = quote::ToTokens::to_token_stream(at)
+            .to_string()
+            .replace(' ', "");
+        format!(
+            "; if `{name}` is a type of your own with a schema, name it by its path \
+             (`self::{name}`, `crate::…::{name}`) to use it"
+        )
+    } else {
+        String::new()
     };
     let message = match what {
         "tuple" => format!(
@@ -463,7 +481,7 @@ pub(crate) fn types_with_a_schema(ty: &Type, attrs: &Attrs, field: &str, errors:
              or describe it with #[crd(schema_with = path)]"
         ),
     };
-    errors.spanned(at, message);
+    errors.spanned(at, message + &own);
 }
 
 /// Rule: the apiserver keeps every integer as an int64, so a `u64`, `usize`,

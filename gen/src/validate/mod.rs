@@ -50,6 +50,27 @@ pub fn unpriced_rules(root: &Schema) -> Vec<Problem> {
     found
 }
 
+/// One cost the offline check counts toward a CRD's CEL budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleCost {
+    /// The path of the node the rule is attached to (`""` for the root).
+    pub path: String,
+    /// `x-kubernetes-validations[i].rule` or `….messageExpression`.
+    pub what: String,
+    /// A rule's estimated cost times the times it can run per object; a
+    /// message expression's estimated cost.
+    pub cost: u64,
+}
+
+/// Every cost the offline check counts toward the budgets of a version's
+/// root schema; a rule it cannot price (see [`unpriced_rules`]) is absent.
+pub fn rule_costs(root: &Schema) -> Vec<RuleCost> {
+    cost::counted(root)
+        .into_iter()
+        .map(|(path, what, cost)| RuleCost { path, what, cost })
+        .collect()
+}
+
 fn check_node(node: &Schema, path: &str, in_junction: bool, push: &mut dyn FnMut(&str, String)) {
     if in_junction {
         junction_keywords(node, path, push);

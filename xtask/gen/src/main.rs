@@ -14,6 +14,7 @@ use clap::Parser;
 use crdforge_gen::{Options, Registry};
 
 mod bench;
+mod cel_oracle;
 
 /// The command named in every generated file and in every message that
 /// says how to fix one.
@@ -45,6 +46,21 @@ struct Args {
     /// kube-derive's, as ratios in one run; writes docs/gen-benchmark.md.
     #[arg(long, conflicts_with = "check")]
     bench: bool,
+    /// Instead of generating: price every CEL rule of the corpus and the
+    /// checked-in APIs with the apiserver's estimator at ORACLE (built by
+    /// `cargo xtask cel-oracle`) and fail on any cost the offline check
+    /// does not reproduce.
+    #[arg(long, value_name = "ORACLE", conflicts_with_all = ["check", "bench", "compat"])]
+    cel_oracle: Option<std::path::PathBuf>,
+}
+
+/// The APIs whose CRDs are checked in.
+fn apis() -> Vec<crdforge::crd::Definition> {
+    crdforge_fixtures::definitions()
+        .into_iter()
+        .chain(user_api::definitions())
+        .chain(leifur_api::definitions())
+        .collect()
 }
 
 /// Every generated file of this repository: the CRDs and the API
@@ -54,13 +70,6 @@ struct Args {
 /// the `generated_is_fresh` test share, on crdforge-gen's library like any
 /// user's.
 fn registry(root: &Path) -> Registry {
-    let apis = || {
-        crdforge_fixtures::definitions()
-            .into_iter()
-            .chain(user_api::definitions())
-            .chain(leifur_api::definitions())
-            .collect::<Vec<_>>()
-    };
     Registry::new(root, COMMAND)
         .crds("generated/crds", apis())
         .controller(
@@ -110,6 +119,10 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<ExitCode> {
     if args.bench {
         bench::run()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(oracle) = &args.cel_oracle {
+        cel_oracle::run(oracle)?;
         return Ok(ExitCode::SUCCESS);
     }
     let root = crdforge_envtest::workspace_root()?;

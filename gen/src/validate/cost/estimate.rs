@@ -514,6 +514,10 @@ impl<'d> Estimator<'d> {
             (Some(entry), _) => entry.list,
             (None, Ty::List(_)) => true,
             (None, Ty::Map(..)) => false,
+            // An int-or-string (`dyn`): cel-go's checker lets it be a range
+            // and its estimator, finding no list type, iterates it as a
+            // map's keys (`@keys`, `@values`), as many as its size.
+            (None, Ty::Dyn) => false,
             (None, _) => {
                 self.unsure("iterating over a value that is not a list or map");
                 true

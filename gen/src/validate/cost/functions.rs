@@ -87,6 +87,10 @@ impl<'d> Estimator<'d> {
                         Lib::Format => Est { min: 1, max: 64 }.factor(STRING_TRAVERSAL),
                         _ => Est::fixed(1),
                     },
+                    // Of a library value and a `dyn` (the only other type
+                    // the checker lets it meet), cel-go's own equality: the
+                    // smaller size.
+                    (Ty::Opaque(_), Ty::Dyn) | (Ty::Dyn, Ty::Opaque(_)) => compare(a, b),
                     (Ty::Opaque(_), _) | (_, Ty::Opaque(_)) => {
                         self.unsure("equality of Kubernetes library values");
                         compare(a, b)
@@ -189,6 +193,9 @@ impl<'d> Estimator<'d> {
                 let (step, ty) = match &container.ty {
                     Ty::List(item) => ("@items", (**item).clone()),
                     Ty::Map(_, value) => ("@values", (**value).clone()),
+                    // A `dyn` matches both index overloads, each O(1); the
+                    // map's, checked last, names the path.
+                    Ty::Dyn => ("@values", Ty::Dyn),
                     _ => {
                         self.unsure("indexing a value that is not a list or map");
                         return plain(one, Ty::Dyn);
@@ -228,6 +235,16 @@ impl<'d> Estimator<'d> {
             ("@in", None, [_, container]) => match &container.ty {
                 Ty::List(_) => plain(container.size().factor(1.0).add(arg_sum), Ty::Bool),
                 Ty::Map(..) => plain(one, Ty::Bool),
+                // A `dyn` matches both overloads: the list's (its size) and
+                // the map's (1), and the range covers them.
+                Ty::Dyn => plain(
+                    container
+                        .size()
+                        .factor(1.0)
+                        .union(Est::fixed(1))
+                        .add(arg_sum),
+                    Ty::Bool,
+                ),
                 _ => {
                     self.unsure("`in` on a value that is not a list or map");
                     plain(one, Ty::Bool)

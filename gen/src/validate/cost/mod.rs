@@ -31,7 +31,16 @@
 //! cannot resolve) is left to the apiserver and counts 0 toward the total,
 //! so every refusal here is one the apiserver makes too. The corpus in
 //! `crdforge-fixtures` proves both directions on a real apiserver, just
-//! under and just over each limit.
+//! under and just over each limit, and `cargo xtask cel-oracle` compares
+//! every figure here, rule by rule, with the apiserver's own estimator run
+//! on the same schemas.
+//!
+//! What stays unpriced (a `gen` warning, never a refusal): calls the
+//! apiserver's CRD environment resolves only through a `dyn` receiver to
+//! its authorizer library (`check`, `path`, `allowed`, ...), which have no
+//! receiver of their own in a CRD rule, and constructs its type checker
+//! refuses anyway (message literals, fields of values without fields,
+//! unknown functions and names), where the offline type check speaks.
 //!
 //! The estimator is hand-written rather than taken from a crate because no
 //! Rust crate implements cel-go's cost model; its quirks (which sizes come
@@ -108,6 +117,28 @@ pub(super) fn check_costs(root: &Schema, push: &mut dyn FnMut(&str, String)) {
             ),
         );
     }
+}
+
+/// Every cost this estimator counts toward the CRD's budget, as `(path of
+/// the rule's node, "x-kubernetes-validations[i].rule" or
+/// "….messageExpression", cost)`: a rule's cost times the times it runs, a
+/// message expression's cost alone. A rule it cannot price is absent. What
+/// `cargo xtask cel-oracle` compares with the apiserver's own estimator.
+pub(super) fn counted(root: &Schema) -> Vec<(String, String, u64)> {
+    let mut counted = Vec::new();
+    walk(
+        root,
+        "",
+        true,
+        Some(1),
+        &mut Vec::new(),
+        &mut counted,
+        &mut |_, _| {},
+    );
+    counted
+        .into_iter()
+        .map(|c| (c.path, c.what, c.cost))
+        .collect()
 }
 
 /// Every rule (and message expression) on `root` and below whose cost this

@@ -68,9 +68,11 @@
 //! # Design
 //!
 //! All state sits behind one lock that is held only for a few table and deque
-//! operations, never across an `.await`: a spin lock (the `spin` crate's) that yields
-//! the thread after a short spin, and releases with a plain store instead of the
-//! atomic read-modify-write of a sleeping mutex (`workqueue::lock` says why).
+//! operations, never across an `.await`: a spin lock (the `spin` crate's) whose
+//! waiters back off exponentially, so that under contention the lock stays on one core
+//! for runs of operations, then yield the thread; it releases with a plain store
+//! instead of the atomic read-modify-write of a sleeping mutex (`workqueue::lock` says
+//! why).
 //! Waiting is done on `tokio::sync::Notify`.
 //! Every key that is queued or being processed has one entry in a hash table (hashbrown's
 //! `HashTable`, with foldhash's per-queue random seed), which keeps the key's hash;

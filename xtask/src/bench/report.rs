@@ -409,12 +409,14 @@ const DESIGN_DIFFERENCES: &[&str] = &[
      waits. client-go's goroutines wait on a `sync.Cond`, which `Add` signals for every new \
      key.",
     "Both queues take one lock per operation: crdforge a spin lock (`spin`'s `SpinMutex` \
-     released with a plain store; a waiter spins 128 times, then yields its thread to the OS \
-     between attempts, and never sleeps on a futex: `runtime/src/workqueue/lock.rs`), \
+     released with a plain store; a waiter backs off exponentially between attempts, then \
+     yields its thread to the OS, and never sleeps on a futex: `runtime/src/workqueue/lock.rs`), \
      client-go a `sync.Mutex` (it spins with `procyield`, then parks the goroutine). In \
      `concurrent` both run on two threads, so the lock word, the table's slots and the FIFO's \
-     slots move between the two cores on most operations, whichever queue it is; a waiter \
-     that yields rather than sleeps shows as `lock_contended` in crdforge's profile.",
+     slots move between the two cores whenever the other core takes the lock, whichever queue \
+     it is (crdforge's back-off lets the holder's core take it again for runs of operations); \
+     a waiter that backs off or yields rather than sleeps shows as `lock_contended` in \
+     crdforge's profile.",
 ];
 
 /// Facts about the caches' layouts (from their source), which explain the

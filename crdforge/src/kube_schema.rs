@@ -88,7 +88,10 @@ fn integer(format: &str, minimum: Option<f64>, maximum: Option<f64>) -> Schema {
 integer!("int32":
     i8 => Some(i8::MIN.into()), Some(i8::MAX.into());
     i16 => Some(i16::MIN.into()), Some(i16::MAX.into());
-    i32 => None, None;
+    // Its bounds, though `format: int32` implies them: kube-apiserver 1.36
+    // enforces the format's range, but 1.35 does not (found by `cargo xtask
+    // matrix`), and a value beyond it would be stored and never read back.
+    i32 => Some(i32::MIN.into()), Some(i32::MAX.into());
     u8 => Some(0.0), Some(u8::MAX.into());
     u16 => Some(0.0), Some(u16::MAX.into());
     NonZeroU8 => Some(1.0), Some(u8::MAX.into());
@@ -133,7 +136,7 @@ macro_rules! signed_non_zero {
 signed_non_zero!(
     NonZeroI8 => "int32", Some(i8::MIN.into()), Some(i8::MAX.into());
     NonZeroI16 => "int32", Some(i16::MIN.into()), Some(i16::MAX.into());
-    NonZeroI32 => "int32", None, None;
+    NonZeroI32 => "int32", Some(i32::MIN.into()), Some(i32::MAX.into());
     NonZeroI64 => "int64", None, None;
     NonZeroIsize => "int64", None, None;
     NonZeroI128 => "int64", None, None;
@@ -528,9 +531,10 @@ mod tests {
 
     #[test]
     fn integers_have_formats_and_unsigned_ones_a_minimum() {
+        // int32's own range too: kube-apiserver 1.35 does not enforce it.
         assert_eq!(
             schema::<i32>(),
-            json!({"type": "integer", "format": "int32"})
+            json!({"type": "integer", "format": "int32", "minimum": -2147483648.0, "maximum": 2147483647.0})
         );
         assert_eq!(
             schema::<u16>(),
@@ -543,10 +547,11 @@ mod tests {
             json!({"type": "integer", "format": "int64", "minimum": 0.0})
         );
         assert_eq!(schema::<std::num::NonZeroU32>()["minimum"], 1.0);
-        // No range leaves out 0 alone: a rule does.
+        // No range leaves out 0 alone: a rule does, beside int32's range.
         let signed = schema::<std::num::NonZeroI32>();
         assert_eq!(signed["x-kubernetes-validations"][0]["rule"], "self != 0");
-        assert!(signed.get("minimum").is_none());
+        assert_eq!(signed["minimum"], -2147483648.0);
+        assert!(schema::<std::num::NonZeroI64>().get("minimum").is_none());
         assert_eq!(
             schema::<char>(),
             json!({"type": "string", "minLength": 1, "maxLength": 1})

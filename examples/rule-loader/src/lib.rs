@@ -11,6 +11,7 @@
 
 /// The loader's contract (label, annotation, Event), from its own crate.
 pub use rule_loader_api as api;
+pub mod cli;
 pub mod duration;
 pub mod events;
 pub mod metrics;

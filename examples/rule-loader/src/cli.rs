@@ -23,10 +23,14 @@
 //! read; of two replicas, the second gets a conflict (or sees the first's
 //! identical annotation in its cache) and writes nothing more. The Warning
 //! Event has a fixed name per ConfigMap and is applied with one field
-//! manager (the loader's name) by whichever replica writes the annotation
-//! first, so there is one Event, not one per replica, and its
-//! `reportingInstance` names the replica that wrote it. Electing a reporter
-//! would add a Lease and a second moving part for no different outcome.
+//! manager (the loader's name) by each replica that sees the difference:
+//! the later apply replaces the earlier with the same reason and message,
+//! so there is one Event, not one per replica (its `reportingInstance`
+//! names the replica that wrote last), and removing it is a delete that
+//! takes a 404 as done. Nothing either replica writes changes what the
+//! other computes, so the writes stop once both have seen the annotation.
+//! Electing a reporter would add a Lease and a second moving part for no
+//! different outcome.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

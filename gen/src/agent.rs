@@ -82,7 +82,7 @@ pub fn daemon_set(agent: &AgentManifest) -> serde_json::Value {
                         containers: vec![Container {
                             name: m.name.into(),
                             image: Some(m.image.into()),
-                            args: Some(m.args.iter().map(|a| a.to_string()).collect()),
+                            args: Some(m.args.clone()),
                             env: Some(vec![
                                 field_env("NODE_NAME", "spec.nodeName"),
                                 field_env("POD_NAME", "metadata.name"),
@@ -138,6 +138,11 @@ pub fn agent_files(
             m.replicas
         ));
     }
+    if !m.pod.is_empty() {
+        return Err(
+            "pod (volumes, ports, other containers, webhooks) is rendered for Deployments only, not yet for an agent's DaemonSet".into(),
+        );
+    }
     if m.managed_namespaces.is_some() {
         return Err("managed_namespaces (a fence) is for controllers, not agents".into());
     }
@@ -183,9 +188,10 @@ mod tests {
                 )],
                 managed_namespaces: None,
                 replicas: 1,
-                args: vec!["--verbose"],
+                args: vec!["--verbose".into()],
                 metrics_port: 7472,
                 probes: None,
+                pod: crate::rbac::Pod::default(),
             },
             host_network: true,
             capabilities: vec!["NET_RAW", "NET_ADMIN"],

@@ -11,21 +11,17 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace, ObjectFieldSelector,
-    PodSpec, PodTemplateSpec, Probe, ServiceAccount,
-};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 pub use crate::access::{Op, Uses};
 pub use crate::fence::ManagedLabel;
 use crate::generate::{GeneratedFile, join, render_yaml};
+pub use crate::pod::Pod;
 
 /// One RBAC rule: verbs on resources of an API group, derived from
 /// [`Uses`].
@@ -72,12 +68,16 @@ pub struct ControllerManifest {
     /// Replicas of the Deployment (more than one needs leader election).
     pub replicas: i32,
     /// Container arguments.
-    pub args: Vec<&'static str>,
-    /// Port of `/metrics` and of the probes' paths.
+    pub args: Vec<String>,
+    /// Port of `/metrics` and of the probes' paths (the container port
+    /// named `metrics`).
     pub metrics_port: i32,
     /// The Deployment's liveness and readiness probes; `None` for a
     /// controller that serves neither.
     pub probes: Option<Probes>,
+    /// What else its pod holds: volumes, mounts, ports, other containers,
+    /// the webhooks it serves ([`crate::pod`]); `Pod::default()` for none.
+    pub pod: Pod,
 }
 
 /// HTTP probes on the metrics port.
@@ -211,77 +211,9 @@ pub fn rbac_objects(m: &ControllerManifest) -> Vec<serde_json::Value> {
     objects
 }
 
-/// The Deployment: the ServiceAccount above, the pod's name and namespace
-/// for leader election, and the probes the manifest declares, if any.
-pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
-    let field_env = |name: &str, path: &str| EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: path.into(),
-                api_version: None,
-            }),
-            ..EnvVarSource::default()
-        }),
-    };
-    let probe = |path: &str, probes: &Probes| Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::Int(m.metrics_port),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(probes.period_seconds),
-        ..Probe::default()
-    };
-    tagged(
-        "apps/v1",
-        "Deployment",
-        Deployment {
-            metadata: meta(m, true),
-            spec: Some(DeploymentSpec {
-                replicas: Some(m.replicas),
-                selector: LabelSelector {
-                    match_labels: Some(labels(m)),
-                    match_expressions: None,
-                },
-                strategy: Some(DeploymentStrategy {
-                    type_: Some("RollingUpdate".into()),
-                    ..DeploymentStrategy::default()
-                }),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels(m)),
-                        ..ObjectMeta::default()
-                    }),
-                    spec: Some(PodSpec {
-                        service_account_name: Some(m.name.into()),
-                        containers: vec![Container {
-                            name: m.name.into(),
-                            image: Some(m.image.into()),
-                            args: Some(m.args.iter().map(|a| a.to_string()).collect()),
-                            env: Some(vec![
-                                field_env("POD_NAME", "metadata.name"),
-                                field_env("POD_NAMESPACE", "metadata.namespace"),
-                            ]),
-                            ports: Some(vec![ContainerPort {
-                                name: Some("metrics".into()),
-                                container_port: m.metrics_port,
-                                ..ContainerPort::default()
-                            }]),
-                            liveness_probe: m.probes.as_ref().map(|p| probe(p.liveness, p)),
-                            readiness_probe: m.probes.as_ref().map(|p| probe(p.readiness, p)),
-                            ..Container::default()
-                        }],
-                        ..PodSpec::default()
-                    }),
-                },
-                ..DeploymentSpec::default()
-            }),
-            status: None,
-        },
-    )
-}
+/// The Deployment (see [`crate::deployment`]), kept here for callers of
+/// the RBAC module.
+pub use crate::deployment::deployment;
 
 /// k8s-openapi types leave apiVersion and kind to their Resource trait; a
 /// manifest needs them written out.
@@ -295,14 +227,16 @@ pub(crate) fn tagged(api_version: &str, kind: &str, object: impl Serialize) -> s
 }
 
 /// `<dir>/rbac.yaml`, `<dir>/fence.yaml` (when it manages namespaces) and
-/// `<dir>/deployment.yaml`, headed as written by `command`; every problem
-/// of the fence, if any.
+/// `<dir>/deployment.yaml` (the Deployment, after the ConfigMaps its pod
+/// declares), headed as written by `command`; every problem of the fence
+/// and of the pod, if any.
 pub fn deploy_files(
     dir: &str,
     command: &str,
     m: &ControllerManifest,
 ) -> Result<Vec<GeneratedFile>, String> {
-    let problems = crate::fence::check(m);
+    let mut problems = crate::fence::check(m);
+    problems.extend(crate::pod::check(m));
     if !problems.is_empty() {
         return Err(problems.join("\n"));
     }
@@ -319,7 +253,7 @@ pub fn deploy_files(
     }
     files.push(GeneratedFile {
         path: join(dir, "deployment.yaml"),
-        contents: render_yaml(command, &[deployment(m)])?,
+        contents: render_yaml(command, &crate::deployment::objects(m))?,
     });
     Ok(files)
 }
@@ -347,9 +281,10 @@ mod tests {
                 value: "ctl",
             }),
             replicas: 2,
-            args: vec!["--leader-elect"],
+            args: vec!["--leader-elect".into()],
             metrics_port: 8080,
             probes: Some(Probes::HEALTHZ_READYZ),
+            pod: Pod::default(),
         }
     }
 

@@ -70,13 +70,19 @@ pub fn is_our_class(class: Option<&str>) -> bool {
 /// another (a rule across objects, which CEL cannot state).
 pub const VALIDATE_POOLS_PATH: &str = "/validate/ippools";
 
+/// The Service in front of the controller's webhook server, and the
+/// cert-manager `Certificate` whose Secret the controller mounts.
+pub const WEBHOOK_SERVICE: &str = "leifur-webhooks";
+/// The port the webhook server listens on in the controller's pod.
+pub const WEBHOOK_PORT: u16 = 9443;
+
 /// Where the webhook runs in a cluster: the controller's Service in
 /// [`SPEAKER_NAMESPACE`], its CA injected by cert-manager.
 pub fn in_cluster() -> ClientConfig {
     ClientConfig {
         target: Target::Service {
             namespace: SPEAKER_NAMESPACE.into(),
-            name: "leifur-webhooks".into(),
+            name: WEBHOOK_SERVICE.into(),
             port: 443,
             path: "/".into(),
         },
@@ -88,15 +94,15 @@ pub fn in_cluster() -> ClientConfig {
 /// webhook on create and update that refuses overlap with another pool.
 pub fn webhooks(client: ClientConfig) -> Webhooks {
     Webhooks {
-        name: "leifur-webhooks".into(),
+        name: WEBHOOK_SERVICE.into(),
         client,
         selector: [(
             "app.kubernetes.io/name".to_string(),
             CONTROLLER_NAME.to_string(),
         )]
         .into(),
-        target_port: 9443,
-        inject_ca_from: Some(format!("{SPEAKER_NAMESPACE}/leifur-webhooks")),
+        target_port: WEBHOOK_PORT,
+        inject_ca_from: Some(format!("{SPEAKER_NAMESPACE}/{WEBHOOK_SERVICE}")),
         admission: vec![
             Admission::for_kind::<IPPool>(
                 AdmissionKind::Validating,

@@ -29,6 +29,7 @@
 /// Leifur's API, from its own crate.
 pub use leifur_api as api;
 pub mod allocator;
+pub mod cli;
 pub mod events;
 pub mod metrics;
 pub mod plan;

@@ -1,54 +1,9 @@
 //! Leifur's IPAM controller binary: flags, logging, signals; the rest is in
 //! the library.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use clap::Parser;
-use crdforge_runtime::leader::LeaseConfig;
-use leifur_controller::run::{self, NAME, Options, WebhookOptions};
-
-#[derive(Parser)]
-#[command(about = "Gives LoadBalancer Services addresses from IPPools")]
-struct Args {
-    /// Concurrent workers.
-    #[arg(long, default_value_t = 4)]
-    workers: usize,
-    /// Address of /metrics, /healthz and /readyz.
-    #[arg(long, default_value = "0.0.0.0:8080")]
-    metrics_addr: SocketAddr,
-    /// Run as one of several replicas, with a Lease electing the active one.
-    #[arg(long)]
-    leader_elect: bool,
-    /// Namespace of the Lease.
-    #[arg(long, env = "POD_NAMESPACE", default_value = "leifur-system")]
-    lease_namespace: String,
-    /// Name of the Lease.
-    #[arg(long, default_value = NAME)]
-    lease_name: String,
-    /// This replica's identity (the pod name in a cluster).
-    #[arg(long, env = "POD_NAME")]
-    identity: Option<String>,
-    /// Lease duration in seconds.
-    #[arg(long, default_value_t = 15)]
-    lease_duration: u64,
-    /// Renew deadline in seconds.
-    #[arg(long, default_value_t = 10)]
-    renew_deadline: u64,
-    /// Retry period in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    retry_period_ms: u64,
-    /// Address of the HTTPS server of the IPPool validating webhook; none
-    /// when unset.
-    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
-    webhook_addr: Option<SocketAddr>,
-    /// The webhook's serving certificate (PEM).
-    #[arg(long)]
-    tls_cert: Option<std::path::PathBuf>,
-    /// The webhook's key (PEM).
-    #[arg(long)]
-    tls_key: Option<std::path::PathBuf>,
-}
+use leifur_controller::cli::Args;
+use leifur_controller::run;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -58,27 +13,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,kube=warn".into()),
         )
         .init();
-    let args = Args::parse();
-    let identity = args
-        .identity
-        .unwrap_or_else(|| format!("{NAME}-{}", std::process::id()));
-    let leader_election = args.leader_elect.then(|| LeaseConfig {
-        lease_duration: Duration::from_secs(args.lease_duration),
-        renew_deadline: Duration::from_secs(args.renew_deadline),
-        retry_period: Duration::from_millis(args.retry_period_ms),
-        ..LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
-    });
-    let options = Options {
-        workers: args.workers,
-        metrics_addr: args.metrics_addr,
-        leader_election,
-        identity,
-        webhook: args.webhook_addr.map(|addr| WebhookOptions {
-            addr,
-            cert: args.tls_cert.clone().unwrap_or_default(),
-            key: args.tls_key.clone().unwrap_or_default(),
-        }),
-    };
+    let options = Args::parse().options();
     let client = kube::Client::try_default().await?;
     let result = run::run(client, options, shutdown_signal()).await;
     if let Err(err) = &result {

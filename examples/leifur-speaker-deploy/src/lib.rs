@@ -52,6 +52,7 @@ pub fn agent_manifest() -> AgentManifest {
             // tests. Ready means synced caches and a live membership Lease.
             metrics_port: 7472,
             probes: Some(Probes::HEALTHZ_READYZ),
+            pod: crdforge_gen::rbac::Pod::default(),
         },
         host_network: true,
         capabilities: vec!["NET_RAW", "NET_ADMIN"],

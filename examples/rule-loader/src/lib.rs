@@ -7,10 +7,18 @@
 //! It uses only crdforge's output: shared informers with a label selector,
 //! listers, typed clients, the rate-limited work queue, the controller loop
 //! and leader election from `crdforge-runtime`.
+//!
+//! It runs standalone with leader election, or as a sidecar in each
+//! Prometheus pod (`--sidecar`, as `generated/deploy/rule-loader/` deploys
+//! it beside two Prometheus replicas): then every replica's loader writes
+//! its own pod's files with no election, and the replicas agree on the
+//! status annotation and the Warning Event instead of electing a reporter;
+//! [`cli`] says why that does not make them fight.
 #![warn(missing_docs)]
 
 /// The loader's contract (label, annotation, Event), from its own crate.
 pub use rule_loader_api as api;
+pub mod cli;
 pub mod duration;
 pub mod events;
 pub mod metrics;

@@ -8,7 +8,10 @@
 //! call the list does not allow fails CI, and compare the granted verbs with
 //! the apiserver's audit log, so one the controller never uses fails too.
 
+use crdforge_gen::pod::{Mount, Pod, Port, Source, Volume, WebhookServing};
 use crdforge_gen::rbac::{ControllerManifest, ManagedLabel, Op, Probes, Uses};
+
+use crate::webhooks;
 
 /// Name of the controller's ServiceAccount, roles and Deployment.
 pub const NAME: &str = "user-controller";
@@ -17,6 +20,16 @@ pub const NAMESPACE: &str = crate::CONTROLLER_NAMESPACE;
 /// The label on every namespace (and child) the controller makes; the fence
 /// lets it write only in namespaces that carry it.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "user-controller");
+
+/// Where the controller's container mounts the webhooks' serving
+/// certificate: the Secret of cert-manager's `Certificate`
+/// [`webhooks::SERVICE`] (the one whose CA the webhook configurations and
+/// the CRD's conversion trust), keys `tls.crt` and `tls.key`.
+pub const TLS_DIR: &str = "/etc/user-controller/tls";
+/// The account directory's folder (`--directory`): an `emptyDir`, so it
+/// lives as long as the pod. The directory stands in for an external
+/// system; a real one would be a service, not a folder.
+pub const DIRECTORY: &str = "/var/lib/user-controller";
 
 /// The controller's manifest: what its code does, resource by resource.
 /// Every read goes through an informer's lister (`Watch`), so nothing needs
@@ -72,8 +85,43 @@ pub fn controller_manifest() -> ControllerManifest {
             value: MANAGED_BY.1,
         }),
         replicas: 2,
-        args: vec!["--leader-elect", "--directory=/var/lib/user-controller"],
+        args: vec![
+            "--leader-elect".into(),
+            format!("--directory={DIRECTORY}"),
+            format!("--webhook-addr=0.0.0.0:{}", webhooks::PORT),
+            format!("--tls-cert={TLS_DIR}/tls.crt"),
+            format!("--tls-key={TLS_DIR}/tls.key"),
+        ],
         metrics_port: 8080,
         probes: Some(Probes::HEALTHZ_READYZ),
+        pod: Pod {
+            volumes: vec![
+                Volume {
+                    name: "webhook-tls",
+                    source: Source::Secret {
+                        secret_name: webhooks::SERVICE,
+                        items: vec![("tls.crt", "tls.crt"), ("tls.key", "tls.key")],
+                    },
+                },
+                Volume {
+                    name: "accounts",
+                    source: Source::EmptyDir,
+                },
+            ],
+            mounts: vec![
+                Mount::read_only("webhook-tls", TLS_DIR),
+                Mount::writable("accounts", DIRECTORY),
+            ],
+            ports: vec![Port {
+                name: "webhook",
+                port: webhooks::PORT,
+            }],
+            webhooks: Some(WebhookServing {
+                webhooks: webhooks::webhooks(webhooks::in_cluster()),
+                port: "webhook",
+                cert_volume: "webhook-tls",
+            }),
+            ..Pod::default()
+        },
     }
 }

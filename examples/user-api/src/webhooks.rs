@@ -10,12 +10,11 @@
 //! Equivalent`: a v2 request is converted to v1 before they see it, so each
 //! rule is written once, on one type.
 //!
-//! Not generated yet: the Deployment's side of it. crdforge-gen's
-//! `ControllerManifest` has no volumes or extra ports, so
-//! `generated/deploy/user-controller/deployment.yaml` neither mounts the
-//! certificate's Secret nor passes `--webhook-addr=0.0.0.0:9443
-//! --tls-cert=… --tls-key=…`; a cluster install adds those by hand (or with
-//! a kustomize patch) until it does.
+//! The Deployment's side of it is generated too
+//! (`generated/deploy/user-controller/deployment.yaml`, from
+//! [`crate::deploy`]): the certificate's Secret mounted read-only, the
+//! webhook flags, the `webhook` port that the Service's `targetPort` names;
+//! `cargo xtask gen` refuses a declaration whose pod and this one disagree.
 
 use std::collections::BTreeMap;
 

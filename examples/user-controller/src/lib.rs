@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod admission;
+pub mod cli;
 /// The User API, from its own crate.
 pub use user_api as api;
 pub mod directory;

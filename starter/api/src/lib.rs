@@ -49,7 +49,7 @@ pub fn definitions() -> Vec<Definition> {
 /// What the controller needs to run, for `cargo xtask gen`.
 #[cfg(feature = "deploy")]
 pub mod deploy {
-    use crdforge_gen::rbac::{ControllerManifest, Op, Uses};
+    use crdforge_gen::rbac::{ControllerManifest, Op, Pod, Uses};
 
     // ANCHOR: deploy
     /// The controller's permissions and Deployment, declared as what its
@@ -74,6 +74,8 @@ pub mod deploy {
             metrics_port: 8080,
             // This small controller serves no /healthz or /readyz, so no probes.
             probes: None,
+            // The controller alone in its pod: no volumes, ports or sidecars.
+            pod: Pod::default(),
         }
     }
     // ANCHOR_END: deploy

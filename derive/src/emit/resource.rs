@@ -11,8 +11,10 @@ use super::schema::schema_impl;
 use super::values::rule;
 use crate::model::{Input, Resource, SchemaMode};
 
-/// Everything `#[derive(CustomResource)]` adds beside the spec.
-pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
+/// Everything `#[derive(CustomResource)]` adds beside the spec: the items a
+/// user names (the root struct and its `new`), and the impls, which go in
+/// the derive's constant block.
+pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, TokenStream) {
     let krate = &input.krate;
     let p = quote!(#krate::__private);
     let spec = &input.ident;
@@ -215,7 +217,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    quote! {
+    let items = quote! {
         #[doc = #root_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug #(, #derives)*)]
         #(#[#attrs])*
@@ -241,7 +243,8 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
             }
         }
 
-        const _: () = {
+    };
+    let impls = quote! {
             #own_schema
             #spec_deep_copy
             #root_deep_copy
@@ -371,8 +374,8 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
                     &[#(#shortname_strs),*]
                 }
             }
-        };
-    }
+    };
+    (items, impls)
 }
 
 /// The serde impls' bodies of a `no_spec` kind, and its schema step: the

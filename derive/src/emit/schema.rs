@@ -79,7 +79,7 @@ fn body(input: &Input) -> TokenStream {
                             #krate::schema::struct_schema(
                                 ctx,
                                 fields,
-                                &<#krate::schema::Constraints as ::core::default::Default>::default(),
+                                &#krate::schema::Constraints::DEFAULT,
                             )
                         })))
                     }

@@ -67,17 +67,17 @@ pub(crate) fn rule(rule: &Rule, krate: &Path) -> TokenStream {
     quote!(#ty {
         rule: ::std::string::String::from(#text),
         #(#set,)*
-        ..<#ty as ::core::default::Default>::default()
+        ..#ty::DEFAULT
     })
 }
 
 /// A `Constraints` expression naming only the keys that are set, the rest
-/// from `Default`: most fields set one or two keys, and every key spelled
-/// out cost every user crate compile time (a 2-field spec expanded to ~740
-/// lines).
+/// from the constant `Constraints::DEFAULT`: most fields set one or two
+/// keys, and every key spelled out cost every user crate compile time (a
+/// 2-field spec expanded to ~740 lines).
 pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
     let ty = quote!(#krate::schema::Constraints);
-    let default = quote!(<#ty as ::core::default::Default>::default());
+    let default = quote!(#ty::DEFAULT);
     if *c == Constraints::default() {
         return default;
     }

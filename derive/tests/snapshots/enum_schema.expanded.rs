@@ -33,13 +33,13 @@ const _: () = {
                                                         ),
                                                     required: !<String as ::crdforge::KubeSchema>::OPTIONAL,
                                                     flatten: false,
-                                                    constraints: <::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                                                    constraints: ::crdforge::schema::Constraints::DEFAULT,
                                                 },
                                             ]);
                                             ::crdforge::schema::struct_schema(
                                                 ctx,
                                                 fields,
-                                                &<::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                                                &::crdforge::schema::Constraints::DEFAULT,
                                             )
                                         },
                                     ),
@@ -58,7 +58,7 @@ const _: () = {
                             tag: "type",
                         },
                         variants,
-                        &<::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                        &::crdforge::schema::Constraints::DEFAULT,
                     )
                 },
             )
@@ -89,8 +89,8 @@ const _: () = {
             }
         }
     }
+    #[automatically_derived]
+    impl ::crdforge::ApplyConfiguration for Source {
+        type Configuration = Self;
+    }
 };
-#[automatically_derived]
-impl ::crdforge::ApplyConfiguration for Source {
-    type Configuration = Self;
-}

@@ -352,7 +352,7 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> (TokenStream
     } else {
         format!("{}/{}", r.group, r.version)
     };
-    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let meta = quote!(#p::ObjectMeta);
     let owner = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference);
     let spec_cfg = quote!(<#spec as #krate::ApplyConfiguration>::Configuration);
     let no_spec = r.no_spec;

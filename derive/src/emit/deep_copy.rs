@@ -91,7 +91,7 @@ pub(crate) fn root_impl(input: &Input, r: &Resource) -> TokenStream {
     let root = &r.root;
     let spec = &input.ident;
     let meta: Type = syn::parse_quote!(
-        #krate::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta
+        #krate::__private::ObjectMeta
     );
     let field = |name: &str, ty: Type, deep_copy| RustField {
         member: Member::Named(Ident::new(name, Span::call_site())),

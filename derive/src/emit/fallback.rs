@@ -70,19 +70,19 @@ impl<'a> Probe<'a> {
         Self::of(&field.ty, generics, krate)
     }
 
-    /// `<Probe<T>>::FACT`.
+    /// `<Probe<T>>::FACT`, inside a [`Self::constant`] block.
     fn fact(&self, ty: &Type, fact: &str) -> TokenStream {
-        let krate = self.krate;
         let fact = proc_macro2::Ident::new(fact, Span::call_site());
-        quote!(<#krate::__private::fallback::Probe<#ty>>::#fact)
+        quote!(<__CrdforgeProbe<#ty>>::#fact)
     }
 
-    /// A constant block: `condition`, with the `false` answers in scope.
+    /// A constant block: `condition`, with the `false` answers in scope,
+    /// and `Probe` under a name no user type has, so each fact is short.
     fn constant(&self, condition: TokenStream) -> TokenStream {
         let krate = self.krate;
         quote!({
             #[allow(unused_imports)]
-            use #krate::__private::fallback::Absent as _;
+            use #krate::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
             #condition
         })
     }
@@ -164,21 +164,17 @@ impl<'a> Probe<'a> {
         let names = ["SCHEMA", "APPLY", "COPY"]
             .map(|which| format_ident!("__CRDFORGE_FALLBACK_{}_{}", which, key(self.ty)));
         let [schema, apply, copy] = &names;
-        let krate = self.krate;
         let apply_fact = self.fact(self.ty, "APPLY");
-        let (schema_c, copy_c) = (
+        let (schema_c, apply_c, copy_c) = (
             self.constant(self.schema_condition()),
+            self.constant(quote!(#schema && !#apply_fact)),
             self.constant(self.copy_condition()),
         );
         quote! {
             #[allow(dead_code)]
             const #schema: bool = #schema_c;
             #[allow(dead_code)]
-            const #apply: bool = #schema && !{
-                #[allow(unused_imports)]
-                use #krate::__private::fallback::Absent as _;
-                #apply_fact
-            };
+            const #apply: bool = #apply_c;
             #[allow(dead_code)]
             const #copy: bool = #copy_c;
         }

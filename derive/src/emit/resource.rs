@@ -32,7 +32,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, Toke
     } else {
         quote!(#p::k8s_openapi::ClusterResourceScope)
     };
-    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let meta = quote!(#p::ObjectMeta);
     let derives = &r.derives;
     let attrs = &r.attrs;
     let root_doc = format!(
@@ -118,11 +118,12 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, Toke
         None => quote!(::core::option::Option::None),
     };
     let root_rules = r.rules.iter().map(|x| rule(x, krate));
-    let strings = |v: &[String]| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#v)),*]));
+    let strings =
+        |v: &[String]| quote!(#krate::__private::vec([#(::std::string::String::from(#v)),*]));
     let pairs = |v: &[(String, String)]| {
         let (k, val): (Vec<_>, Vec<_>) = v.iter().cloned().unzip();
         quote!(
-            <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#((::std::string::String::from(#k), ::std::string::String::from(#val))),*])
+            #krate::__private::vec([#((::std::string::String::from(#k), ::std::string::String::from(#val))),*])
         )
     };
     let (short_names, categories) = (strings(&r.shortnames), strings(&r.categories));
@@ -326,7 +327,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, Toke
                         spec,
                         status,
                         #description,
-                        <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#root_rules),*]),
+                        #krate::__private::vec([#(#root_rules),*]),
                     );
                     #optional_spec
                     #no_spec
@@ -340,7 +341,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, Toke
                         categories: #categories,
                         labels: #labels,
                         annotations: #annotations,
-                        versions: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#krate::crd::Version {
+                        versions: #krate::__private::vec([#krate::crd::Version {
                             name: ::std::string::String::from(#version),
                             served: #served,
                             storage: #storage,
@@ -350,7 +351,7 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, Toke
                             problems: context.take_problems(),
                             status: #has_status,
                             scale: #scale,
-                            printer_columns: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#columns),*]),
+                            printer_columns: #krate::__private::vec([#(#columns),*]),
                             selectable_fields: #selectable,
                             max_description_length: #max_description_length,
                         }]),
@@ -391,7 +392,7 @@ fn no_spec_serde(
     let p = quote!(#krate::__private);
     let spec = &input.ident;
     let kind = &r.kind;
-    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let meta = quote!(#p::ObjectMeta);
     let serde_crate = format!("{}::__private::serde", quote!(#krate)).replace(' ', "");
     let (status_out, status_in, status_wire) = match &r.status {
         Some(status) => (

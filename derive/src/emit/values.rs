@@ -29,7 +29,7 @@ pub(crate) fn json(value: &Value, krate: &Path) -> TokenStream {
         Value::String(s) => quote!(#v::String(::std::string::String::from(#s))),
         Value::Array(items) => {
             let items = items.iter().map(|i| json(i, krate));
-            quote!(#v::Array(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#items),*])))
+            quote!(#v::Array(#krate::__private::vec([#(#items),*])))
         }
         Value::Object(map) => {
             let keys = map.keys();
@@ -138,7 +138,7 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
             field(name, quote!(true));
         }
     }
-    let vec = |items: Vec<TokenStream>| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#items),*]));
+    let vec = |items: Vec<TokenStream>| quote!(#krate::__private::vec([#(#items),*]));
     if !c.enum_.is_empty() {
         field(
             "enum_",

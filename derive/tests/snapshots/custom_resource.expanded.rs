@@ -2,7 +2,7 @@
 #[derive(::core::clone::Clone, ::core::fmt::Debug, PartialEq)]
 pub struct User {
     /// Standard object metadata: name, namespace, labels, ...
-    pub metadata: ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    pub metadata: ::crdforge::__private::ObjectMeta,
     /// The desired state.
     pub spec: UserSpec,
     /// The observed state, written by the controller through the status subresource.
@@ -12,9 +12,9 @@ impl User {
     /// A new object with the given name and spec, and no status.
     pub fn new(name: &str, spec: UserSpec) -> Self {
         Self {
-            metadata: ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            metadata: ::crdforge::__private::ObjectMeta {
                 name: ::core::option::Option::Some(::std::string::String::from(name)),
-                ..<::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::core::default::Default>::default()
+                ..<::crdforge::__private::ObjectMeta as ::core::default::Default>::default()
             },
             spec,
             status: ::core::option::Option::None,
@@ -43,7 +43,7 @@ pub struct UserSpecApply {
 pub struct UserApply {
     /// The object's metadata: its identity, and any labels,
     /// annotations, owner references and finalizers to apply.
-    pub metadata: ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    pub metadata: ::crdforge::__private::ObjectMeta,
     /// The desired state to apply; `None` leaves `spec` out.
     pub spec: ::core::option::Option<
         <UserSpec as ::crdforge::ApplyConfiguration>::Configuration,
@@ -54,11 +54,13 @@ pub struct UserApply {
         <::crdforge::__private::fallback::Via<
             {
                 #[allow(unused_imports)]
-                use ::crdforge::__private::fallback::Absent as _;
-                !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
-                    && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
-                    && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
-                    && !<::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
+                use ::crdforge::__private::fallback::{
+                    Absent as _, Probe as __CrdforgeProbe,
+                };
+                !<__CrdforgeProbe<UserStatus>>::SCHEMA
+                    && !<__CrdforgeProbe<UserStatus>>::FLOAT
+                    && <__CrdforgeProbe<UserStatus>>::SCHEMARS
+                    && !<__CrdforgeProbe<UserStatus>>::APPLY
             },
             false,
             UserStatus,
@@ -70,63 +72,48 @@ const _: () = {
     #[allow(dead_code)]
     const __CRDFORGE_FALLBACK_SCHEMA_E3C3C59EB95C85DC: bool = {
         #[allow(unused_imports)]
-        use ::crdforge::__private::fallback::Absent as _;
-        !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
-            && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
-            && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+        use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+        !<__CrdforgeProbe<UserStatus>>::SCHEMA && !<__CrdforgeProbe<UserStatus>>::FLOAT
+            && <__CrdforgeProbe<UserStatus>>::SCHEMARS
     };
     #[allow(dead_code)]
-    const __CRDFORGE_FALLBACK_APPLY_E3C3C59EB95C85DC: bool = __CRDFORGE_FALLBACK_SCHEMA_E3C3C59EB95C85DC
-        && !{
-            #[allow(unused_imports)]
-            use ::crdforge::__private::fallback::Absent as _;
-            <::crdforge::__private::fallback::Probe<UserStatus>>::APPLY
-        };
+    const __CRDFORGE_FALLBACK_APPLY_E3C3C59EB95C85DC: bool = {
+        #[allow(unused_imports)]
+        use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+        __CRDFORGE_FALLBACK_SCHEMA_E3C3C59EB95C85DC
+            && !<__CrdforgeProbe<UserStatus>>::APPLY
+    };
     #[allow(dead_code)]
     const __CRDFORGE_FALLBACK_COPY_E3C3C59EB95C85DC: bool = {
         #[allow(unused_imports)]
-        use ::crdforge::__private::fallback::Absent as _;
-        !<::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMA
-            && !<::crdforge::__private::fallback::Probe<UserStatus>>::FLOAT
-            && !<::crdforge::__private::fallback::Probe<UserStatus>>::DEEP_COPY
-            && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+        use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+        !<__CrdforgeProbe<UserStatus>>::SCHEMA && !<__CrdforgeProbe<UserStatus>>::FLOAT
+            && !<__CrdforgeProbe<UserStatus>>::DEEP_COPY
+            && <__CrdforgeProbe<UserStatus>>::SCHEMARS
     };
     #[allow(dead_code)]
     const __CRDFORGE_FALLBACK_SCHEMA_632ACA87E2F14507: bool = {
         #[allow(unused_imports)]
-        use ::crdforge::__private::fallback::Absent as _;
-        !<::crdforge::__private::fallback::Probe<
-            ::core::option::Option<UserStatus>,
-        >>::SCHEMA
-            && !<::crdforge::__private::fallback::Probe<
-                ::core::option::Option<UserStatus>,
-            >>::FLOAT && <::crdforge::__private::fallback::Probe<UserStatus>>::SCHEMARS
+        use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+        !<__CrdforgeProbe<::core::option::Option<UserStatus>>>::SCHEMA
+            && !<__CrdforgeProbe<::core::option::Option<UserStatus>>>::FLOAT
+            && <__CrdforgeProbe<UserStatus>>::SCHEMARS
     };
     #[allow(dead_code)]
-    const __CRDFORGE_FALLBACK_APPLY_632ACA87E2F14507: bool = __CRDFORGE_FALLBACK_SCHEMA_632ACA87E2F14507
-        && !{
-            #[allow(unused_imports)]
-            use ::crdforge::__private::fallback::Absent as _;
-            <::crdforge::__private::fallback::Probe<
-                ::core::option::Option<UserStatus>,
-            >>::APPLY
-        };
+    const __CRDFORGE_FALLBACK_APPLY_632ACA87E2F14507: bool = {
+        #[allow(unused_imports)]
+        use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+        __CRDFORGE_FALLBACK_SCHEMA_632ACA87E2F14507
+            && !<__CrdforgeProbe<::core::option::Option<UserStatus>>>::APPLY
+    };
     #[allow(dead_code)]
     const __CRDFORGE_FALLBACK_COPY_632ACA87E2F14507: bool = {
         #[allow(unused_imports)]
-        use ::crdforge::__private::fallback::Absent as _;
-        !<::crdforge::__private::fallback::Probe<
-            ::core::option::Option<UserStatus>,
-        >>::SCHEMA
-            && !<::crdforge::__private::fallback::Probe<
-                ::core::option::Option<UserStatus>,
-            >>::FLOAT
-            && !<::crdforge::__private::fallback::Probe<
-                ::core::option::Option<UserStatus>,
-            >>::DEEP_COPY
-            && <::crdforge::__private::fallback::Probe<
-                ::core::option::Option<UserStatus>,
-            >>::SCHEMARS
+        use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+        !<__CrdforgeProbe<::core::option::Option<UserStatus>>>::SCHEMA
+            && !<__CrdforgeProbe<::core::option::Option<UserStatus>>>::FLOAT
+            && !<__CrdforgeProbe<::core::option::Option<UserStatus>>>::DEEP_COPY
+            && <__CrdforgeProbe<::core::option::Option<UserStatus>>>::SCHEMARS
     };
     #[automatically_derived]
     impl ::crdforge::KubeSchema for UserSpec {
@@ -136,11 +123,7 @@ const _: () = {
             ctx.enter(
                 ::core::any::type_name::<Self>(),
                 |ctx| {
-                    let fields = <::std::vec::Vec<
-                        _,
-                    > as ::core::convert::From<
-                        _,
-                    >>::from([
+                    let fields = ::crdforge::__private::vec([
                         ::crdforge::schema::FieldDesc {
                             name: "login",
                             schema: ctx
@@ -158,11 +141,7 @@ const _: () = {
                                     ::std::string::String::from("^[a-z]+$"),
                                 ),
                                 max_length: ::core::option::Option::Some(63i64),
-                                validations: <::std::vec::Vec<
-                                    _,
-                                > as ::core::convert::From<
-                                    _,
-                                >>::from([
+                                validations: ::crdforge::__private::vec([
                                     ::crdforge::schema::Rule {
                                         rule: ::std::string::String::from("self == oldSelf"),
                                         message: ::core::option::Option::Some(
@@ -240,7 +219,7 @@ const _: () = {
     impl ::crdforge::DeepCopy for User {
         #[inline]
         fn deep_copy_into(&self, out: &mut Self) {
-            <::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::crdforge::DeepCopy>::deep_copy_into(
+            <::crdforge::__private::ObjectMeta as ::crdforge::DeepCopy>::deep_copy_into(
                 &self.metadata,
                 &mut out.metadata,
             );
@@ -261,7 +240,7 @@ const _: () = {
         #[inline]
         fn deep_copy(&self) -> Self {
             Self {
-                metadata: <::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as ::crdforge::DeepCopy>::deep_copy(
+                metadata: <::crdforge::__private::ObjectMeta as ::crdforge::DeepCopy>::deep_copy(
                     &self.metadata,
                 ),
                 spec: <UserSpec as ::crdforge::DeepCopy>::deep_copy(&self.spec),
@@ -293,14 +272,10 @@ const _: () = {
         fn plural(_: &()) -> ::std::borrow::Cow<'_, str> {
             ::std::borrow::Cow::Borrowed("users")
         }
-        fn meta(
-            &self,
-        ) -> &::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        fn meta(&self) -> &::crdforge::__private::ObjectMeta {
             &self.metadata
         }
-        fn meta_mut(
-            &mut self,
-        ) -> &mut ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        fn meta_mut(&mut self) -> &mut ::crdforge::__private::ObjectMeta {
             &mut self.metadata
         }
     }
@@ -376,7 +351,7 @@ const _: () = {
     #[serde(crate = "::crdforge::__private::serde")]
     struct __CrdforgeWire {
         #[serde(default)]
-        metadata: ::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+        metadata: ::crdforge::__private::ObjectMeta,
         spec: UserSpec,
         #[serde(default)]
         status: ::core::option::Option<UserStatus>,
@@ -424,7 +399,7 @@ const _: () = {
                 spec,
                 status,
                 ::core::option::Option::None,
-                <::std::vec::Vec<_> as ::core::convert::From<_>>::from([]),
+                ::crdforge::__private::vec([]),
             );
             ::crdforge::crd::Definition {
                 group: ::std::string::String::from("example.com"),
@@ -432,19 +407,13 @@ const _: () = {
                 plural: ::std::string::String::from("users"),
                 singular: ::std::string::String::from("user"),
                 namespaced: true,
-                short_names: <::std::vec::Vec<
-                    _,
-                > as ::core::convert::From<
-                    _,
-                >>::from([::std::string::String::from("usr")]),
-                categories: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([]),
-                labels: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([]),
-                annotations: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([]),
-                versions: <::std::vec::Vec<
-                    _,
-                > as ::core::convert::From<
-                    _,
-                >>::from([
+                short_names: ::crdforge::__private::vec([
+                    ::std::string::String::from("usr"),
+                ]),
+                categories: ::crdforge::__private::vec([]),
+                labels: ::crdforge::__private::vec([]),
+                annotations: ::crdforge::__private::vec([]),
+                versions: ::crdforge::__private::vec([
                     ::crdforge::crd::Version {
                         name: ::std::string::String::from("v1"),
                         served: true,
@@ -455,11 +424,7 @@ const _: () = {
                         problems: context.take_problems(),
                         status: true,
                         scale: ::core::option::Option::None,
-                        printer_columns: <::std::vec::Vec<
-                            _,
-                        > as ::core::convert::From<
-                            _,
-                        >>::from([
+                        printer_columns: ::crdforge::__private::vec([
                             ::crdforge::crd::Column {
                                 name: ::std::string::String::from("Login"),
                                 type_: ::std::string::String::from("string"),
@@ -469,9 +434,7 @@ const _: () = {
                                 priority: ::core::option::Option::None,
                             },
                         ]),
-                        selectable_fields: <::std::vec::Vec<
-                            _,
-                        > as ::core::convert::From<_>>::from([]),
+                        selectable_fields: ::crdforge::__private::vec([]),
                         max_description_length: ::core::option::Option::None,
                     },
                 ]),
@@ -661,9 +624,7 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::crdforge::ObjectConfiguration for UserApply {
-        fn metadata(
-            &self,
-        ) -> &::crdforge::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        fn metadata(&self) -> &::crdforge::__private::ObjectMeta {
             &self.metadata
         }
     }

@@ -7,11 +7,7 @@ const _: () = {
             ctx.enter(
                 ::core::any::type_name::<Self>(),
                 |ctx| {
-                    let variants = <::std::vec::Vec<
-                        _,
-                    > as ::core::convert::From<
-                        _,
-                    >>::from([
+                    let variants = ::crdforge::__private::vec([
                         ::crdforge::schema::VariantDesc {
                             name: "git",
                             payload: ::crdforge::schema::Payload::Struct(
@@ -19,11 +15,7 @@ const _: () = {
                                     .at(
                                         "git",
                                         |ctx| {
-                                            let fields = <::std::vec::Vec<
-                                                _,
-                                            > as ::core::convert::From<
-                                                _,
-                                            >>::from([
+                                            let fields = ::crdforge::__private::vec([
                                                 ::crdforge::schema::FieldDesc {
                                                     name: "url",
                                                     schema: ctx

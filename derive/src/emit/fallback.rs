@@ -181,9 +181,12 @@ impl<'a> Probe<'a> {
     }
 
     /// The condition of this field's note: its schema falls back (which
-    /// the other two fallbacks imply).
+    /// the other two fallbacks imply). Spelled out: the notes keep a block
+    /// of their own, beside the derive's (the deprecation a user reads
+    /// names the block's path, and their helper type must not shadow a
+    /// user's type in the impls).
     fn note_condition(&self) -> TokenStream {
-        self.choice("SCHEMA")
+        self.constant(self.schema_condition())
     }
 
     /// The note's text; `silence` says how to state the choice.

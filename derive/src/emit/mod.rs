@@ -112,8 +112,6 @@ pub(crate) fn emit(input: &Input) -> TokenStream {
     };
     let (apply, apply_impls) = apply::apply_configuration(input);
     let choices = fallback::definitions(input);
-    // The notes keep a block of their own inside: their helper type must
-    // not shadow a user's type named in the impls.
     let notes = fallback::notes(input);
     quote! {
         #items
@@ -122,7 +120,7 @@ pub(crate) fn emit(input: &Input) -> TokenStream {
             #choices
             #impls
             #apply_impls
-            #notes
         };
+        #notes
     }
 }

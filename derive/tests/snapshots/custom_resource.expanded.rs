@@ -632,21 +632,27 @@ const _: () = {
     impl ::crdforge::ApplyConfiguration for User {
         type Configuration = UserApply;
     }
-    const _: () = {
-        struct SchemarsFallback<const ON: bool>;
-        #[allow(non_upper_case_globals)]
-        impl SchemarsFallback<true> {
-            #[deprecated(
-                note = "`UserStatus` implements schemars' `JsonSchema` but not crdforge's `KubeSchema`, so crdforge takes its schema from schemars, deep-copies it with `Clone` and applies it whole. `#[derive(crdforge::KubeSchema)]` on `UserStatus` would add validation with `#[crd(...)]` (checked before the apiserver sees it), granular server-side apply and list types; `#![allow(deprecated)]` on the module keeps schemars and silences this note."
-            )]
-            const field_status: () = ();
-        }
-        #[allow(non_upper_case_globals)]
-        impl SchemarsFallback<false> {
-            const field_status: () = ();
-        }
-        const _: () = SchemarsFallback::<
-            { __CRDFORGE_FALLBACK_SCHEMA_E3C3C59EB95C85DC },
-        >::field_status;
-    };
+};
+const _: () = {
+    struct SchemarsFallback<const ON: bool>;
+    #[allow(non_upper_case_globals)]
+    impl SchemarsFallback<true> {
+        #[deprecated(
+            note = "`UserStatus` implements schemars' `JsonSchema` but not crdforge's `KubeSchema`, so crdforge takes its schema from schemars, deep-copies it with `Clone` and applies it whole. `#[derive(crdforge::KubeSchema)]` on `UserStatus` would add validation with `#[crd(...)]` (checked before the apiserver sees it), granular server-side apply and list types; `#![allow(deprecated)]` on the module keeps schemars and silences this note."
+        )]
+        const field_status: () = ();
+    }
+    #[allow(non_upper_case_globals)]
+    impl SchemarsFallback<false> {
+        const field_status: () = ();
+    }
+    const _: () = SchemarsFallback::<
+        {
+            #[allow(unused_imports)]
+            use ::crdforge::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
+            !<__CrdforgeProbe<UserStatus>>::SCHEMA
+                && !<__CrdforgeProbe<UserStatus>>::FLOAT
+                && <__CrdforgeProbe<UserStatus>>::SCHEMARS
+        },
+    >::field_status;
 };

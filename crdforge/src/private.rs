@@ -4,9 +4,19 @@
 
 pub use k8s_openapi;
 pub use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+/// Every root struct and apply configuration names it several times; a
+/// short path keeps each expansion smaller.
+pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 pub use kube_core;
 pub use serde;
 pub use serde_json;
+
+/// `Vec::from(array)`, shorter in the expansion, and callable where a
+/// user's scope shadows `From` (a `no_implicit_prelude` module).
+#[inline]
+pub fn vec<T, const N: usize>(items: [T; N]) -> Vec<T> {
+    <Vec<T> as From<[T; N]>>::from(items)
+}
 
 /// A typed `#[crd(default = ...)]` as JSON; a value serde cannot write
 /// becomes a problem at the field instead of a panic.

@@ -51,7 +51,7 @@ impl MapType {
 }
 
 /// One `x-kubernetes-validations` entry: a CEL rule and how to report it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     /// The CEL expression; `self` is the value of the annotated field or type.
@@ -77,7 +77,7 @@ pub struct Rule {
 
 /// Everything an attribute can lay over a schema. Every field is optional:
 /// the empty value changes nothing.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Constraints {
     /// Replaces the description (from `description = "..."` or doc comments).
     pub description: Option<String>,
@@ -145,7 +145,71 @@ pub struct Constraints {
     pub validations: Vec<Rule>,
 }
 
+impl Rule {
+    /// The empty rule, as a constant: the derive's expansion writes
+    /// `Rule { rule: .., ..Rule::DEFAULT }`, which costs a user crate less to
+    /// compile than a call of `Default::default` per rule.
+    pub const DEFAULT: Rule = Rule {
+        rule: String::new(),
+        message: None,
+        message_expression: None,
+        reason: None,
+        field_path: None,
+        optional_old_self: None,
+    };
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Default for Constraints {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 impl Constraints {
+    /// No constraints, as a constant: the derive's expansion writes
+    /// `Constraints { min_length: .., ..Constraints::DEFAULT }` with only the
+    /// keys a field sets, which costs a user crate less to compile than
+    /// every key spelled out or a call of `Default::default` per field.
+    pub const DEFAULT: Constraints = Constraints {
+        description: None,
+        title: None,
+        format: None,
+        no_format: false,
+        minimum: None,
+        maximum: None,
+        exclusive_minimum: false,
+        exclusive_maximum: false,
+        multiple_of: None,
+        min_length: None,
+        max_length: None,
+        pattern: None,
+        enum_: Vec::new(),
+        min_items: None,
+        max_items: None,
+        unique_items: false,
+        min_properties: None,
+        max_properties: None,
+        items: None,
+        nullable: false,
+        default: None,
+        example: None,
+        schemaless: false,
+        preserve_unknown_fields: false,
+        embedded_resource: false,
+        int_or_string: false,
+        list_type: None,
+        list_map_keys: Vec::new(),
+        map_type: None,
+        struct_type: None,
+        validations: Vec::new(),
+    };
+
     /// Lays these constraints over `schema`. A keyword that cannot apply to
     /// the schema's type (a `maxLength` on an integer) is recorded in `ctx`
     /// with the current path and left out, so the offline check refuses the

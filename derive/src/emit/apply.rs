@@ -16,31 +16,38 @@ use syn::{Generics, Ident, Member, Path};
 use crate::model::{Body, Field, Input, Resource};
 
 /// Every apply-configuration item for `input`, or nothing for
-/// `#[crd(apply = false)]`.
-pub(crate) fn apply_configuration(input: &Input) -> TokenStream {
+/// `#[crd(apply = false)]`: the structs, which a user names, and their
+/// impls, which go in the derive's constant block.
+pub(crate) fn apply_configuration(input: &Input) -> (TokenStream, TokenStream) {
     let Some(names) = &input.apply else {
-        return quote!();
+        return (quote!(), quote!());
     };
-    let own = match (&input.body, &names.own) {
+    let (own, own_impls) = match (&input.body, &names.own) {
         (Body::Struct(fields), Some(name)) => struct_configuration(input, fields, name),
         (Body::Transparent(field), _) => {
-            let inner = field_configuration(field, &input.krate, &input.generics);
-            configuration_impl(input, &inner, false)
+            let inner = field_configuration(field, &input.krate, &input.generics, false);
+            (quote!(), configuration_impl(input, &inner, false))
         }
-        (Body::Enum { .. }, _) => configuration_impl(input, &quote!(Self), true),
-        (Body::Struct(_), None) => quote!(),
+        (Body::Enum { .. }, _) => (quote!(), configuration_impl(input, &quote!(Self), true)),
+        (Body::Struct(_), None) => (quote!(), quote!()),
     };
-    let root = match (&input.resource, &names.root) {
+    let (root, root_impls) = match (&input.resource, &names.root) {
         (Some(resource), Some(name)) => root_configuration(input, resource, name),
-        _ => quote!(),
+        _ => (quote!(), quote!()),
     };
-    quote!(#own #root)
+    (quote!(#own #root), quote!(#own_impls #root_impls))
 }
 
 /// The configuration type of one field: its type's, the type itself for a
 /// `#[crd(schemars)]` field, or raw JSON for a field whose wire shape only
-/// its `schema_with`/`schemaless` author knows.
-fn field_configuration(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
+/// its `schema_with`/`schemaless` author knows. `outside` is for a struct's
+/// field, which is not in the derive's constant block.
+fn field_configuration(
+    field: &Field,
+    krate: &Path,
+    generics: &Generics,
+    outside: bool,
+) -> TokenStream {
     if field.schema_with.is_some() || field.constraints.schemaless {
         return quote!(#krate::__private::serde_json::Value);
     }
@@ -54,7 +61,12 @@ fn field_configuration(field: &Field, krate: &Path, generics: &Generics) -> Toke
     if let Some(probe) = super::fallback::Probe::of_field(field, generics, krate) {
         // Its own configuration, or the value whole if it has only
         // schemars' `JsonSchema`.
-        return relocate(probe.configuration(), field.span);
+        let configuration = if outside {
+            probe.configuration_inline()
+        } else {
+            probe.configuration()
+        };
+        return relocate(configuration, field.span);
     }
     // The whole projection, the crate path included, takes the field's
     // span, so "`X` has no apply configuration" points at the field.
@@ -137,7 +149,11 @@ fn builder_name(member: &Member) -> Ident {
     }
 }
 
-fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenStream {
+fn struct_configuration(
+    input: &Input,
+    fields: &[Field],
+    name: &Ident,
+) -> (TokenStream, TokenStream) {
     let krate = &input.krate;
     let p = quote!(#krate::__private);
     let ident = &input.ident;
@@ -203,7 +219,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     });
     let definitions = fields.iter().map(|f| {
         let member = &f.member;
-        let configuration = field_configuration(f, krate, &input.generics);
+        let configuration = field_configuration(f, krate, &input.generics, true);
         let doc = field_doc(f);
         let field = relocate(
             quote!(#vis #member: ::core::option::Option<#configuration>,),
@@ -217,7 +233,7 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     let builders = fields.iter().map(|f| {
         let member = &f.member;
         let builder = builder_name(member);
-        let configuration = field_configuration(f, krate, &input.generics);
+        let configuration = field_configuration(f, krate, &input.generics, false);
         let doc = if f.flatten {
             "Sets the fields flattened into this object from this field.".to_owned()
         } else {
@@ -252,20 +268,20 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
     let impl_ = configuration_impl(input, &quote!(#name #ty_generics), false);
     // A crate that never applies a type would otherwise be warned about
     // code it did not write (a private type's unused builders).
-    quote! {
+    let item = quote! {
         #[doc = #doc]
         #[allow(dead_code)]
         #vis struct #name #impl_generics #where_clause {
             #(#definitions)*
             #marker_field
         }
-
+    };
+    let impls = quote! {
         #[allow(dead_code)]
         impl #impl_generics #name #ty_generics #where_clause {
             #(#builders)*
         }
 
-        const _: () = {
             #[automatically_derived]
             impl #impl_generics ::core::default::Default for #name #ty_generics #where_clause {
                 fn default() -> Self {
@@ -310,8 +326,8 @@ fn struct_configuration(input: &Input, fields: &[Field], name: &Ident) -> TokenS
             }
 
             #impl_
-        };
-    }
+    };
+    (item, impls)
 }
 
 fn field_doc(field: &Field) -> String {
@@ -324,7 +340,7 @@ fn field_doc(field: &Field) -> String {
 }
 
 /// `<Root>Apply`: the whole object to send in a server-side apply.
-fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream {
+fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> (TokenStream, TokenStream) {
     let krate = &input.krate;
     let p = quote!(#krate::__private);
     let vis = &input.vis;
@@ -336,22 +352,28 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
     } else {
         format!("{}/{}", r.group, r.version)
     };
-    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let meta = quote!(#p::ObjectMeta);
     let owner = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference);
     let spec_cfg = quote!(<#spec as #krate::ApplyConfiguration>::Configuration);
     let no_spec = r.no_spec;
 
     let (status_field, status_init, status_builder, status_value) = match &r.status {
         Some(status) => {
-            let status_cfg = match super::fallback::Probe::of(status, &input.generics, krate) {
+            let probe = super::fallback::Probe::of(status, &input.generics, krate);
+            let status_cfg = match &probe {
                 Some(probe) => probe.configuration(),
                 None => quote!(<#status as #krate::ApplyConfiguration>::Configuration),
+            };
+            // The struct is outside the derive's constant block.
+            let status_field_cfg = match &probe {
+                Some(probe) => probe.configuration_inline(),
+                None => status_cfg.clone(),
             };
             (
                 quote! {
                     /// The observed state to apply through the status
                     /// subresource; `None` leaves `status` out.
-                    pub status: ::core::option::Option<#status_cfg>,
+                    pub status: ::core::option::Option<#status_field_cfg>,
                 },
                 quote!(status: ::core::option::Option::None,),
                 quote! {
@@ -414,7 +436,7 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
          Generated by `#[derive(CustomResource)]`."
     );
 
-    quote! {
+    let item = quote! {
         #[doc = #doc]
         #[allow(dead_code)]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
@@ -426,7 +448,8 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
             pub spec: ::core::option::Option<#spec_cfg>,
             #status_field
         }
-
+    };
+    let impls = quote! {
         #[allow(dead_code)]
         impl #name {
             #new
@@ -471,7 +494,6 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
             #status_builder
         }
 
-        const _: () = {
             #[automatically_derived]
             impl #p::serde::Serialize for #name {
                 fn serialize<S: #p::serde::Serializer>(
@@ -499,8 +521,8 @@ fn root_configuration(input: &Input, r: &Resource, name: &Ident) -> TokenStream 
             impl #krate::ApplyConfiguration for #root {
                 type Configuration = #name;
             }
-        };
-    }
+    };
+    (item, impls)
 }
 
 #[cfg(test)]
@@ -590,12 +612,13 @@ mod tests {
         };
         let model = model(spec, Derive::CustomResource);
         assert!(model.apply.is_none());
-        assert!(apply_configuration(&model).is_empty());
+        let (items, impls) = apply_configuration(&model);
+        assert!(items.is_empty() && impls.is_empty());
         let enabled: DeriveInput = parse_quote! {
             #[crd(apply = true)]
             pub struct Limits { pub cpus: i32 }
         };
-        assert!(!apply_configuration(&model_of(enabled)).is_empty());
+        assert!(!apply_configuration(&model_of(enabled)).0.is_empty());
     }
 
     fn model_of(input: DeriveInput) -> Input {

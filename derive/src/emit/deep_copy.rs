@@ -91,7 +91,7 @@ pub(crate) fn root_impl(input: &Input, r: &Resource) -> TokenStream {
     let root = &r.root;
     let spec = &input.ident;
     let meta: Type = syn::parse_quote!(
-        #krate::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta
+        #krate::__private::ObjectMeta
     );
     let field = |name: &str, ty: Type, deep_copy| RustField {
         member: Member::Named(Ident::new(name, Span::call_site())),
@@ -106,7 +106,7 @@ pub(crate) fn root_impl(input: &Input, r: &Resource) -> TokenStream {
     if let Some(status) = &r.status {
         fields.push(field(
             "status",
-            syn::parse_quote!(::core::option::Option<#status>),
+            root_status_type(status),
             DeepCopyMode::Deep,
         ));
     }
@@ -124,6 +124,11 @@ pub(crate) fn root_impl(input: &Input, r: &Resource) -> TokenStream {
             }
         }
     }
+}
+
+/// The type of the root's `status` field, whose deep copy is probed.
+pub(crate) fn root_status_type(status: &Type) -> Type {
+    syn::parse_quote!(::core::option::Option<#status>)
 }
 
 /// The bodies of `deep_copy_into` and `deep_copy` for a struct.

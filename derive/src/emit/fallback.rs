@@ -15,7 +15,9 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::{GenericArgument, Generics, Path, PathArguments, Type};
 
-use crate::model::{Body, Field, Input, VariantShape};
+use crate::model::{
+    Body, DeepCopyMode, Field, Input, RustBody, RustField, RustFields, VariantShape,
+};
 
 /// Types crdforge describes itself whatever the user's crate holds.
 const NATIVE_LEAVES: &[&str] = &[
@@ -68,19 +70,19 @@ impl<'a> Probe<'a> {
         Self::of(&field.ty, generics, krate)
     }
 
-    /// `<Probe<T>>::FACT`.
+    /// `<Probe<T>>::FACT`, inside a [`Self::constant`] block.
     fn fact(&self, ty: &Type, fact: &str) -> TokenStream {
-        let krate = self.krate;
         let fact = proc_macro2::Ident::new(fact, Span::call_site());
-        quote!(<#krate::__private::fallback::Probe<#ty>>::#fact)
+        quote!(<__CrdforgeProbe<#ty>>::#fact)
     }
 
-    /// A constant block: `condition`, with the `false` answers in scope.
+    /// A constant block: `condition`, with the `false` answers in scope,
+    /// and `Probe` under a name no user type has, so each fact is short.
     fn constant(&self, condition: TokenStream) -> TokenStream {
         let krate = self.krate;
         quote!({
             #[allow(unused_imports)]
-            use #krate::__private::fallback::Absent as _;
+            use #krate::__private::fallback::{Absent as _, Probe as __CrdforgeProbe};
             #condition
         })
     }
@@ -102,43 +104,87 @@ impl<'a> Probe<'a> {
         quote!(#schema && !#apply)
     }
 
-    fn via(&self, condition: TokenStream, inner: &Type) -> TokenStream {
+    /// Whether the deep copy falls back: as the schema does (the type
+    /// itself, `Option` included, is copied), and only if there is no
+    /// `DeepCopy`.
+    fn copy_condition(&self) -> TokenStream {
+        let (schema, float) = (self.fact(self.ty, "SCHEMA"), self.fact(self.ty, "FLOAT"));
+        let deep_copy = self.fact(self.ty, "DEEP_COPY");
+        let schemars = self.fact(self.ty, "SCHEMARS");
+        quote!(!#schema && !#float && !#deep_copy && #schemars)
+    }
+
+    /// The name of the constant holding one choice (`SCHEMA`, `APPLY` or
+    /// `COPY`) for this type, which [`definitions`] writes once per derive
+    /// and type: each use of a choice was a constant of its own to
+    /// evaluate, up to seven per field, every one resolving the probes
+    /// again.
+    fn choice(&self, which: &str) -> TokenStream {
+        let ident = format_ident!("__CRDFORGE_FALLBACK_{}_{}", which, key(self.ty));
+        quote!({ #ident })
+    }
+
+    fn via(&self, choice: TokenStream, inner: &Type) -> TokenStream {
         let (krate, ty, option) = (self.krate, self.ty, self.option);
-        let constant = self.constant(condition);
-        quote!(#krate::__private::fallback::Via<#constant, #option, #ty, #inner>)
+        quote!(#krate::__private::fallback::Via<#choice, #option, #ty, #inner>)
     }
 
     /// `<Via<..> as SchemaVia>`: a path to `kube_schema` and `OPTIONAL`.
     pub(crate) fn schema(&self) -> TokenStream {
         let krate = self.krate;
-        let via = self.via(self.schema_condition(), self.inner);
+        let via = self.via(self.choice("SCHEMA"), self.inner);
         quote!(<#via as #krate::__private::fallback::SchemaVia>)
     }
 
-    /// The field's apply configuration type.
+    /// The field's apply configuration type, in the derive's constant
+    /// block, where the choice is a named constant.
     pub(crate) fn configuration(&self) -> TokenStream {
         let krate = self.krate;
-        let via = self.via(self.apply_condition(), self.inner);
+        let via = self.via(self.choice("APPLY"), self.inner);
+        quote!(<#via as #krate::__private::fallback::ApplyVia>::Configuration)
+    }
+
+    /// The field's apply configuration type, for a field of a struct
+    /// outside the constant block, where the choice is spelled out.
+    pub(crate) fn configuration_inline(&self) -> TokenStream {
+        let krate = self.krate;
+        let via = self.via(self.constant(self.apply_condition()), self.inner);
         quote!(<#via as #krate::__private::fallback::ApplyVia>::Configuration)
     }
 
     /// `<Via<..> as CopyVia>`: a path to `deep_copy_into` and `deep_copy`.
     pub(crate) fn copy(&self) -> TokenStream {
         let krate = self.krate;
-        // As the schema does (the type itself, `Option` included, is
-        // copied), and only if there is no `DeepCopy`.
-        let condition = {
-            let (schema, float) = (self.fact(self.ty, "SCHEMA"), self.fact(self.ty, "FLOAT"));
-            let deep_copy = self.fact(self.ty, "DEEP_COPY");
-            let schemars = self.fact(self.ty, "SCHEMARS");
-            quote!(!#schema && !#float && !#deep_copy && #schemars)
-        };
-        let via = self.via(condition, self.ty);
+        let via = self.via(self.choice("COPY"), self.ty);
         quote!(<#via as #krate::__private::fallback::CopyVia>)
     }
 
+    /// The three choices of this type as constants.
+    fn definitions(&self) -> TokenStream {
+        let names = ["SCHEMA", "APPLY", "COPY"]
+            .map(|which| format_ident!("__CRDFORGE_FALLBACK_{}_{}", which, key(self.ty)));
+        let [schema, apply, copy] = &names;
+        let apply_fact = self.fact(self.ty, "APPLY");
+        let (schema_c, apply_c, copy_c) = (
+            self.constant(self.schema_condition()),
+            self.constant(quote!(#schema && !#apply_fact)),
+            self.constant(self.copy_condition()),
+        );
+        quote! {
+            #[allow(dead_code)]
+            const #schema: bool = #schema_c;
+            #[allow(dead_code)]
+            const #apply: bool = #apply_c;
+            #[allow(dead_code)]
+            const #copy: bool = #copy_c;
+        }
+    }
+
     /// The condition of this field's note: its schema falls back (which
-    /// the other two fallbacks imply).
+    /// the other two fallbacks imply). Spelled out: the notes keep a block
+    /// of their own, beside the derive's (the deprecation a user reads
+    /// names the block's path, and their helper type must not shadow a
+    /// user's type in the impls).
     fn note_condition(&self) -> TokenStream {
         self.constant(self.schema_condition())
     }
@@ -165,20 +211,7 @@ impl<'a> Probe<'a> {
 /// states the choice and leaves no note.
 pub(crate) fn notes(input: &Input) -> TokenStream {
     let krate = &input.krate;
-    let mut fields: Vec<&Field> = Vec::new();
-    match &input.body {
-        Body::Struct(all) => fields.extend(all),
-        Body::Transparent(field) => fields.push(field),
-        Body::Enum { variants, .. } => {
-            for v in variants {
-                match &v.shape {
-                    VariantShape::Unit => {}
-                    VariantShape::Newtype(field) => fields.push(field),
-                    VariantShape::Struct(all) => fields.extend(all),
-                }
-            }
-        }
-    }
+    let fields = wire_fields(input);
     let mut probed: Vec<(Probe<'_>, String, Span, bool)> = Vec::new();
     // `#[schemars(...)]` on a field crdforge describes: always a note.
     let mut ignored = Vec::new();
@@ -261,6 +294,88 @@ pub(crate) fn notes(input: &Input) -> TokenStream {
             #(#uses)*
         };
     }
+}
+
+/// Every field on the wire, in struct and variant order.
+fn wire_fields(input: &Input) -> Vec<&Field> {
+    let mut fields: Vec<&Field> = Vec::new();
+    match &input.body {
+        Body::Struct(all) => fields.extend(all),
+        Body::Transparent(field) => fields.push(field),
+        Body::Enum { variants, .. } => {
+            for v in variants {
+                match &v.shape {
+                    VariantShape::Unit => {}
+                    VariantShape::Newtype(field) => fields.push(field),
+                    VariantShape::Struct(all) => fields.extend(all),
+                }
+            }
+        }
+    }
+    fields
+}
+
+/// The choices of every type the derive probes, once per type, for the
+/// derive's constant block: the wire fields' (schema and apply), the
+/// deeply copied Rust fields', and a resource's status (its schema and
+/// apply, and the root's `Option` of it for deep copy).
+pub(crate) fn definitions(input: &Input) -> TokenStream {
+    let (krate, generics) = (&input.krate, &input.generics);
+    let mut types: Vec<Type> = Vec::new();
+    types.extend(
+        wire_fields(input)
+            .into_iter()
+            .filter(|f| Probe::of_field(f, generics, krate).is_some())
+            .map(|f| f.ty.clone()),
+    );
+    let mut rust: Vec<&RustField> = Vec::new();
+    match &input.rust {
+        RustBody::Struct(fields) => rust.extend(rust_fields(fields)),
+        RustBody::Enum(variants) => {
+            for v in variants {
+                rust.extend(rust_fields(&v.fields));
+            }
+        }
+    }
+    types.extend(
+        rust.into_iter()
+            .filter(|f| f.deep_copy == DeepCopyMode::Deep)
+            .map(|f| f.ty.clone()),
+    );
+    if let Some(status) = input.resource.as_ref().and_then(|r| r.status.as_ref()) {
+        types.push(status.clone());
+        types.push(super::deep_copy::root_status_type(status));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = TokenStream::new();
+    for ty in &types {
+        if let Some(probe) = Probe::of(ty, generics, krate)
+            && seen.insert(key(ty))
+        {
+            out.extend(probe.definitions());
+        }
+    }
+    out
+}
+
+fn rust_fields(fields: &RustFields) -> &[RustField] {
+    match fields {
+        RustFields::Named(f) | RustFields::Unnamed(f) => f,
+        RustFields::Unit => &[],
+    }
+}
+
+/// A name for `ty` in the choices' constants: a hash of its tokens
+/// (FNV-1a, so that the expansion is the same on every build), since a
+/// type's own spelling is not an identifier.
+fn key(ty: &Type) -> String {
+    let text = quote!(#ty).to_string();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016X}")
 }
 
 /// The type a note names: the one type in `ty`'s containers that is not

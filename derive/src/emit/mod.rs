@@ -106,17 +106,30 @@ pub(crate) fn local(name: &str) -> proc_macro2::Ident {
     proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
 }
 
-/// The tokens for a validated model.
+/// The tokens for a validated model: the items a user names (a resource's
+/// root struct, the apply configurations), then one `const _` block with
+/// every impl, where the fallback's choices are constants shared by the
+/// impls that use them.
 pub(crate) fn emit(input: &Input) -> TokenStream {
-    let items = match &input.resource {
+    let (items, impls) = match &input.resource {
         Some(r) => resource::custom_resource(input, r),
         None => {
             let item = schema::schema_impl(input);
             let deep_copy = deep_copy::type_impl(input);
-            quote!(const _: () = { #item #deep_copy };)
+            (quote!(), quote!(#item #deep_copy))
         }
     };
-    let apply = apply::apply_configuration(input);
+    let (apply, apply_impls) = apply::apply_configuration(input);
+    let choices = fallback::definitions(input);
     let notes = fallback::notes(input);
-    quote!(#items #apply #notes)
+    quote! {
+        #items
+        #apply
+        const _: () = {
+            #choices
+            #impls
+            #apply_impls
+        };
+        #notes
+    }
 }

@@ -11,8 +11,10 @@ use super::schema::schema_impl;
 use super::values::rule;
 use crate::model::{Input, Resource, SchemaMode};
 
-/// Everything `#[derive(CustomResource)]` adds beside the spec.
-pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
+/// Everything `#[derive(CustomResource)]` adds beside the spec: the items a
+/// user names (the root struct and its `new`), and the impls, which go in
+/// the derive's constant block.
+pub(crate) fn custom_resource(input: &Input, r: &Resource) -> (TokenStream, TokenStream) {
     root_and_spec(input, r, true)
 }
 
@@ -20,10 +22,11 @@ pub(crate) fn custom_resource(input: &Input, r: &Resource) -> TokenStream {
 /// own impls come from the derive's fallback (bodies that never run), so
 /// they are left out here; the root compiles against them.
 pub(crate) fn root_of_failed_spec(input: &Input, r: &Resource) -> TokenStream {
-    root_and_spec(input, r, false)
+    let (items, impls) = root_and_spec(input, r, false);
+    quote!(#items const _: () = { #impls };)
 }
 
-fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
+fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> (TokenStream, TokenStream) {
     let krate = &input.krate;
     let p = quote!(#krate::__private);
     let spec = &input.ident;
@@ -41,7 +44,7 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
     } else {
         quote!(#p::k8s_openapi::ClusterResourceScope)
     };
-    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let meta = quote!(#p::ObjectMeta);
     let derives = &r.derives;
     let attrs = &r.attrs;
     let root_doc = format!(
@@ -131,11 +134,12 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let root_rules = r.rules.iter().map(|x| rule(x, krate));
-    let strings = |v: &[String]| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(::std::string::String::from(#v)),*]));
+    let strings =
+        |v: &[String]| quote!(#krate::__private::vec([#(::std::string::String::from(#v)),*]));
     let pairs = |v: &[(String, String)]| {
         let (k, val): (Vec<_>, Vec<_>) = v.iter().cloned().unzip();
         quote!(
-            <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#((::std::string::String::from(#k), ::std::string::String::from(#val))),*])
+            #krate::__private::vec([#((::std::string::String::from(#k), ::std::string::String::from(#val))),*])
         )
     };
     let (short_names, categories) = (strings(&r.shortnames), strings(&r.categories));
@@ -230,7 +234,7 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    quote! {
+    let items = quote! {
         #[doc = #root_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug #(, #derives)*)]
         #(#[#attrs])*
@@ -256,7 +260,8 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
             }
         }
 
-        const _: () = {
+    };
+    let impls = quote! {
             #own_schema
             #spec_deep_copy
             #root_deep_copy
@@ -338,7 +343,7 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
                         spec,
                         status,
                         #description,
-                        <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#root_rules),*]),
+                        #krate::__private::vec([#(#root_rules),*]),
                     );
                     #optional_spec
                     #no_spec
@@ -352,7 +357,7 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
                         categories: #categories,
                         labels: #labels,
                         annotations: #annotations,
-                        versions: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#krate::crd::Version {
+                        versions: #krate::__private::vec([#krate::crd::Version {
                             name: ::std::string::String::from(#version),
                             served: #served,
                             storage: #storage,
@@ -362,7 +367,7 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
                             problems: context.take_problems(),
                             status: #has_status,
                             scale: #scale,
-                            printer_columns: <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#columns),*]),
+                            printer_columns: #krate::__private::vec([#(#columns),*]),
                             selectable_fields: #selectable,
                             max_description_length: #max_description_length,
                         }]),
@@ -386,8 +391,8 @@ fn root_and_spec(input: &Input, r: &Resource, spec_ok: bool) -> TokenStream {
                     &[#(#shortname_strs),*]
                 }
             }
-        };
-    }
+    };
+    (items, impls)
 }
 
 /// The serde impls' bodies of a `no_spec` kind, and its schema step: the
@@ -403,7 +408,7 @@ fn no_spec_serde(
     let p = quote!(#krate::__private);
     let spec = &input.ident;
     let kind = &r.kind;
-    let meta = quote!(#p::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let meta = quote!(#p::ObjectMeta);
     let serde_crate = format!("{}::__private::serde", quote!(#krate)).replace(' ', "");
     let (status_out, status_in, status_wire) = match &r.status {
         Some(status) => (

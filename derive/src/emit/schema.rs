@@ -39,7 +39,7 @@ fn body(input: &Input) -> TokenStream {
         Body::Struct(fields) => {
             let fields = fields.iter().map(|f| field_desc(f, krate, g));
             quote! {
-                let fields = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]);
+                let fields = #krate::__private::vec([#(#fields),*]);
                 #krate::schema::struct_schema(ctx, fields, &#type_constraints)
             }
         }
@@ -75,11 +75,11 @@ fn body(input: &Input) -> TokenStream {
                     VariantShape::Struct(fields) => {
                         let fields = fields.iter().map(|f| field_desc(f, krate, g));
                         quote!(#krate::schema::Payload::Struct(ctx.at(#name, |ctx| {
-                            let fields = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]);
+                            let fields = #krate::__private::vec([#(#fields),*]);
                             #krate::schema::struct_schema(
                                 ctx,
                                 fields,
-                                &<#krate::schema::Constraints as ::core::default::Default>::default(),
+                                &#krate::schema::Constraints::DEFAULT,
                             )
                         })))
                     }
@@ -91,7 +91,7 @@ fn body(input: &Input) -> TokenStream {
                 })
             });
             quote! {
-                let variants = <::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#variants),*]);
+                let variants = #krate::__private::vec([#(#variants),*]);
                 #krate::schema::enum_schema(ctx, #tagging, variants, &#type_constraints)
             }
         }

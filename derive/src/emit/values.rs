@@ -29,7 +29,7 @@ pub(crate) fn json(value: &Value, krate: &Path) -> TokenStream {
         Value::String(s) => quote!(#v::String(::std::string::String::from(#s))),
         Value::Array(items) => {
             let items = items.iter().map(|i| json(i, krate));
-            quote!(#v::Array(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#items),*])))
+            quote!(#v::Array(#krate::__private::vec([#(#items),*])))
         }
         Value::Object(map) => {
             let keys = map.keys();
@@ -67,17 +67,17 @@ pub(crate) fn rule(rule: &Rule, krate: &Path) -> TokenStream {
     quote!(#ty {
         rule: ::std::string::String::from(#text),
         #(#set,)*
-        ..<#ty as ::core::default::Default>::default()
+        ..#ty::DEFAULT
     })
 }
 
 /// A `Constraints` expression naming only the keys that are set, the rest
-/// from `Default`: most fields set one or two keys, and every key spelled
-/// out cost every user crate compile time (a 2-field spec expanded to ~740
-/// lines).
+/// from the constant `Constraints::DEFAULT`: most fields set one or two
+/// keys, and every key spelled out cost every user crate compile time (a
+/// 2-field spec expanded to ~740 lines).
 pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
     let ty = quote!(#krate::schema::Constraints);
-    let default = quote!(<#ty as ::core::default::Default>::default());
+    let default = quote!(#ty::DEFAULT);
     if *c == Constraints::default() {
         return default;
     }
@@ -138,7 +138,7 @@ pub(crate) fn constraints(c: &Constraints, krate: &Path) -> TokenStream {
             field(name, quote!(true));
         }
     }
-    let vec = |items: Vec<TokenStream>| quote!(<::std::vec::Vec<_> as ::core::convert::From<_>>::from([#(#items),*]));
+    let vec = |items: Vec<TokenStream>| quote!(#krate::__private::vec([#(#items),*]));
     if !c.enum_.is_empty() {
         field(
             "enum_",

@@ -26,18 +26,7 @@ impl ::crdforge::DeepCopy for Source {
                 Self::Local { 0: __out_0, 1: __out_1 },
             ) => {
                 <::crdforge::__private::fallback::Via<
-                    {
-                        #[allow(unused_imports)]
-                        use ::crdforge::__private::fallback::Absent as _;
-                        !<::crdforge::__private::fallback::Probe<PathBuf>>::SCHEMA
-                            && !<::crdforge::__private::fallback::Probe<PathBuf>>::FLOAT
-                            && !<::crdforge::__private::fallback::Probe<
-                                PathBuf,
-                            >>::DEEP_COPY
-                            && <::crdforge::__private::fallback::Probe<
-                                PathBuf,
-                            >>::SCHEMARS
-                    },
+                    { __CRDFORGE_FALLBACK_COPY_07BC6A25E09E24F7 },
                     false,
                     PathBuf,
                     PathBuf,
@@ -62,18 +51,7 @@ impl ::crdforge::DeepCopy for Source {
             Self::Local { 0: __from_0, 1: __from_1 } => {
                 Self::Local {
                     0: <::crdforge::__private::fallback::Via<
-                        {
-                            #[allow(unused_imports)]
-                            use ::crdforge::__private::fallback::Absent as _;
-                            !<::crdforge::__private::fallback::Probe<PathBuf>>::SCHEMA
-                                && !<::crdforge::__private::fallback::Probe<PathBuf>>::FLOAT
-                                && !<::crdforge::__private::fallback::Probe<
-                                    PathBuf,
-                                >>::DEEP_COPY
-                                && <::crdforge::__private::fallback::Probe<
-                                    PathBuf,
-                                >>::SCHEMARS
-                        },
+                        { __CRDFORGE_FALLBACK_COPY_07BC6A25E09E24F7 },
                         false,
                         PathBuf,
                         PathBuf,

@@ -7,11 +7,7 @@ const _: () = {
             ctx.enter(
                 ::core::any::type_name::<Self>(),
                 |ctx| {
-                    let variants = <::std::vec::Vec<
-                        _,
-                    > as ::core::convert::From<
-                        _,
-                    >>::from([
+                    let variants = ::crdforge::__private::vec([
                         ::crdforge::schema::VariantDesc {
                             name: "git",
                             payload: ::crdforge::schema::Payload::Struct(
@@ -19,11 +15,7 @@ const _: () = {
                                     .at(
                                         "git",
                                         |ctx| {
-                                            let fields = <::std::vec::Vec<
-                                                _,
-                                            > as ::core::convert::From<
-                                                _,
-                                            >>::from([
+                                            let fields = ::crdforge::__private::vec([
                                                 ::crdforge::schema::FieldDesc {
                                                     name: "url",
                                                     schema: ctx
@@ -33,13 +25,13 @@ const _: () = {
                                                         ),
                                                     required: !<String as ::crdforge::KubeSchema>::OPTIONAL,
                                                     flatten: false,
-                                                    constraints: <::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                                                    constraints: ::crdforge::schema::Constraints::DEFAULT,
                                                 },
                                             ]);
                                             ::crdforge::schema::struct_schema(
                                                 ctx,
                                                 fields,
-                                                &<::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                                                &::crdforge::schema::Constraints::DEFAULT,
                                             )
                                         },
                                     ),
@@ -58,7 +50,7 @@ const _: () = {
                             tag: "type",
                         },
                         variants,
-                        &<::crdforge::schema::Constraints as ::core::default::Default>::default(),
+                        &::crdforge::schema::Constraints::DEFAULT,
                     )
                 },
             )
@@ -89,8 +81,8 @@ const _: () = {
             }
         }
     }
+    #[automatically_derived]
+    impl ::crdforge::ApplyConfiguration for Source {
+        type Configuration = Self;
+    }
 };
-#[automatically_derived]
-impl ::crdforge::ApplyConfiguration for Source {
-    type Configuration = Self;
-}

@@ -8,7 +8,8 @@
 //! (`2026-12-07`), which the apiserver checks with `format: date-time` or
 //! `format: date` and stores as given, so the value reads back unchanged:
 //! `tests/dates.rs` round-trips each through serde against the formats'
-//! grammar, and the serde-shapes `Dates` kind through the apiserver.
+//! grammar, and `crdforge-fixtures`' serde-shapes `Dates` kind through
+//! the apiserver (`shapes_e2e`).
 //! Each is plain data: its deep copy is a copy and it is applied whole.
 
 use crdforge_schema::{Context, Schema};

@@ -104,6 +104,15 @@ impl Release {
         }
     }
 
+    /// The minor version, e.g. 36.
+    pub fn minor(&self) -> u32 {
+        self.minor_version()
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// `MAJOR.MINOR`, e.g. `1.36`.
     pub fn minor_version(&self) -> &'static str {
         let v = self.kubernetes.trim_start_matches('v');
@@ -471,6 +480,7 @@ mod tests {
         assert_eq!(Release::parse("v1.37.2").unwrap(), RELEASES[2]);
         assert_eq!(Release::parse("1.36.3").unwrap(), DEFAULT_RELEASE);
         assert_eq!(DEFAULT_RELEASE.minor_version(), "1.36");
+        assert_eq!(DEFAULT_RELEASE.minor(), 36);
         let err = format!("{:#}", Release::parse("1.36.1").unwrap_err());
         assert!(err.contains("v1.35.4, v1.36.3, v1.37.2"), "{err}");
         // Oldest first, no two alike, the default among them.

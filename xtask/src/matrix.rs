@@ -112,9 +112,28 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         for suite in SUITES {
             // A fresh control plane per suite: one suite's leftovers cannot
             // decide another's cell.
-            let running = Instance::named(&format!("matrix-{}", release.minor_version()))
+            let started = Instance::named(&format!("matrix-{}", release.minor_version()))
                 .with_release(*release)
-                .start_scoped(&[])?;
+                .start_scoped(&[]);
+            let running = match started {
+                Ok(running) => running,
+                // A release that does not start is a cell of the table
+                // too, with why.
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    let lines: Vec<&str> = why.lines().collect();
+                    outcomes.push(Outcome {
+                        passed: 0,
+                        failed: Vec::new(),
+                        error: Some(format!(
+                            "the control plane did not start: {}",
+                            lines[lines.len().saturating_sub(3)..].join("\n")
+                        )),
+                        seconds: 0.0,
+                    });
+                    continue;
+                }
+            };
             let mut command = running.command(env!("CARGO"));
             command.args(suite.cargo).current_dir(&root);
             eprintln!("matrix: {} on {}", suite.name, release.kubernetes);

@@ -154,13 +154,22 @@ async fn services_get_addresses_from_the_right_pool_and_release_them() {
         addresses(&client, ns, "next", 1).await,
         [ip("198.51.100.0")]
     );
-    let allocations: f64 = controller
-        .metric("leifur_allocations_total")
-        .await
-        .iter()
-        .map(|s| s.1)
-        .sum();
-    assert!(allocations >= 5.0, "{allocations}");
+    // The counter is raised after the status write returns, so the test can
+    // see `next`'s address a moment before the fifth allocation is counted.
+    eventually(
+        "five allocations counted",
+        Duration::from_secs(10),
+        || async {
+            let allocations: f64 = controller
+                .metric("leifur_allocations_total")
+                .await
+                .iter()
+                .map(|s| s.1)
+                .sum();
+            (allocations >= 5.0).then_some(())
+        },
+    )
+    .await;
     // Pool usage on /metrics follows (written after a short coalescing delay).
     eventually(
         "preferred's usage on /metrics",

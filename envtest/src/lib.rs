@@ -9,6 +9,8 @@ pub mod cli;
 #[cfg(feature = "client")]
 mod client;
 pub mod instance;
+#[cfg(all(feature = "audit", feature = "client"))]
+pub mod manifests;
 pub mod pki;
 pub mod process;
 #[cfg(feature = "client")]

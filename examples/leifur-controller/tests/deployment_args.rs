@@ -8,41 +8,19 @@
 use std::path::Path;
 
 use clap::Parser;
+use crdforge_envtest::manifests::{documents, one, port};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Container, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use leifur_controller::cli::Args;
 use serde_json::Value;
 
-fn documents(path: &str) -> Vec<Value> {
-    let path = crdforge_envtest::workspace_root().unwrap().join(path);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn one(docs: &[Value], kind: &str) -> Value {
-    let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
-    assert_eq!(found.len(), 1, "one {kind}");
-    found[0].clone()
-}
-
-fn port(container: &Container, name: &str) -> i32 {
-    container
-        .ports
-        .iter()
-        .flatten()
-        .find(|p| p.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("{} has no port `{name}`", container.name))
-        .container_port
-}
-
 #[test]
 fn the_generated_deployment_is_what_the_binary_parses() {
-    let deployment: Deployment = serde_json::from_value(one(
+    let deployment: Deployment = one(
         &documents("generated/deploy/leifur-controller/deployment.yaml"),
         "Deployment",
-    ))
-    .unwrap();
+    );
     let template = deployment.spec.unwrap().template;
     let labels = template.metadata.unwrap().labels.unwrap();
     let pod = template.spec.unwrap();
@@ -96,7 +74,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
     assert_eq!(i32::from(webhook_addr.port()), port(container, "webhook"));
 
     let hooks = documents("generated/deploy/leifur-webhooks/webhooks.yaml");
-    let service: Service = serde_json::from_value(one(&hooks, "Service")).unwrap();
+    let service: Service = one(&hooks, "Service");
     let spec = service.spec.as_ref().unwrap();
     let service_port = &spec.ports.as_ref().unwrap()[0];
     assert_eq!(
@@ -107,7 +85,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         assert_eq!(labels.get(key), Some(value), "selector {key}");
     }
     assert_eq!(service.metadata.namespace, deployment.metadata.namespace);
-    let validating = one(&hooks, "ValidatingWebhookConfiguration");
+    let validating: Value = one(&hooks, "ValidatingWebhookConfiguration");
     let references: Vec<&Value> = validating["webhooks"]
         .as_array()
         .unwrap()

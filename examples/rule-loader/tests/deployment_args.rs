@@ -9,48 +9,16 @@
 use std::path::Path;
 
 use clap::Parser;
+use crdforge_envtest::manifests::{documents, mount_path, one, port};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Container};
+use k8s_openapi::api::core::v1::ConfigMap;
 use rule_loader::cli::Args;
 use serde_json::Value;
-
-fn documents(path: &str) -> Vec<Value> {
-    let path = crdforge_envtest::workspace_root().unwrap().join(path);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn one(docs: &[Value], kind: &str) -> Value {
-    let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
-    assert_eq!(found.len(), 1, "one {kind}");
-    found[0].clone()
-}
-
-fn mount_path<'c>(container: &'c Container, volume: &str) -> &'c str {
-    container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .find(|m| m.name == volume)
-        .unwrap_or_else(|| panic!("{} mounts no `{volume}`", container.name))
-        .mount_path
-        .as_str()
-}
-
-fn port(container: &Container, name: &str) -> i32 {
-    container
-        .ports
-        .iter()
-        .flatten()
-        .find(|p| p.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("{} has no port `{name}`", container.name))
-        .container_port
-}
 
 #[test]
 fn the_generated_sidecar_is_what_the_binary_parses() {
     let docs = documents("generated/deploy/rule-loader/deployment.yaml");
-    let deployment: Deployment = serde_json::from_value(one(&docs, "Deployment")).unwrap();
+    let deployment: Deployment = one(&docs, "Deployment");
     let pod = deployment.spec.unwrap().template.spec.unwrap();
     let loader = pod
         .containers
@@ -107,7 +75,7 @@ fn the_generated_sidecar_is_what_the_binary_parses() {
         .find(|v| v.name == "config")
         .and_then(|v| v.config_map.clone())
         .unwrap();
-    let config_map: ConfigMap = serde_json::from_value(one(&docs, "ConfigMap")).unwrap();
+    let config_map: ConfigMap = one(&docs, "ConfigMap");
     assert_eq!(
         config_map.metadata.name.as_deref(),
         Some(config_volume.name.as_str())

@@ -9,44 +9,12 @@
 use std::path::Path;
 
 use clap::Parser;
+use crdforge_envtest::manifests::{documents, mount_path, one, port};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Container, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 use user_controller::cli::Args;
-
-fn documents(path: &str) -> Vec<Value> {
-    let path = crdforge_envtest::workspace_root().unwrap().join(path);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn one<T: serde::de::DeserializeOwned>(docs: &[Value], kind: &str) -> T {
-    let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
-    assert_eq!(found.len(), 1, "one {kind}");
-    serde_json::from_value(found[0].clone()).unwrap()
-}
-
-fn mount_path<'c>(container: &'c Container, volume: &str) -> &'c str {
-    container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .find(|m| m.name == volume)
-        .unwrap_or_else(|| panic!("{} mounts no `{volume}`", container.name))
-        .mount_path
-        .as_str()
-}
-
-fn port(container: &Container, name: &str) -> i32 {
-    container
-        .ports
-        .iter()
-        .flatten()
-        .find(|p| p.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("{} has no port `{name}`", container.name))
-        .container_port
-}
 
 #[test]
 fn the_generated_deployment_is_what_the_binary_parses() {

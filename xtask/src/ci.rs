@@ -151,7 +151,39 @@ fn preflight() -> Result<()> {
             bail!("`{program} {}` does not work: {hint}", args.join(" "));
         }
     }
+    report_free_space();
     Ok(())
+}
+
+/// A clean clone's target directory grows to about 15 GiB (more with
+/// incremental compilation on), and a full disk shows up minutes later as a
+/// rustc I/O error in whatever step is linking; saying it up front names the
+/// cause. Only a warning: `df` may be missing or the estimate too cautious.
+fn report_free_space() {
+    const NEEDED_GIB: u64 = 20;
+    let root = workspace_root();
+    let Ok(out) = Command::new("df").arg("-Pk").arg(&root).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(available_kib) = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|field| field.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let gib = available_kib / (1024 * 1024);
+    println!(
+        "ci: {gib} GiB free on the file system of {}",
+        root.display()
+    );
+    if gib < NEEDED_GIB {
+        println!(
+            "ci: warning: a clean run needs about {NEEDED_GIB} GiB; steps that link may fail with \"No space left on device\""
+        );
+    }
 }
 
 fn e2e_test_args() -> Vec<String> {

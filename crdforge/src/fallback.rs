@@ -39,6 +39,7 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
+use crate::reach::Reach;
 use crate::schema::{Context, Schema};
 use crate::{ApplyConfiguration, DeepCopy, KubeSchema, KubeSchemaFloat};
 
@@ -102,12 +103,26 @@ pub struct Via<const FALLBACK: bool, const OPTION: bool, F: ?Sized, I: ?Sized>(
 pub trait SchemaVia {
     /// As [`KubeSchema::OPTIONAL`].
     const OPTIONAL: bool;
+    /// As `KubeSchema::__REACH_1` to `__REACH_4`: what a schemars type
+    /// reaches is schemars' business, so only crdforge's own path forwards
+    /// them.
+    const __REACH_1: Reach = Reach::EMPTY;
+    /// As above.
+    const __REACH_2: Reach = Reach::EMPTY;
+    /// As above.
+    const __REACH_3: Reach = Reach::EMPTY;
+    /// As above.
+    const __REACH_4: Reach = Reach::EMPTY;
     /// As [`KubeSchema::kube_schema`].
     fn kube_schema(ctx: &mut Context) -> Schema;
 }
 
 impl<const OPTION: bool, F: ?Sized + KubeSchema, I: ?Sized> SchemaVia for Via<false, OPTION, F, I> {
     const OPTIONAL: bool = F::OPTIONAL;
+    const __REACH_1: Reach = F::__REACH_1;
+    const __REACH_2: Reach = F::__REACH_2;
+    const __REACH_3: Reach = F::__REACH_3;
+    const __REACH_4: Reach = F::__REACH_4;
     fn kube_schema(ctx: &mut Context) -> Schema {
         F::kube_schema(ctx)
     }

@@ -16,6 +16,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crdforge_schema::{Context, Schema};
+
+use crate::reach::Reach;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     Condition, LabelSelector, MicroTime, ObjectMeta, Time,
@@ -35,6 +37,19 @@ pub trait KubeSchema {
     /// Whether a field of this type may be absent (`Option`), which makes
     /// the field not required.
     const OPTIONAL: bool = false;
+
+    /// The derived types this type reaches in one to four steps, for the
+    /// derive's compile-time refusal of types that contain themselves (see
+    /// `reach.rs`). Set only by the derive and forwarded by containers; a
+    /// hand-written impl keeps the defaults (it reaches nothing).
+    #[doc(hidden)]
+    const __REACH_1: Reach = Reach::EMPTY;
+    #[doc(hidden)]
+    const __REACH_2: Reach = Reach::EMPTY;
+    #[doc(hidden)]
+    const __REACH_3: Reach = Reach::EMPTY;
+    #[doc(hidden)]
+    const __REACH_4: Reach = Reach::EMPTY;
 
     /// The schema of this type. `ctx` tracks the path and the types being
     /// described, and collects problems instead of panicking.
@@ -186,8 +201,9 @@ impl KubeSchemaFloat for f64 {
 
 /// Implements a trait for the containers, once for each of the two traits.
 macro_rules! containers {
-    ($tr:ident) => {
+    ($tr:ident $(, $reach:ident)?) => {
         impl<T: $tr> $tr for Option<T> {
+            $($reach!(T);)?
             const OPTIONAL: bool = true;
             fn kube_schema(ctx: &mut Context) -> Schema {
                 // `None` is absent (or null, which the apiserver prunes);
@@ -198,6 +214,7 @@ macro_rules! containers {
         }
 
         impl<T: $tr + ?Sized> $tr for Box<T> {
+            $($reach!(T);)?
             const OPTIONAL: bool = T::OPTIONAL;
             fn kube_schema(ctx: &mut Context) -> Schema {
                 T::kube_schema(ctx)
@@ -205,6 +222,7 @@ macro_rules! containers {
         }
 
         impl<T: $tr + ?Sized> $tr for Arc<T> {
+            $($reach!(T);)?
             const OPTIONAL: bool = T::OPTIONAL;
             fn kube_schema(ctx: &mut Context) -> Schema {
                 T::kube_schema(ctx)
@@ -212,6 +230,7 @@ macro_rules! containers {
         }
 
         impl<T: $tr + ?Sized> $tr for Rc<T> {
+            $($reach!(T);)?
             const OPTIONAL: bool = T::OPTIONAL;
             fn kube_schema(ctx: &mut Context) -> Schema {
                 T::kube_schema(ctx)
@@ -219,6 +238,7 @@ macro_rules! containers {
         }
 
         impl<T: $tr> $tr for Vec<T> {
+            $($reach!(T);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
             }
@@ -226,6 +246,7 @@ macro_rules! containers {
 
         /// serde writes an array as a sequence of exactly `N` items.
         impl<T: $tr, const N: usize> $tr for [T; N] {
+            $($reach!(T);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 Schema {
                     min_items: Some(N as i64),
@@ -236,6 +257,7 @@ macro_rules! containers {
         }
 
         impl<T: $tr + ToOwned + ?Sized> $tr for std::borrow::Cow<'_, T> {
+            $($reach!(T);)?
             const OPTIONAL: bool = T::OPTIONAL;
             fn kube_schema(ctx: &mut Context) -> Schema {
                 T::kube_schema(ctx)
@@ -243,12 +265,14 @@ macro_rules! containers {
         }
 
         impl<T: $tr> $tr for VecDeque<T> {
+            $($reach!(T);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 Schema::array(nullable_if(T::OPTIONAL, ctx.items(T::kube_schema)))
             }
         }
 
         impl<T: $tr> $tr for BTreeSet<T> {
+            $($reach!(T);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 let items = ctx.items(T::kube_schema);
                 set(ctx, items)
@@ -256,6 +280,7 @@ macro_rules! containers {
         }
 
         impl<T: $tr, S> $tr for HashSet<T, S> {
+            $($reach!(T);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 let items = ctx.items(T::kube_schema);
                 set(ctx, items)
@@ -263,19 +288,31 @@ macro_rules! containers {
         }
 
         impl<V: $tr> $tr for BTreeMap<String, V> {
+            $($reach!(V);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 Schema::map(nullable_if(V::OPTIONAL, ctx.items(V::kube_schema)))
             }
         }
 
         impl<V: $tr, S> $tr for HashMap<String, V, S> {
+            $($reach!(V);)?
             fn kube_schema(ctx: &mut Context) -> Schema {
                 Schema::map(nullable_if(V::OPTIONAL, ctx.items(V::kube_schema)))
             }
         }
     };
 }
-containers!(KubeSchema);
+/// Inside a container's `KubeSchema` impl: it reaches what its element
+/// does.
+macro_rules! forward_reach {
+    ($t:ident) => {
+        const __REACH_1: Reach = $t::__REACH_1;
+        const __REACH_2: Reach = $t::__REACH_2;
+        const __REACH_3: Reach = $t::__REACH_3;
+        const __REACH_4: Reach = $t::__REACH_4;
+    };
+}
+containers!(KubeSchema, forward_reach);
 containers!(KubeSchemaFloat);
 
 /// An element, map value or inner option that may be `None` is written as

@@ -7,6 +7,7 @@ pub mod crd;
 mod dates;
 pub mod deep_copy;
 mod kube_schema;
+mod reach;
 pub mod serde_helpers;
 #[cfg(feature = "testing")]
 pub mod testing;

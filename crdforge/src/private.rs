@@ -11,6 +11,8 @@ pub use kube_core;
 pub use serde;
 pub use serde_json;
 
+pub use crate::reach::Reach;
+
 /// `Vec::from(array)`, shorter in the expansion, and callable where a
 /// user's scope shadows `From` (a `no_implicit_prelude` module).
 #[inline]

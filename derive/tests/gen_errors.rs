@@ -12,9 +12,10 @@ fn problems<T: crdforge::CustomResource>() -> String {
     }
 }
 
-/// A recursive type through another type: no structural schema can describe
-/// it, and only generation sees it (a type that names itself directly is a
-/// compile error: `tests/ui/types/recursive_type`).
+/// A type that contains itself through four others: a loop of up to four
+/// types is a compile error (`tests/ui/types/mutually_recursive_types`, and
+/// `tests/ui/types/recursive_type` for a type naming itself), and a longer
+/// one is refused by generation, with the path.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
 #[kube(group = "errors.crdforge.dev", version = "v1", kind = "Forest")]
 pub struct ForestSpec {
@@ -28,13 +29,31 @@ pub struct Tree {
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
 pub struct Branch {
-    pub tree: Tree,
+    pub twig: Twig,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Twig {
+    pub leaves: Vec<Leaf>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Leaf {
+    pub bud: Option<Bud>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Bud {
+    pub tree: Box<Tree>,
 }
 
 #[test]
 fn recursion_names_the_path_and_the_type() {
     let text = problems::<Forest>();
-    assert!(text.contains("v1: .spec.root.children[*].tree"), "{text}");
+    assert!(
+        text.contains("v1: .spec.root.children[*].twig.leaves[*].bud.tree"),
+        "{text}"
+    );
     assert!(text.contains("#[crd(schemaless)]"), "{text}");
     assert!(text.contains("contains itself"), "{text}");
     assert!(text.contains("gen_errors::Tree"), "{text}");

@@ -129,6 +129,11 @@ impl<'a> Probe<'a> {
         quote!(#krate::__private::fallback::Via<#choice, #option, #ty, #inner>)
     }
 
+    /// The `Via<..>` type behind [`Self::schema`].
+    pub(crate) fn schema_via(&self) -> TokenStream {
+        self.via(self.choice("SCHEMA"), self.inner)
+    }
+
     /// `<Via<..> as SchemaVia>`: a path to `kube_schema` and `OPTIONAL`.
     pub(crate) fn schema(&self) -> TokenStream {
         let krate = self.krate;
@@ -416,7 +421,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 }
 
 /// A type as a user writes it: `Option<Vec<Foo>>`, not `Option < Vec < Foo > >`.
-fn tidy(ty: &Type) -> String {
+pub(crate) fn tidy(ty: &Type) -> String {
     let mut s = quote!(#ty).to_string();
     for (from, to) in [
         (" :: ", "::"),
@@ -432,7 +437,7 @@ fn tidy(ty: &Type) -> String {
 }
 
 /// Whether `ty` is made only of primitives, `String` and std containers.
-fn surely_native(ty: &Type) -> bool {
+pub(crate) fn surely_native(ty: &Type) -> bool {
     match ty {
         Type::Paren(p) => surely_native(&p.elem),
         Type::Group(g) => surely_native(&g.elem),

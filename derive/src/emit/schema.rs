@@ -21,14 +21,143 @@ pub(crate) fn schema_impl(input: &Input) -> TokenStream {
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let body = body(input);
+    let (levels, check) = reach(input);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::KubeSchema for #ident #ty_generics #where_clause {
+            #levels
             fn kube_schema(ctx: &mut #krate::schema::Context) -> #krate::schema::Schema {
                 ctx.enter(::core::any::type_name::<Self>(), |ctx| { #body })
             }
         }
+        #check
     }
+}
+
+/// Every field whose type's schema is asked of the type (not replaced by
+/// `schema_with`, schemars or `schemaless`), with how to say where it is.
+fn schema_fields(input: &Input) -> Vec<(&Field, String)> {
+    let named = |field: &Field| match &field.member {
+        syn::Member::Named(ident) => {
+            format!("field `{}`", ident.to_string().trim_start_matches("r#"))
+        }
+        syn::Member::Unnamed(index) => format!("field `{}`", index.index),
+    };
+    let mut out = Vec::new();
+    match &input.body {
+        Body::Struct(fields) => out.extend(fields.iter().map(|f| (f, named(f)))),
+        Body::Transparent(field) => out.push((field, named(field))),
+        Body::Enum { variants, .. } => {
+            for variant in variants {
+                match &variant.shape {
+                    VariantShape::Unit => {}
+                    VariantShape::Newtype(field) => {
+                        out.push((&**field, format!("variant `{}`", variant.ident)));
+                    }
+                    VariantShape::Struct(fields) => out.extend(
+                        fields
+                            .iter()
+                            .map(|f| (f, format!("{} of variant `{}`", named(f), variant.ident))),
+                    ),
+                }
+            }
+        }
+    }
+    out.retain(|(f, _)| {
+        f.schema_with.is_none() && !f.schemars && !f.constraints.schemaless && !f.allow_float
+    });
+    out
+}
+
+/// The type's levels of `KubeSchema::__REACH_*` (see crdforge's
+/// `reach.rs`), and, for a type without generic parameters, the constant
+/// that fails to compile when the type reaches itself through one of its
+/// fields: the error is at that field, and there is one per type on the
+/// loop. (A field naming the type itself is refused earlier, by
+/// `check::not_directly_recursive`, and then no impl is emitted.) Fields of
+/// std types only (`String`, `Vec<i32>`) reach nothing and are left out;
+/// each other field's type is named once, by an alias, where the type has
+/// no parameters (the levels and the check name it four times).
+fn reach(input: &Input) -> (TokenStream, TokenStream) {
+    let krate = &input.krate;
+    let mut fields = schema_fields(input);
+    fields.retain(|(field, _)| !super::fallback::surely_native(&field.ty));
+    // A type whose fields reach no derived type cannot be on a loop, so it
+    // keeps the defaults (it reaches nothing) and costs nothing.
+    if fields.is_empty() {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let generic = !input.generics.params.is_empty();
+    let via_trait = quote!(#krate::__private::fallback::SchemaVia);
+    let mut aliases = Vec::new();
+    let paths: Vec<TokenStream> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (field, _))| {
+            let (ty, tr) = match Probe::of_field(field, &input.generics, krate) {
+                Some(probe) => (probe.schema_via(), via_trait.clone()),
+                None => {
+                    let ty = &field.ty;
+                    (quote!(#ty), quote!(#krate::KubeSchema))
+                }
+            };
+            if generic {
+                return quote!(<#ty as #tr>);
+            }
+            let alias = super::local(&format!("__CrdforgeReach{i}"));
+            aliases.push(quote!(type #alias = #ty;));
+            quote!(<#alias as #tr>)
+        })
+        .collect();
+    let own = format!("::{}", input.ident);
+    let name = super::local("__CRDFORGE_SELF");
+    let name_item = quote! {
+        const #name: &str = ::core::concat!(::core::module_path!(), #own);
+    };
+    let reach = quote!(#krate::__private::Reach);
+    let level = |k: usize| super::local(&format!("__REACH_{k}"));
+    // Each field's part is shown at the field, as its schema is, so a type
+    // without `KubeSchema` is one error there, not a second at the derive.
+    let at_field = |k: usize| {
+        let below = level(k);
+        fields.iter().zip(&paths).map(move |((field, _), path)| {
+            super::apply::relocate(quote!(#path::#below), field.span)
+        })
+    };
+    let mut levels = Vec::new();
+    let first = level(1);
+    levels.push(quote!(const #first: #reach = #reach::own(#name);));
+    for k in 2..=4 {
+        let this = level(k);
+        let parts = at_field(k - 1);
+        levels.push(quote! {
+            const #this: #reach = #reach::own(#name) #(.with(#parts))*;
+        });
+    }
+    if generic {
+        return (quote!(#(#levels)*), name_item);
+    }
+    let checks = fields
+        .iter()
+        .zip(at_field(4))
+        .map(|((field, place), part)| {
+            let message = format!(
+                "{place} of `{ident}` holds `{ty}`, which contains `{ident}` again; a structural \
+             schema is finite and cannot describe a recursive type: mark the field \
+             #[crd(schemaless)] (stored as given, unchecked), or store the tree flat (a list of \
+             nodes with parent names)",
+                ident = input.ident,
+                ty = super::fallback::tidy(&field.ty),
+            );
+            let panic = quote_spanned!(field.span=> ::core::panic!(#message));
+            quote!(if #part.holds(#name) { #panic })
+        });
+    let check = quote! {
+        #name_item
+        #(#aliases)*
+        const _: () = { #(#checks)else* };
+    };
+    (quote!(#(#levels)*), check)
 }
 
 fn body(input: &Input) -> TokenStream {

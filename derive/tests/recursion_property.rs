@@ -88,7 +88,11 @@ fn reaches_within(types: &[TypeDef], from: usize, to: usize, limit: usize) -> bo
             continue;
         }
         for f in &types[at].fields {
-            if let FieldKind::Edge { target, schemaless: false, .. } = f
+            if let FieldKind::Edge {
+                target,
+                schemaless: false,
+                ..
+            } = f
                 && seen.insert(*target)
             {
                 queue.push_back((*target, depth + 1));
@@ -113,9 +117,17 @@ fn render(g: usize, types: &[TypeDef], src: &mut String) -> Vec<String> {
         for (k, f) in ty.fields.iter().enumerate() {
             let (rust, attr) = match f {
                 FieldKind::Native => ("Vec<String>".to_owned(), ""),
-                FieldKind::Edge { target, wrapper, schemaless } => (
+                FieldKind::Edge {
+                    target,
+                    wrapper,
+                    schemaless,
+                } => (
                     WRAPPERS[*wrapper].replace("{}", &type_name(g, *target)),
-                    if *schemaless { "#[crd(schemaless)] " } else { "" },
+                    if *schemaless {
+                        "#[crd(schemaless)] "
+                    } else {
+                        ""
+                    },
                 ),
             };
             let place = if ty.is_enum {
@@ -123,7 +135,11 @@ fn render(g: usize, types: &[TypeDef], src: &mut String) -> Vec<String> {
             } else {
                 format!("field `f{k}` of `{name}`")
             };
-            if let FieldKind::Edge { target, schemaless: false, .. } = f
+            if let FieldKind::Edge {
+                target,
+                schemaless: false,
+                ..
+            } = f
                 && !reported
                 && reaches_within(types, *target, i, 3)
             {
@@ -192,7 +208,10 @@ fn loops_of_up_to_four_types_fail_at_the_field_that_closes_them() {
     let output = Command::new(cargo)
         .args(["check", "--quiet", "--message-format=short"])
         .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", ws.join("target/tests/recursion-property-target"))
+        .env(
+            "CARGO_TARGET_DIR",
+            ws.join("target/tests/recursion-property-target"),
+        )
         .env_remove("RUSTFLAGS")
         .output()
         .expect("running cargo check");

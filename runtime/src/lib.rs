@@ -2,6 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod client;
 pub mod controller;
 pub mod informer;

@@ -34,7 +34,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
             .chain(container.args.clone().unwrap_or_default()),
     )
     .unwrap_or_else(|e| panic!("the Deployment's args do not parse: {e}"));
-    assert!(args.leader_elect);
+    assert!(args.leader.leader_elect);
 
     let mount = container
         .volume_mounts
@@ -56,7 +56,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         .flatten()
         .map(|i| i.path.clone())
         .collect();
-    for file in [args.tls_cert.as_deref(), args.tls_key.as_deref()] {
+    for file in [args.webhook.tls_cert.as_deref(), args.webhook.tls_key.as_deref()] {
         let file = file.expect("--tls-cert and --tls-key");
         assert_eq!(file.parent(), Some(Path::new(&mount.mount_path)));
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();
@@ -70,7 +70,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         i32::from(args.metrics_addr.port()),
         port(container, "metrics")
     );
-    let webhook_addr = args.webhook_addr.expect("--webhook-addr");
+    let webhook_addr = args.webhook.webhook_addr.expect("--webhook-addr");
     assert_eq!(i32::from(webhook_addr.port()), port(container, "webhook"));
 
     let hooks = documents("generated/deploy/leifur-webhooks/webhooks.yaml");

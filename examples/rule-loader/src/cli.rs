@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use crdforge_runtime::leader::LeaseConfig;
+use crdforge_runtime::cli::LeaderElectionArgs;
 
 use crate::render::RenderOptions;
 use crate::rulefmt::Limits;
@@ -92,27 +92,9 @@ pub struct Args {
     /// election (see the module docs).
     #[arg(long, conflicts_with = "leader_elect")]
     pub sidecar: bool,
-    /// Run as one of several replicas, with a Lease electing the active one.
-    #[arg(long)]
-    pub leader_elect: bool,
-    /// Namespace of the Lease.
-    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
-    pub lease_namespace: String,
-    /// Name of the Lease.
-    #[arg(long, default_value = "rule-loader")]
-    pub lease_name: String,
-    /// This replica's identity (the pod name in a cluster).
-    #[arg(long, env = "POD_NAME")]
-    pub identity: Option<String>,
-    /// Lease duration in seconds.
-    #[arg(long, default_value_t = 15)]
-    pub lease_duration: u64,
-    /// Renew deadline in seconds.
-    #[arg(long, default_value_t = 10)]
-    pub renew_deadline: u64,
-    /// Retry period in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    pub retry_period_ms: u64,
+    /// Leader election among replicas.
+    #[command(flatten)]
+    pub leader: LeaderElectionArgs,
 }
 
 impl Args {
@@ -124,15 +106,8 @@ impl Args {
                 self.prometheus_url
             ));
         }
-        let identity = self
-            .identity
-            .unwrap_or_else(|| format!("rule-loader-{}", std::process::id()));
-        let leader_election = self.leader_elect.then(|| LeaseConfig {
-            lease_duration: Duration::from_secs(self.lease_duration),
-            renew_deadline: Duration::from_secs(self.renew_deadline),
-            retry_period: Duration::from_millis(self.retry_period_ms),
-            ..LeaseConfig::new(&self.lease_namespace, &self.lease_name, &identity)
-        });
+        let identity = self.leader.identity("rule-loader");
+        let leader_election = self.leader.lease("rule-loader", "default", &identity);
         Ok(Options {
             rules_dir: self.rules_dir,
             prometheus_url: self.prometheus_url,

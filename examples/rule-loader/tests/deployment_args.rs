@@ -34,7 +34,7 @@ fn the_generated_sidecar_is_what_the_binary_parses() {
         std::iter::once("rule-loader".to_string()).chain(loader.args.clone().unwrap_or_default()),
     )
     .unwrap_or_else(|e| panic!("the loader's args do not parse: {e}"));
-    assert!(args.sidecar && !args.leader_elect);
+    assert!(args.sidecar && !args.leader.leader_elect);
     let rules_dir = args.rules_dir.clone();
     let prometheus_url = args.prometheus_url.clone();
     let metrics_port = args.metrics_addr.port();

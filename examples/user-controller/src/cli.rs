@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use crdforge_runtime::leader::LeaseConfig;
+use crdforge_runtime::cli::{LeaderElectionArgs, WebhookServingArgs};
 
 use crate::run::{Options, WebhookOptions};
 
@@ -31,37 +31,12 @@ pub struct Args {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
-    /// Run as one of several replicas, with a Lease electing the active one.
-    #[arg(long)]
-    pub leader_elect: bool,
-    /// Namespace of the Lease.
-    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
-    pub lease_namespace: String,
-    /// Name of the Lease.
-    #[arg(long, default_value = "user-controller")]
-    pub lease_name: String,
-    /// This replica's identity (the pod name in a cluster).
-    #[arg(long, env = "POD_NAME")]
-    pub identity: Option<String>,
-    /// Lease duration in seconds.
-    #[arg(long, default_value_t = 15)]
-    pub lease_duration: u64,
-    /// Renew deadline in seconds.
-    #[arg(long, default_value_t = 10)]
-    pub renew_deadline: u64,
-    /// Retry period in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    pub retry_period_ms: u64,
-    /// Address of the HTTPS server of the conversion and admission
-    /// webhooks; none serves no webhook.
-    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
-    pub webhook_addr: Option<SocketAddr>,
-    /// The webhooks' serving certificate (PEM), read again when it changes.
-    #[arg(long)]
-    pub tls_cert: Option<PathBuf>,
-    /// The webhooks' key (PEM).
-    #[arg(long)]
-    pub tls_key: Option<PathBuf>,
+    /// Leader election among replicas.
+    #[command(flatten)]
+    pub leader: LeaderElectionArgs,
+    /// The webhooks' HTTPS server.
+    #[command(flatten)]
+    pub webhook: WebhookServingArgs,
     /// Namespace of the admission policy ConfigMap (`user-policy`).
     #[arg(long, env = "POD_NAMESPACE", default_value = crate::api::CONTROLLER_NAMESPACE)]
     pub policy_namespace: String,
@@ -70,25 +45,18 @@ pub struct Args {
 impl Args {
     /// The run options these flags ask for.
     pub fn options(self) -> Options {
-        let identity = self
-            .identity
-            .unwrap_or_else(|| format!("user-controller-{}", std::process::id()));
-        let leader_election = self.leader_elect.then(|| LeaseConfig {
-            lease_duration: Duration::from_secs(self.lease_duration),
-            renew_deadline: Duration::from_secs(self.renew_deadline),
-            retry_period: Duration::from_millis(self.retry_period_ms),
-            ..LeaseConfig::new(&self.lease_namespace, &self.lease_name, &identity)
-        });
+        let identity = self.leader.identity("user-controller");
+        let leader_election = self.leader.lease("user-controller", "default", &identity);
         Options {
             directory: self.directory,
             workers: self.workers,
             metrics_addr: self.metrics_addr,
             leader_election,
             identity,
-            webhook: self.webhook_addr.map(|addr| WebhookOptions {
+            webhook: self.webhook.webhook_addr.map(|addr| WebhookOptions {
                 addr,
-                cert: self.tls_cert.clone().unwrap_or_default(),
-                key: self.tls_key.clone().unwrap_or_default(),
+                cert: self.webhook.tls_cert.clone().unwrap_or_default(),
+                key: self.webhook.tls_key.clone().unwrap_or_default(),
                 cert_poll: Duration::from_secs(10),
                 policy_namespace: self.policy_namespace.clone(),
             }),

@@ -38,8 +38,8 @@ fn the_generated_deployment_is_what_the_binary_parses() {
     assert_eq!(args.directory, Path::new(mount_path(container, "accounts")));
     // The certificate and key are files of the Secret mounted read-only.
     let tls_dir = Path::new(mount_path(container, "webhook-tls"));
-    let cert = args.tls_cert.as_deref().expect("--tls-cert");
-    let key = args.tls_key.as_deref().expect("--tls-key");
+    let cert = args.webhook.tls_cert.as_deref().expect("--tls-cert");
+    let key = args.webhook.tls_key.as_deref().expect("--tls-key");
     assert_eq!(cert.parent(), Some(tls_dir));
     assert_eq!(key.parent(), Some(tls_dir));
     let volume = pod
@@ -75,7 +75,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         i32::from(args.metrics_addr.port()),
         port(container, "metrics")
     );
-    let webhook_addr = args.webhook_addr.expect("--webhook-addr");
+    let webhook_addr = args.webhook.webhook_addr.expect("--webhook-addr");
     assert_eq!(i32::from(webhook_addr.port()), port(container, "webhook"));
 
     // The Service in front of it: the one every clientConfig names, its

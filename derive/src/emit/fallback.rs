@@ -464,7 +464,7 @@ pub(crate) fn surely_native(ty: &Type) -> bool {
 
 /// Whether `ty` names a type or const parameter of the input, `Self`, or a
 /// lifetime other than `'static`: none of them may appear in a constant.
-fn names_a_parameter(ty: &Type, generics: &Generics) -> bool {
+pub(crate) fn names_a_parameter(ty: &Type, generics: &Generics) -> bool {
     let params: Vec<String> = generics
         .type_params()
         .map(|p| p.ident.to_string())

@@ -87,7 +87,12 @@ fn reach(input: &Input) -> (TokenStream, TokenStream) {
     if fields.is_empty() {
         return (TokenStream::new(), TokenStream::new());
     }
-    let generic = !input.generics.params.is_empty();
+    // A parameter or `Self` cannot be named outside the impl, where the
+    // aliases and the check live.
+    let generic = !input.generics.params.is_empty()
+        || fields
+            .iter()
+            .any(|(f, _)| super::fallback::names_a_parameter(&f.ty, &input.generics));
     let via_trait = quote!(#krate::__private::fallback::SchemaVia);
     let mut aliases = Vec::new();
     let paths: Vec<TokenStream> = fields

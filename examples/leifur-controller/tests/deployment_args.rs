@@ -56,7 +56,10 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         .flatten()
         .map(|i| i.path.clone())
         .collect();
-    for file in [args.webhook.tls_cert.as_deref(), args.webhook.tls_key.as_deref()] {
+    for file in [
+        args.webhook.tls_cert.as_deref(),
+        args.webhook.tls_key.as_deref(),
+    ] {
         let file = file.expect("--tls-cert and --tls-key");
         assert_eq!(file.parent(), Some(Path::new(&mount.mount_path)));
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();

@@ -58,4 +58,21 @@ pub struct SubFolder {
     pub folder: Box<Folder>,
 }
 
+// Through a generic type: `Doc` holds `Wrapped<Section>`, whose parameter
+// is `Section`, which holds `Doc`. The generic type itself has no error.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Wrapped<T> {
+    pub inner: Box<T>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Doc {
+    pub body: Wrapped<Section>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Section {
+    pub docs: Vec<Doc>,
+}
+
 fn main() {}

@@ -6,6 +6,7 @@
 pub mod deep_copy;
 pub mod objects;
 pub mod probe;
+pub mod process;
 pub mod user;
 pub mod workload;
 

@@ -488,14 +488,12 @@ impl Contender {
 
     /// utime + stime of the process (all its threads), in seconds.
     fn cpu_seconds(&self) -> Result<f64> {
-        let stat = fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        cpu_from_stat(&stat, rustix::param::clock_ticks_per_second())
+        crdforge_bench::process::cpu_seconds(self.child.id())
     }
 
     /// `VmHWM`: the peak resident set size.
     fn peak_rss_bytes(&self) -> Result<u64> {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        vm_hwm_bytes(&status).context("no VmHWM in /proc/<pid>/status")
+        crdforge_bench::process::peak_rss_bytes(self.child.id())
     }
 
     /// SIGTERM, then SIGKILL after 15 s.
@@ -612,28 +610,6 @@ fn tally(text: &str) -> Result<Requests> {
     Ok(requests)
 }
 
-/// utime (field 14) + stime (field 15) of `/proc/<pid>/stat`, in seconds.
-/// Fields are counted after the command name's closing parenthesis, since
-/// the name may hold spaces.
-fn cpu_from_stat(stat: &str, ticks_per_second: u64) -> Result<f64> {
-    let after = stat
-        .rsplit_once(')')
-        .context("malformed /proc/<pid>/stat")?
-        .1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // `after` starts at field 3 (state), so field n is at index n - 3.
-    let utime: u64 = fields.get(11).context("no utime")?.parse()?;
-    let stime: u64 = fields.get(12).context("no stime")?.parse()?;
-    Ok((utime + stime) as f64 / ticks_per_second as f64)
-}
-
-fn vm_hwm_bytes(status: &str) -> Option<u64> {
-    status.lines().find_map(|l| {
-        let kb = l.strip_prefix("VmHWM:")?.trim().strip_suffix("kB")?.trim();
-        kb.parse::<u64>().ok().map(|kb| kb * 1024)
-    })
-}
-
 /// The sum of every sample of `name` in Prometheus or OpenMetrics text.
 fn sum_metric(text: &str, name: &str) -> f64 {
     text.lines()
@@ -648,19 +624,6 @@ fn sum_metric(text: &str, name: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_cpu_is_utime_plus_stime_after_the_name() {
-        let stat = "42 (tokio rt (x)) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0";
-        assert_eq!(cpu_from_stat(stat, 100).unwrap(), 3.0);
-    }
-
-    #[test]
-    fn vm_hwm_is_read_in_bytes() {
-        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    2048 kB\n";
-        assert_eq!(vm_hwm_bytes(status), Some(2048 * 1024));
-        assert_eq!(vm_hwm_bytes("Name:\tx\n"), None);
-    }
 
     #[test]
     fn metric_sums_cover_labelled_and_bare_samples_only_of_that_name() {

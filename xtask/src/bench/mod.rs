@@ -6,6 +6,7 @@
 //! the bench crate, so this binary stays quick to build.
 
 mod controller;
+mod conversion;
 mod deep_copy;
 mod plot;
 mod profile;
@@ -66,6 +67,13 @@ pub(crate) struct Args {
     /// --quick).
     #[arg(long)]
     rule_burst: Option<usize>,
+    /// Rounds of the conversion webhook benchmark (default 5; 1 with
+    /// --quick).
+    #[arg(long)]
+    conversion_rounds: Option<usize>,
+    /// Reviews per conversion run (default 3000; 50 with --quick).
+    #[arg(long)]
+    conversion_requests: Option<usize>,
 }
 
 /// Suites `--only` can pick.
@@ -76,6 +84,7 @@ enum SuiteArg {
     DeepCopy,
     Controller,
     Rules,
+    Conversion,
 }
 
 /// The quick mode, as `cargo xtask ci` runs it.
@@ -92,6 +101,8 @@ pub(crate) fn quick() -> Result<()> {
         rules_rounds: None,
         rule_changes: None,
         rule_burst: None,
+        conversion_rounds: None,
+        conversion_requests: None,
     })
     .map(drop)
 }
@@ -187,6 +198,27 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
+    let conversion = if wants(SuiteArg::Conversion) {
+        let settings = conversion::Settings {
+            rounds: args
+                .conversion_rounds
+                .unwrap_or(if args.quick { 1 } else { 5 }),
+            requests: args
+                .conversion_requests
+                .unwrap_or(if args.quick { 50 } else { 3000 }),
+            objects: 100,
+            concurrency: 8,
+        };
+        let programs = conversion::Programs {
+            harness: rust.conversion_harness.clone(),
+            crdforge: rust.conversion_webhook.clone(),
+            controller_runtime: conversion::build_go(&root, &target)?,
+        };
+        let results = conversion::run(&programs, &settings, &target.join("bench/conversion"))?;
+        Some(conversion::render(&results))
+    } else {
+        None
+    };
     eprintln!(
         "bench: all runs took {:.0} s",
         started.elapsed().as_secs_f64()
@@ -218,6 +250,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         profiles,
         controller,
         rules,
+        conversion,
     };
     let markdown = report::render(&report);
     if let Some(dir) = out.parent() {
@@ -283,6 +316,8 @@ struct RustBins {
     rules_harness: PathBuf,
     naive_rule_loader: PathBuf,
     rule_loader: PathBuf,
+    conversion_harness: PathBuf,
+    conversion_webhook: PathBuf,
 }
 
 fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
@@ -608,6 +643,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
         rules_harness: bin("bench-rules-harness"),
         naive_rule_loader: bin("bench-naive-rule-loader"),
         rule_loader: bin("rule-loader"),
+        conversion_harness: bin("bench-conversion-harness"),
+        conversion_webhook: bin("bench-conversion-webhook"),
     })
 }
 

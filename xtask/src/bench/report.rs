@@ -110,6 +110,9 @@ pub(crate) struct Report {
     pub(crate) controller: Option<String>,
     /// The Rule Loader benchmark's section, rendered by `rules`, if it ran.
     pub(crate) rules: Option<String>,
+    /// The conversion webhook benchmark's section, rendered by
+    /// `conversion`, if it ran.
+    pub(crate) conversion: Option<String>,
 }
 
 impl Comparison {
@@ -146,7 +149,7 @@ pub(crate) fn render(report: &Report) -> String {
         line(w, "");
     }
     // The round count and the profiles belong to the in-process workloads;
-    // a run of only the controller or rules suite states its own rounds in
+    // a run of only the controller, rules or conversion suite states its own rounds in
     // its section and took no profile, so saying either here would be false.
     if report.comparisons.is_empty() {
         line(
@@ -221,7 +224,10 @@ pub(crate) fn render(report: &Report) -> String {
     {
         profiles(w, &report.profiles);
     }
-    for section in [&report.controller, &report.rules].into_iter().flatten() {
+    for section in [&report.controller, &report.rules, &report.conversion]
+        .into_iter()
+        .flatten()
+    {
         line(w, "");
         w.push_str(section);
     }
@@ -243,7 +249,8 @@ pub(crate) fn render(report: &Report) -> String {
          cargo xtask bench --rounds 11 --out /tmp/bench.md\n\
          cargo xtask bench --only workqueue   # one suite; writes under target/\n\
          cargo xtask bench --only controller --users 200 --controller-rounds 3\n\
-         cargo xtask bench --only rules --rules-rounds 3   # needs Prometheus (built once)\n```",
+         cargo xtask bench --only rules --rules-rounds 3   # needs Prometheus (built once)\n\
+         cargo xtask bench --only conversion --conversion-rounds 5   # builds the Go peer once\n```",
     );
     line(w, "");
     line(
@@ -514,6 +521,7 @@ mod tests {
             profiles: Err("quick mode".into()),
             controller: None,
             rules: None,
+            conversion: None,
         }
     }
 

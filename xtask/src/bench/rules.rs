@@ -17,7 +17,7 @@ use anyhow::{Context, Result, ensure};
 use crdforge_envtest::Instance;
 use serde::Deserialize;
 
-use super::stats::{Summary, median, paired_ratio};
+use super::stats::{Summary, median, paired_ratio, quantile};
 
 /// How the suite runs.
 #[derive(Clone, Copy)]
@@ -172,17 +172,6 @@ fn run_one(
     Ok(outcome)
 }
 
-/// The `q`-quantile by nearest rank (`q` in (0, 1]).
-fn quantile(samples: &[f64], q: f64) -> Option<f64> {
-    if samples.is_empty() {
-        return None;
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
 impl Results {
     fn all_latencies(&self, idx: usize) -> Vec<f64> {
         self.runs[idx]
@@ -331,15 +320,6 @@ pub(crate) fn render(results: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_are_by_nearest_rank() {
-        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(quantile(&samples, 0.99), Some(99.0));
-        assert_eq!(quantile(&samples, 0.5), Some(50.0));
-        assert_eq!(quantile(&[3.0], 0.99), Some(3.0));
-        assert_eq!(quantile(&[], 0.5), None);
-    }
 
     #[test]
     fn the_section_has_a_row_per_measure_and_a_ratio_per_loader() {

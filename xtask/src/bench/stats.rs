@@ -38,6 +38,17 @@ pub(crate) fn median(samples: &[f64]) -> Option<f64> {
     })
 }
 
+/// The `q`-quantile by nearest rank (`q` in (0, 1]).
+pub(crate) fn quantile(samples: &[f64], q: f64) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
 /// The median of the ratios `ours[i] / theirs[i]` of runs made in the same
 /// round. Pairing runs that sat side by side cancels most of the drift of a
 /// shared machine, which the ratio of two medians would not. Pairs whose
@@ -91,6 +102,15 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_are_by_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&samples, 0.99), Some(99.0));
+        assert_eq!(quantile(&samples, 0.5), Some(50.0));
+        assert_eq!(quantile(&[3.0], 0.99), Some(3.0));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
 
     #[test]
     fn median_of_odd_count_is_the_middle_value() {

@@ -741,6 +741,19 @@ fn versions(root: &Path) -> Result<Vec<(String, String)>> {
         "k8s.io/client-go (go.mod)".into(),
         go_mod_version(&go_mod, "k8s.io/client-go").unwrap_or_else(|| "not in go.mod".into()),
     ));
+    let conversion = fs::read_to_string(root.join("bench/go-conversion/go.mod"))
+        .context("reading bench/go-conversion/go.mod")?;
+    v.push((
+        "sigs.k8s.io/controller-runtime (bench/go-conversion/go.mod)".into(),
+        go_mod_version(&conversion, "sigs.k8s.io/controller-runtime")
+            .unwrap_or_else(|| "not in go.mod".into()),
+    ));
+    v.push((
+        "hyper, rustls (Cargo.lock)".into(),
+        ["hyper", "rustls"]
+            .map(|k| lock_version(&lock, k).unwrap_or_else(|| "?".into()))
+            .join(", "),
+    ));
     Ok(v)
 }
 

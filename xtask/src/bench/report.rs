@@ -256,8 +256,9 @@ pub(crate) fn render(report: &Report) -> String {
     line(
         w,
         "The Rust contenders are the binaries of the `crdforge-bench` package (`bench`); \
-         the Go contenders are one program in `bench/go`, built from the Go module proxy \
-         with the versions pinned in its `go.sum`. Every process prints one JSON line per \
+         the Go contenders are one program in `bench/go` and, for the conversion webhook, \
+         one in `bench/go-conversion`, each built from the Go module proxy with the versions \
+         pinned in its `go.sum`. Every process prints one JSON line per \
          measured run (the work-queue programs after one unreported warm-up run); run one by \
          hand to see them, e.g. `cargo run --release -p crdforge-bench --bin bench-workqueue \
          -- --workload concurrent`, `--bin bench-cache-memory -- --impl crdforge` or \

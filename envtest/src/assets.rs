@@ -42,21 +42,25 @@ pub const RELEASES: [Release; 3] = [
         etcd: "v3.6.8",
         module: "kubernetes-1.35",
     },
-    DEFAULT_RELEASE,
     Release {
-        kubernetes: "v1.37.2",
+        kubernetes: "v1.36.3",
+        // The release Kubernetes v1.36's `hack/lib/etcd.sh` tests with.
         etcd: "v3.6.8",
-        module: "kubernetes-1.37",
+        module: "kubernetes-1.36",
     },
+    DEFAULT_RELEASE,
 ];
 
-/// The release a control plane runs unless told otherwise. The
-/// `k8s-openapi` feature in the workspace manifest names the same minor.
+/// The release a control plane runs unless told otherwise: the newest the
+/// Go module proxy serves. The `k8s-openapi` feature in the workspace
+/// manifest names the same minor.
 pub const DEFAULT_RELEASE: Release = Release {
-    kubernetes: "v1.36.3",
-    // The release Kubernetes v1.36's `hack/lib/etcd.sh` tests with.
+    kubernetes: "v1.37.2",
+    // Kubernetes 1.37 is tested upstream with etcd 3.7.0; its etcd client
+    // works with 3.6.8 (every suite passes on it), so one etcd build serves
+    // all three releases.
     etcd: "v3.6.8",
-    module: "kubernetes",
+    module: "kubernetes-1.37",
 };
 
 /// The default release's Kubernetes version.
@@ -447,7 +451,7 @@ mod tests {
     fn kubernetes_build_stamps_the_release() {
         let modules = DEFAULT_RELEASE.modules();
         let flags = ldflags(&modules[1]);
-        assert!(flags.contains("k8s.io/component-base/version.gitVersion=v1.36.3"));
+        assert!(flags.contains("k8s.io/component-base/version.gitVersion=v1.37.2"));
         assert!(flags.contains("k8s.io/client-go/pkg/version.gitMinor=36"));
         assert_eq!(ldflags(&modules[0]), "-s -w");
         let flags = ldflags(&RELEASES[0].modules()[1]);
@@ -478,9 +482,9 @@ mod tests {
     fn releases_are_named_by_minor_or_full_version_and_unknown_ones_list_the_choices() {
         assert_eq!(Release::parse("1.35").unwrap(), RELEASES[0]);
         assert_eq!(Release::parse("v1.37.2").unwrap(), RELEASES[2]);
-        assert_eq!(Release::parse("1.36.3").unwrap(), DEFAULT_RELEASE);
-        assert_eq!(DEFAULT_RELEASE.minor_version(), "1.36");
-        assert_eq!(DEFAULT_RELEASE.minor(), 36);
+        assert_eq!(Release::parse("1.37.2").unwrap(), DEFAULT_RELEASE);
+        assert_eq!(DEFAULT_RELEASE.minor_version(), "1.37");
+        assert_eq!(DEFAULT_RELEASE.minor(), 37);
         let err = format!("{:#}", Release::parse("1.36.1").unwrap_err());
         assert!(err.contains("v1.35.4, v1.36.3, v1.37.2"), "{err}");
         // Oldest first, no two alike, the default among them.

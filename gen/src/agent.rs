@@ -58,7 +58,7 @@ pub fn daemon_set(agent: &AgentManifest) -> serde_json::Value {
         "DaemonSet",
         DaemonSet {
             metadata: meta(m, true),
-            spec: Some(DaemonSetSpec {
+            spec: DaemonSetSpec {
                 selector: LabelSelector {
                     match_labels: Some(labels(m)),
                     match_expressions: None,
@@ -118,7 +118,7 @@ pub fn daemon_set(agent: &AgentManifest) -> serde_json::Value {
                     }),
                 },
                 ..DaemonSetSpec::default()
-            }),
+            },
             status: None,
         },
     )

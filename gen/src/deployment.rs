@@ -111,7 +111,7 @@ pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
                 labels: Some(pod_labels(m)),
                 ..ObjectMeta::default()
             },
-            spec: Some(DeploymentSpec {
+            spec: DeploymentSpec {
                 replicas: Some(m.replicas),
                 selector: LabelSelector {
                     match_labels: Some(pod_labels(m)),
@@ -134,7 +134,7 @@ pub fn deployment(m: &ControllerManifest) -> serde_json::Value {
                     }),
                 },
                 ..DeploymentSpec::default()
-            }),
+            },
             status: None,
         },
     )
@@ -184,7 +184,7 @@ fn items(items: &[(&str, &str)]) -> Option<Vec<KeyToPath>> {
             .map(|(key, path)| KeyToPath {
                 key: (*key).into(),
                 path: (*path).into(),
-                mode: None,
+                ..KeyToPath::default()
             })
             .collect()
     })

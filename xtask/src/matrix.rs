@@ -382,7 +382,7 @@ test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out";
         let md = render("today", "test machine", &rows);
         assert!(md.starts_with(HEADER));
         assert!(
-            md.contains("| suite | v1.35.4 | v1.36.3 (default) |"),
+            md.contains("| suite | v1.35.4 | v1.37.2 (default) |"),
             "{md}"
         );
         assert!(

@@ -21,7 +21,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         &documents("generated/deploy/leifur-controller/deployment.yaml"),
         "Deployment",
     );
-    let template = deployment.spec.unwrap().template;
+    let template = deployment.spec.template;
     let labels = template.metadata.unwrap().labels.unwrap();
     let pod = template.spec.unwrap();
     let container = pod

@@ -19,7 +19,7 @@ use serde_json::Value;
 fn the_generated_sidecar_is_what_the_binary_parses() {
     let docs = documents("generated/deploy/rule-loader/deployment.yaml");
     let deployment: Deployment = one(&docs, "Deployment");
-    let pod = deployment.spec.unwrap().template.spec.unwrap();
+    let pod = deployment.spec.template.spec.unwrap();
     let loader = pod
         .containers
         .iter()

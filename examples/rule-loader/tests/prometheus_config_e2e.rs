@@ -47,7 +47,6 @@ fn the_generated_prometheus_loads_its_config_and_allows_the_reload() {
     let deployment: Deployment = serde_json::from_value(one(&docs, "Deployment")).unwrap();
     let container = deployment
         .spec
-        .unwrap()
         .template
         .spec
         .unwrap()

@@ -22,7 +22,7 @@ fn the_generated_deployment_is_what_the_binary_parses() {
         &documents("generated/deploy/user-controller/deployment.yaml"),
         "Deployment",
     );
-    let pod = deployment.spec.unwrap().template.spec.unwrap();
+    let pod = deployment.spec.template.spec.unwrap();
     let container = pod
         .containers
         .iter()
@@ -134,12 +134,5 @@ fn the_generated_deployment_is_what_the_binary_parses() {
 
 fn deployment_labels(path: &str) -> std::collections::BTreeMap<String, String> {
     let deployment: Deployment = one(&documents(path), "Deployment");
-    deployment
-        .spec
-        .unwrap()
-        .template
-        .metadata
-        .unwrap()
-        .labels
-        .unwrap()
+    deployment.spec.template.metadata.unwrap().labels.unwrap()
 }

@@ -452,7 +452,7 @@ mod tests {
         let modules = DEFAULT_RELEASE.modules();
         let flags = ldflags(&modules[1]);
         assert!(flags.contains("k8s.io/component-base/version.gitVersion=v1.37.2"));
-        assert!(flags.contains("k8s.io/client-go/pkg/version.gitMinor=36"));
+        assert!(flags.contains("k8s.io/client-go/pkg/version.gitMinor=37"));
         assert_eq!(ldflags(&modules[0]), "-s -w");
         let flags = ldflags(&RELEASES[0].modules()[1]);
         assert!(flags.contains("k8s.io/component-base/version.gitVersion=v1.35.4"));

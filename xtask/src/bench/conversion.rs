@@ -7,12 +7,10 @@
 //! interleaves the contenders over rounds and renders the report section.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::SystemTime;
+use std::process::Command;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use serde::Deserialize;
 
 use super::stats::{Summary, median, paired_ratio, paired_ratios, quantile};
@@ -61,32 +59,11 @@ pub(crate) struct Results {
 /// Builds controller-runtime's contender into `<target>/bench/go-conversion/`,
 /// unless the binary is newer than every file of its module.
 pub(crate) fn build_go(root: &Path, target: &Path) -> Result<PathBuf> {
-    let module = root.join("bench/go-conversion");
-    let binary = target.join("bench/go-conversion/conversion-webhook");
-    let newest_source = fs::read_dir(&module)
-        .with_context(|| format!("reading {}", module.display()))?
-        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
-        .max()
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let built = fs::metadata(&binary).and_then(|m| m.modified()).ok();
-    if built.is_some_and(|b| b > newest_source) {
-        return Ok(binary);
-    }
-    eprintln!("bench: building the controller-runtime conversion webhook (Go module proxy)");
-    let status = Command::new("go")
-        .current_dir(&module)
-        .env("GOTOOLCHAIN", "auto")
-        .env("GOFLAGS", "-mod=readonly")
-        .args(["build", "-trimpath", "-o"])
-        .arg(&binary)
-        .arg(".")
-        .status()
-        .context("running `go build` (is Go installed?)")?;
-    ensure!(
-        status.success(),
-        "building the controller-runtime conversion webhook failed ({status})"
-    );
-    Ok(binary)
+    super::build_go_module(
+        &root.join("bench/go-conversion"),
+        &target.join("bench/go-conversion/conversion-webhook"),
+        "the controller-runtime conversion webhook (Go module proxy)",
+    )
 }
 
 /// Runs every contender `rounds` times, the order rotated every round.
@@ -141,7 +118,8 @@ fn run_one(
     name: &str,
     work: &Path,
 ) -> Result<Outcome> {
-    let output = Command::new(&programs.harness)
+    let mut command = Command::new(&programs.harness);
+    command
         .args(["--name", name])
         .args(["--requests", &settings.requests.to_string()])
         .args(["--objects", &settings.objects.to_string()])
@@ -149,23 +127,9 @@ fn run_one(
         .arg("--work")
         .arg(work)
         .arg("--")
-        .arg(program)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", programs.harness.display()))?;
-    ensure!(
-        output.status.success(),
-        "the conversion harness failed for {name} ({})",
-        output.status
-    );
-    let stdout = String::from_utf8(output.stdout)?;
-    let line = stdout
-        .lines()
-        .rfind(|l| !l.trim().is_empty())
-        .context("the conversion harness printed nothing")?;
+        .arg(program);
     let outcome: Outcome =
-        serde_json::from_str(line).with_context(|| format!("parsing {line:?}"))?;
+        super::harness_outcome(command, &format!("the conversion harness for {name}"))?;
     ensure!(
         outcome.implementation == name && outcome.requests == settings.requests,
         "the harness reported {} reviews of {} for {name}",

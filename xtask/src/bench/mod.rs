@@ -568,6 +568,24 @@ struct Line {
     allocs_per_copy: Option<f64>,
 }
 
+/// Runs one harness process (stdin closed, its stderr shown) and reads its
+/// result: the last non-empty line of its stdout, as JSON. `what` names the
+/// run in errors ("the rules harness for naive").
+fn harness_outcome<T: serde::de::DeserializeOwned>(mut command: Command, what: &str) -> Result<T> {
+    let output = command
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    ensure!(output.status.success(), "{what} failed ({})", output.status);
+    let stdout = String::from_utf8(output.stdout)?;
+    let line = stdout
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .with_context(|| format!("{what} printed nothing"))?;
+    serde_json::from_str(line).with_context(|| format!("parsing {line:?}"))
+}
+
 fn run_contender(c: &Contender) -> Result<Vec<Line>> {
     let output = Command::new(&c.program)
         .args(&c.args)
@@ -651,34 +669,39 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
 /// Builds the Go contenders into `<target>/bench/go/`, unless the binary is
 /// newer than every file of the module.
 fn build_go(root: &Path, target: &Path) -> Result<PathBuf> {
-    let module = root.join("bench/go");
-    let binary = target.join("bench/go/bench");
-    let newest_source = fs::read_dir(&module)
+    build_go_module(
+        &root.join("bench/go"),
+        &target.join("bench/go/bench"),
+        "the Go contenders (client-go from the Go module proxy)",
+    )
+}
+
+/// Builds the Go program in `module` into `binary`, unless the binary is
+/// newer than every file of the module. `what` names it in messages.
+pub(super) fn build_go_module(module: &Path, binary: &Path, what: &str) -> Result<PathBuf> {
+    let newest_source = fs::read_dir(module)
         .with_context(|| format!("reading {}", module.display()))?
         .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
         .max()
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let built = fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    let built = fs::metadata(binary).and_then(|m| m.modified()).ok();
     if built.is_some_and(|b| b > newest_source) {
-        return Ok(binary);
+        return Ok(binary.to_owned());
     }
-    eprintln!("bench: building the Go contenders (client-go from the Go module proxy)");
+    eprintln!("bench: building {what}");
     let status = Command::new("go")
-        .current_dir(&module)
-        // go.mod names the Go release client-go needs; an older local Go
+        .current_dir(module)
+        // go.mod names the Go release the module needs; an older local Go
         // fetches that toolchain through the module proxy.
         .env("GOTOOLCHAIN", "auto")
         .env("GOFLAGS", "-mod=readonly")
         .args(["build", "-trimpath", "-o"])
-        .arg(&binary)
+        .arg(binary)
         .arg(".")
         .status()
         .context("running `go build` (is Go installed?)")?;
-    ensure!(
-        status.success(),
-        "building the Go contenders failed ({status})"
-    );
-    Ok(binary)
+    ensure!(status.success(), "building {what} failed ({status})");
+    Ok(binary.to_owned())
 }
 
 pub(crate) fn machine() -> Vec<(String, String)> {

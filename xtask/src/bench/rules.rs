@@ -11,9 +11,9 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use crdforge_envtest::Instance;
 use serde::Deserialize;
 
@@ -125,7 +125,7 @@ fn run_one(
         command.extend_from_slice(extra);
         command
     };
-    let command = match name {
+    let command_line = match name {
         "rule-loader" => loader(&[]),
         "rule-loader-100ms" => loader(&[format!("--debounce-ms={SHORT_DEBOUNCE_MS}")]),
         "naive" => vec![
@@ -137,33 +137,20 @@ fn run_one(
         ],
         other => anyhow::bail!("unknown contender {other}"),
     };
-    let output = Command::new(&programs.harness)
+    let mut command = Command::new(&programs.harness);
+    command
         .args(["--contender", name])
         .args(["--changes", &settings.changes.to_string()])
         .args(["--burst", &settings.burst.to_string()])
         .arg("--work-dir")
         .arg(work.join(format!("{round}-{name}")))
         .arg("--")
-        .args(&command)
+        .args(&command_line)
         .env("KUBECONFIG", instance.kubeconfig())
         .env("RUST_LOG", "info,kube=warn")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", programs.harness.display()))?;
-    ensure!(
-        output.status.success(),
-        "the rules harness failed for {name} ({})",
-        output.status
-    );
-    let stdout = String::from_utf8(output.stdout)?;
-    let line = stdout
-        .lines()
-        .rfind(|l| !l.trim().is_empty())
-        .context("the rules harness printed nothing")?;
+        .env("NO_COLOR", "1");
     let outcome: Outcome =
-        serde_json::from_str(line).with_context(|| format!("parsing {line:?}"))?;
+        super::harness_outcome(command, &format!("the rules harness for {name}"))?;
     ensure!(
         outcome.implementation == name,
         "the harness reported {} for {name}",

@@ -272,3 +272,38 @@ pub(crate) enum SchemaMode {
     /// No schema: the spec preserves unknown fields.
     Disabled,
 }
+
+impl Input {
+    /// Every field on the wire, in struct and variant order, with the
+    /// variant it belongs to (none for a struct's).
+    pub(crate) fn wire_fields(&self) -> Vec<(Option<&Variant>, &Field)> {
+        let mut fields = Vec::new();
+        match &self.body {
+            Body::Struct(all) => fields.extend(all.iter().map(|f| (None, f))),
+            Body::Transparent(field) => fields.push((None, field)),
+            Body::Enum { variants, .. } => {
+                for v in variants {
+                    match &v.shape {
+                        VariantShape::Unit => {}
+                        VariantShape::Newtype(field) => fields.push((Some(v), &**field)),
+                        VariantShape::Struct(all) => {
+                            fields.extend(all.iter().map(|f| (Some(v), f)))
+                        }
+                    }
+                }
+            }
+        }
+        fields
+    }
+}
+
+impl Field {
+    /// Whether the field's schema is asked of its type, rather than given
+    /// by `schema_with`, schemars or `schemaless`, or by the float trait.
+    pub(crate) fn schema_from_type(&self) -> bool {
+        self.schema_with.is_none()
+            && !self.schemars
+            && !self.constraints.schemaless
+            && !self.allow_float
+    }
+}

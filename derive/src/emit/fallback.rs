@@ -15,9 +15,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::{GenericArgument, Generics, Path, PathArguments, Type};
 
-use crate::model::{
-    Body, DeepCopyMode, Field, Input, RustBody, RustField, RustFields, VariantShape,
-};
+use crate::model::{DeepCopyMode, Field, Input, RustBody, RustField, RustFields};
 
 /// Types crdforge describes itself whatever the user's crate holds.
 const NATIVE_LEAVES: &[&str] = &[
@@ -60,11 +58,7 @@ impl<'a> Probe<'a> {
 
     /// The probe of a field, if the field takes its schema from its type.
     pub(crate) fn of_field(field: &'a Field, generics: &Generics, krate: &'a Path) -> Option<Self> {
-        if field.schemars
-            || field.schema_with.is_some()
-            || field.constraints.schemaless
-            || field.allow_float
-        {
+        if !field.schema_from_type() {
             return None;
         }
         Self::of(&field.ty, generics, krate)
@@ -303,21 +297,7 @@ pub(crate) fn notes(input: &Input) -> TokenStream {
 
 /// Every field on the wire, in struct and variant order.
 fn wire_fields(input: &Input) -> Vec<&Field> {
-    let mut fields: Vec<&Field> = Vec::new();
-    match &input.body {
-        Body::Struct(all) => fields.extend(all),
-        Body::Transparent(field) => fields.push(field),
-        Body::Enum { variants, .. } => {
-            for v in variants {
-                match &v.shape {
-                    VariantShape::Unit => {}
-                    VariantShape::Newtype(field) => fields.push(field),
-                    VariantShape::Struct(all) => fields.extend(all),
-                }
-            }
-        }
-    }
-    fields
+    input.wire_fields().into_iter().map(|(_, f)| f).collect()
 }
 
 /// The choices of every type the derive probes, once per type, for the

@@ -43,30 +43,21 @@ fn schema_fields(input: &Input) -> Vec<(&Field, String)> {
         }
         syn::Member::Unnamed(index) => format!("field `{}`", index.index),
     };
-    let mut out = Vec::new();
-    match &input.body {
-        Body::Struct(fields) => out.extend(fields.iter().map(|f| (f, named(f)))),
-        Body::Transparent(field) => out.push((field, named(field))),
-        Body::Enum { variants, .. } => {
-            for variant in variants {
-                match &variant.shape {
-                    VariantShape::Unit => {}
-                    VariantShape::Newtype(field) => {
-                        out.push((&**field, format!("variant `{}`", variant.ident)));
-                    }
-                    VariantShape::Struct(fields) => out.extend(
-                        fields
-                            .iter()
-                            .map(|f| (f, format!("{} of variant `{}`", named(f), variant.ident))),
-                    ),
+    input
+        .wire_fields()
+        .into_iter()
+        .filter(|(_, f)| f.schema_from_type())
+        .map(|(variant, f)| {
+            let place = match variant {
+                None => named(f),
+                Some(v) if matches!(v.shape, VariantShape::Newtype(_)) => {
+                    format!("variant `{}`", v.ident)
                 }
-            }
-        }
-    }
-    out.retain(|(f, _)| {
-        f.schema_with.is_none() && !f.schemars && !f.constraints.schemaless && !f.allow_float
-    });
-    out
+                Some(v) => format!("{} of variant `{}`", named(f), v.ident),
+            };
+            (f, place)
+        })
+        .collect()
 }
 
 /// The type's levels of `KubeSchema::__REACH_*` (see crdforge's

@@ -206,9 +206,23 @@ macro_rules! containers {
             $($reach!(T);)?
             const OPTIONAL: bool = true;
             fn kube_schema(ctx: &mut Context) -> Schema {
-                // `None` is absent (or null, which the apiserver prunes);
-                // `Some(None)` of an `Option<Option<T>>` is a null that
-                // must be kept.
+                // `None` is absent (or null, which the apiserver prunes).
+                // `Some(None)` of an `Option<Option<T>>` is written as null
+                // too, which serde reads back as `None`; a field keeps it
+                // with `double_option` (and the derive then asks for the
+                // inner option's schema, not this one), anywhere else it
+                // is lost.
+                if T::OPTIONAL {
+                    ctx.problem(
+                        concat!(
+                            "an `Option<Option<_>>` (in a list, a map or a newtype) is written as ",
+                            "null for `Some(None)` as for `None`, and serde reads null back as ",
+                            "`None`; use one `Option`, or make it a field read with ",
+                            "#[serde(default, skip_serializing_if = \"Option::is_none\", ",
+                            "with = \"crdforge::serde_helpers::double_option\")]"
+                        ),
+                    );
+                }
                 nullable_if(T::OPTIONAL, T::kube_schema(ctx))
             }
         }

@@ -96,6 +96,10 @@ pub(crate) struct Field {
     pub wire_name: String,
     /// `#[serde(flatten)]`.
     pub flatten: bool,
+    /// An `Option<Option<T>>` read and written with
+    /// `crdforge::serde_helpers::double_option`: the inner `None` is a null
+    /// that is kept, so the schema is the inner option's, made nullable.
+    pub double_option: bool,
     /// Whether the field must be present; see `frontend::attr` for the rule.
     pub required: Requirement,
     /// `#[crd(allow_float)]`: schema from `KubeSchemaFloat`.

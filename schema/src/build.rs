@@ -33,9 +33,41 @@ pub fn struct_schema(
     constraints: &Constraints,
 ) -> Schema {
     let mut schema = Schema::typed("object");
+    // serde hands a flattened catch-all every field not read yet, and
+    // reads flattened fields in order: one before another flattened field
+    // would also hold that field's keys, and write them twice.
+    let mut catch_all: Option<&str> = None;
     for mut field in fields {
         if field.flatten {
+            if let Some(earlier) = catch_all {
+                ctx.problem(format!(
+                    "`{earlier}` keeps unknown fields and is flattened before `{}`: serde gives \
+                     it every field not read yet, so it would also hold the fields of `{}` and \
+                     the object would be written with them twice; flatten `{earlier}` last",
+                    field.name, field.name
+                ));
+            }
             field.constraints.apply(&mut field.schema, ctx);
+            // serde reads a flattened `Option` as `Some` whenever its type
+            // reads the remaining fields, which a struct with no required
+            // field always does: `None` would come back as `Some` of it.
+            if !field.required
+                && field.schema.required.is_empty()
+                && field.schema.one_of.is_empty()
+                && field.schema.any_of.is_empty()
+            {
+                ctx.problem(format!(
+                    "`{}` flattens an `Option` of a type with no required field: serde reads \
+                     it as `Some` whenever the object has none of its fields too, so `None` \
+                     would come back as `Some` with every field empty; flatten the type \
+                     itself, or give it a required field",
+                    field.name
+                ));
+            }
+            if field.schema.additional_properties.is_some() || field.schema.preserve_unknown_fields
+            {
+                catch_all = Some(field.name);
+            }
             flatten_into(ctx, &mut schema, field.schema, field.required);
             continue;
         }

@@ -257,6 +257,21 @@ fn raw_schema(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
         return quote!(#krate::schema::Schema::any());
     }
     let ctx = super::local("ctx");
+    if field.double_option
+        && let Some(inner) = crate::frontend::option_inner(ty)
+    {
+        // Not `Option<Option<T>>`'s own schema, which is a problem (serde
+        // alone reads `Some(None)` back as `None`): with `double_option`
+        // the null is kept, so the inner option's schema, nullable.
+        let tr = schema_trait(field, krate);
+        let schema = super::local("schema");
+        let raw = quote_spanned!(field.span=> <#inner as #tr>::kube_schema(#ctx));
+        return quote!({
+            let mut #schema = #raw;
+            #schema.nullable = true;
+            #schema
+        });
+    }
     if let Some(probe) = Probe::of_field(field, generics, krate) {
         // Its own `KubeSchema`, or schemars' `JsonSchema` if it has only that.
         let via = probe.schema();
@@ -289,40 +304,54 @@ fn field_constraints(field: &Field, krate: &Path) -> TokenStream {
 /// An expression for the field's schema with its constraints applied, for
 /// newtype variants and transparent structs (struct fields get theirs in
 /// `struct_schema`).
+///
+/// Such a schema is the value's own, with no field around it that may be
+/// absent: when the type writes `None` as `null` (`Option<T>` inside a
+/// newtype), the schema must keep that null, or the apiserver prunes it
+/// and the variant's key or the newtype's value goes with it.
 fn field_schema(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
     let raw = raw_schema(field, krate, generics);
     let c = field_constraints(field, krate);
+    let optional = optional(field, krate, generics);
     quote!({
         let mut schema = #raw;
         let constraints = #c;
         constraints.apply(&mut schema, ctx);
+        schema.nullable |= #optional;
         schema
     })
+}
+
+/// Whether the field's type may be absent (its `OPTIONAL`): an expression
+/// evaluated in the user's crate.
+fn optional(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
+    let ty = &field.ty;
+    if field.schema_with.is_some() || field.schemars || field.constraints.schemaless {
+        let optional = crate::frontend::option_inner(ty).is_some();
+        return quote!(#optional);
+    }
+    match Probe::of_field(field, generics, krate) {
+        Some(probe) => {
+            let via = probe.schema();
+            super::apply::relocate(quote!(#via::OPTIONAL), field.span)
+        }
+        None => {
+            let tr = schema_trait(field, krate);
+            quote_spanned!(field.span=> <#ty as #tr>::OPTIONAL)
+        }
+    }
 }
 
 fn field_desc(field: &Field, krate: &Path, generics: &Generics) -> TokenStream {
     let name = &field.wire_name;
     let raw = raw_schema(field, krate, generics);
-    let ty = &field.ty;
     let required = match field.required {
         Requirement::Required => quote!(true),
         Requirement::Optional => quote!(false),
-        Requirement::ByType
-            if field.schema_with.is_some() || field.schemars || field.constraints.schemaless =>
-        {
-            let optional = crate::frontend::option_inner(ty).is_some();
+        Requirement::ByType => {
+            let optional = optional(field, krate, generics);
             quote!(!#optional)
         }
-        Requirement::ByType => match Probe::of_field(field, generics, krate) {
-            Some(probe) => {
-                let via = probe.schema();
-                super::apply::relocate(quote!(!#via::OPTIONAL), field.span)
-            }
-            None => {
-                let tr = schema_trait(field, krate);
-                quote_spanned!(field.span=> !<#ty as #tr>::OPTIONAL)
-            }
-        },
     };
     let flatten = field.flatten;
     let c = field_constraints(field, krate);

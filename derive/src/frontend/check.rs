@@ -186,6 +186,40 @@ fn catch_all(ty: &Type) -> Option<bool> {
     }
 }
 
+/// Rule: serde hands a flattened catch-all every field not read before it,
+/// and reads flattened fields in order, so a catch-all declared before
+/// another flattened field also receives that field's keys: the value read
+/// holds them twice, and the next write sends both. The catch-all must
+/// come last; an error at it names the field after it. A catch-all inside
+/// a flattened struct is judged when the schema is built.
+pub(crate) fn catch_all_comes_last(fields: &[crate::model::Field], errors: &mut Errors) {
+    let flattened: Vec<&crate::model::Field> = fields.iter().filter(|f| f.flatten).collect();
+    for (i, f) in flattened.iter().enumerate() {
+        if catch_all(&f.ty) != Some(true) {
+            continue;
+        }
+        if let Some(later) = flattened.get(i + 1) {
+            let name = |f: &crate::model::Field| match &f.member {
+                syn::Member::Named(ident) => ident.to_string(),
+                syn::Member::Unnamed(index) => index.index.to_string(),
+            };
+            errors.at(
+                f.span,
+                format!(
+                    "the catch-all `{}` is flattened before `{}`: serde gives a catch-all every \
+                     field not read yet, so it would also hold the fields of `{}`, and the object \
+                     would be written with them twice; declare the catch-all after every other \
+                     flattened field",
+                    name(f),
+                    name(later),
+                    name(later)
+                ),
+            );
+            return;
+        }
+    }
+}
+
 /// Whether fields keep unknown fields on read: `Some(false)` when no
 /// flattened field can be a catch-all, `None` when one might be.
 fn fields_keep_unknown(fields: &[crate::model::Field]) -> Option<bool> {

@@ -90,6 +90,7 @@ fn parse_inner(input: &DeriveInput, derive: Derive) -> (Option<Built>, Errors) {
                 if serde.transparent {
                     transparent(fields, input, &mut errors)
                 } else {
+                    check::catch_all_comes_last(&fields, &mut errors);
                     Some(Body::Struct(fields))
                 }
             }
@@ -520,6 +521,7 @@ fn fields<'a>(
             ty: f.ty.clone(),
             wire_name,
             flatten: serde.flatten,
+            double_option: serde.double_option && check::is_double_option(&f.ty),
             required,
             allow_float: attrs.allow_float,
             schema_with: attrs.schema_with.take(),

@@ -84,7 +84,11 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
     let mut below: Vec<String> = Vec::new();
     let mut fail = |message: String| errors.push(format!("{here}: {message}"));
     if value.is_null() {
-        let any = schema.type_.is_none() && schema.preserve_unknown_fields;
+        // kube-openapi's type check refuses a null only where a type is
+        // stated (and not nullable): a node without one — preserve-unknown,
+        // or a `oneOf` branch's value validations beside a nullable
+        // property — takes it. An int-or-string states two.
+        let any = schema.type_.is_none() && !schema.int_or_string;
         if !(schema.nullable || any) {
             fail("must not be null".into());
         }
@@ -472,13 +476,16 @@ fn is_type_meta(_path: &str, name: &str, schema: &Schema) -> bool {
 }
 
 /// A junction branch only adds value validations to the outer schema: it
-/// has no type and does not prune, so unknown fields do not fail it.
+/// has no type and does not prune, so unknown fields do not fail it, and a
+/// null the outer schema kept (a nullable property) is not pruned again by
+/// the branch's property of the same name, which states no `nullable`.
 fn permissive(branch: &Schema) -> Schema {
     let mut b = branch.clone();
     b.walk_mut("", &mut |_, node| {
         if node.additional_properties.is_none() {
             node.preserve_unknown_fields = true;
         }
+        node.nullable = true;
     });
     b
 }

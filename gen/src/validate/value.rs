@@ -91,6 +91,10 @@ fn check(schema: &Schema, value: &Value, path: &str, errors: &mut Vec<String>) {
         let any = schema.type_.is_none() && !schema.int_or_string;
         if !(schema.nullable || any) {
             fail("must not be null".into());
+        } else if !schema.enum_.is_empty() {
+            // The apiserver checks the enum on a kept null too, and
+            // refuses it even when null is listed.
+            fail("Unsupported value: null".into());
         }
         return;
     }

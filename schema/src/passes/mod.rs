@@ -11,6 +11,7 @@ mod descriptions;
 mod hoist;
 mod int_or_string;
 mod metadata;
+mod nullable_enums;
 
 use crate::{Problem, Schema};
 
@@ -20,6 +21,7 @@ pub use int_or_string::{
     INT32_RANGE, int_or_string, int_or_string_any_of, is_int_or_string_any_of,
 };
 pub use metadata::metadata_restrictions;
+pub use nullable_enums::nullable_enums;
 
 /// Settings of the pass pipeline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +52,10 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "int_or_string_any_of",
         run: |s, _, p| int_or_string_any_of(s, p),
+    },
+    Pass {
+        name: "nullable_enums",
+        run: |s, _, p| nullable_enums(s, p),
     },
     Pass {
         name: "metadata_restrictions",

@@ -113,6 +113,9 @@ pub trait SchemaVia {
     const __REACH_3: Reach = Reach::EMPTY;
     /// As above.
     const __REACH_4: Reach = Reach::EMPTY;
+    /// As `KubeSchema::__READS_AS_MAP`; a schemars type's is unknown, and
+    /// taken as not.
+    const __READS_AS_MAP: bool = false;
     /// As [`KubeSchema::kube_schema`].
     fn kube_schema(ctx: &mut Context) -> Schema;
 }
@@ -123,6 +126,7 @@ impl<const OPTION: bool, F: ?Sized + KubeSchema, I: ?Sized> SchemaVia for Via<fa
     const __REACH_2: Reach = F::__REACH_2;
     const __REACH_3: Reach = F::__REACH_3;
     const __REACH_4: Reach = F::__REACH_4;
+    const __READS_AS_MAP: bool = F::__READS_AS_MAP;
     fn kube_schema(ctx: &mut Context) -> Schema {
         F::kube_schema(ctx)
     }

@@ -51,6 +51,15 @@ pub trait KubeSchema {
     #[doc(hidden)]
     const __REACH_4: Reach = Reach::EMPTY;
 
+    /// Whether serde, reading this type flattened into a struct, reads the
+    /// struct's fields as a map and leaves them there for the flattened
+    /// fields after it (a struct that flattens a field itself, an
+    /// internally tagged or untagged enum), instead of taking the ones it
+    /// reads. A catch-all beside such a field would hold its fields too,
+    /// so the derive refuses the pair. Set only by the derive.
+    #[doc(hidden)]
+    const __READS_AS_MAP: bool = false;
+
     /// The schema of this type. `ctx` tracks the path and the types being
     /// described, and collects problems instead of panicking.
     fn kube_schema(ctx: &mut Context) -> Schema;
@@ -324,6 +333,7 @@ macro_rules! forward_reach {
         const __REACH_2: Reach = $t::__REACH_2;
         const __REACH_3: Reach = $t::__REACH_3;
         const __REACH_4: Reach = $t::__REACH_4;
+        const __READS_AS_MAP: bool = $t::__READS_AS_MAP;
     };
 }
 containers!(KubeSchema, forward_reach);

@@ -211,3 +211,81 @@ fn a_set_of_objects_names_the_field_and_the_way_out() {
     assert!(text.contains("list_type = \"map\""), "{text}");
     assert!(!text.contains(".spec.names"), "{text}");
 }
+
+/// Shapes serde itself loses, found by the round-trip property over random
+/// types (crdforge-fixtures' `tests/roundtrip_property.rs`), each refused
+/// at its path.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct LooseNote {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub enum Shade {
+    Red,
+    Blue,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Forgetful")]
+pub struct ForgetfulSpec {
+    /// `Some(None)` in a list reads back as `None`.
+    pub twice: Vec<Option<Option<i32>>>,
+    /// `None` reads back as `Some(LooseNote { note: None })`.
+    #[serde(flatten)]
+    pub extra: Option<LooseNote>,
+    /// A null the apiserver must keep, which the enum refuses.
+    pub colors: std::collections::BTreeMap<String, Option<Shade>>,
+}
+
+#[test]
+fn shapes_serde_loses_are_refused_at_their_paths() {
+    let text = problems::<Forgetful>();
+    assert!(
+        text.contains(".spec.twice[*]: an `Option<Option<_>>`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`extra` flattens an `Option` of a type with no required field"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".spec.colors.additionalProperties")
+            || text.contains(".spec.colors[*]")
+            || text.contains(".spec.colors"),
+        "{text}"
+    );
+    assert!(text.contains("refuses it"), "{text}");
+}
+
+/// A catch-all inside a flattened struct, before another flattened field.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct NamedWithExtra {
+    pub name: String,
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
+pub struct Spot {
+    pub zone: String,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
+#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Grasping")]
+pub struct GraspingSpec {
+    #[serde(flatten)]
+    pub named: NamedWithExtra,
+    #[serde(flatten)]
+    pub placement: Spot,
+}
+
+#[test]
+fn a_catch_all_before_another_flattened_field_is_refused() {
+    let text = problems::<Grasping>();
+    assert!(
+        text.contains("`named` keeps unknown fields and is flattened before `placement`"),
+        "{text}"
+    );
+}

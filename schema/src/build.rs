@@ -104,7 +104,7 @@ pub fn struct_schema(
 /// fields stay typed. So the map's values must be any JSON
 /// (`serde_json::Value`): of a map of strings the apiserver would keep
 /// `{"x": 1}`, which serde cannot read back.
-fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: bool) {
+fn flatten_into(ctx: &mut Context, parent: &mut Schema, mut flat: Schema, required: bool) {
     if let Some(values) = &flat.additional_properties
         && !(values.preserve_unknown_fields && values.type_.is_none())
     {
@@ -135,9 +135,13 @@ fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: 
             ctx.problem("two flattened enums in one struct cannot be described by one schema");
             return;
         }
-        parent.one_of = flat.one_of;
-        parent.any_of = flat.any_of;
-        return;
+        parent.one_of = std::mem::take(&mut flat.one_of);
+        parent.any_of = std::mem::take(&mut flat.any_of);
+        // A bare enum ends here; a struct that flattens an enum has its
+        // own fields besides, merged below.
+        if flat.type_.is_none() {
+            return;
+        }
     }
     if flat.type_name() != "object" {
         ctx.problem(format!(
@@ -150,22 +154,29 @@ fn flatten_into(ctx: &mut Context, parent: &mut Schema, flat: Schema, required: 
         ));
         return;
     }
-    for (name, property) in flat.properties {
+    let Schema {
+        properties,
+        required: flat_required,
+        validations,
+        preserve_unknown_fields,
+        ..
+    } = flat;
+    for (name, property) in properties {
         if parent.properties.insert(name.clone(), property).is_some() {
             ctx.problem(format!("flattening adds a second field called `{name}`"));
         }
     }
     if required {
-        for name in flat.required {
+        for name in flat_required {
             if !parent.required.contains(&name) {
                 parent.required.push(name);
             }
         }
     }
-    parent.validations.extend(flat.validations);
+    parent.validations.extend(validations);
     // A flattened struct that itself keeps unknown fields (it has a
     // flattened map of its own) makes its entries the parent's.
-    parent.preserve_unknown_fields |= flat.preserve_unknown_fields;
+    parent.preserve_unknown_fields |= preserve_unknown_fields;
 }
 
 /// How serde writes an enum: the four representations.
@@ -577,6 +588,43 @@ mod tests {
         assert_eq!(schema.one_of.len(), 2);
         assert_eq!(schema.one_of[0].required, ["kind", "size"]);
         assert_eq!(schema.one_of[1].properties["kind"].enum_, [json!("Memory")]);
+    }
+
+    #[test]
+    fn a_struct_that_flattens_an_enum_keeps_its_own_fields_when_flattened() {
+        // Found by the round-trip property: `Outer { #[flatten] inner: Inner }`
+        // with `Inner { name, #[flatten] source: Source }` lost `name`, which
+        // the apiserver then pruned.
+        let mut ctx = Context::new();
+        let payload = struct_schema(
+            &mut ctx,
+            vec![field("size", Schema::typed("integer"), true)],
+            &Constraints::default(),
+        );
+        let source = enum_schema(
+            &mut ctx,
+            Tagging::Internal { tag: "kind" },
+            vec![VariantDesc {
+                name: "Disk",
+                payload: Payload::Struct(payload),
+                description: None,
+            }],
+            &Constraints::default(),
+        );
+        let flat = |name: &'static str, schema: Schema| FieldDesc {
+            flatten: true,
+            ..field(name, schema, true)
+        };
+        let inner = struct_schema(
+            &mut ctx,
+            vec![field("name", Schema::typed("string"), true), flat("source", source)],
+            &Constraints::default(),
+        );
+        let outer = struct_schema(&mut ctx, vec![flat("inner", inner)], &Constraints::default());
+        assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
+        assert!(outer.properties.contains_key("name"), "{outer:?}");
+        assert_eq!(outer.required, ["name"]);
+        assert_eq!(outer.one_of.len(), 1);
     }
 
     #[test]

@@ -22,16 +22,81 @@ pub(crate) fn schema_impl(input: &Input) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let body = body(input);
     let (levels, check) = reach(input);
+    let reads_as_map = reads_as_map(&input.body).then(|| {
+        let name = super::local("__READS_AS_MAP");
+        quote!(const #name: bool = true;)
+    });
+    let catch_all = catch_all_last(input);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::KubeSchema for #ident #ty_generics #where_clause {
             #levels
+            #reads_as_map
             fn kube_schema(ctx: &mut #krate::schema::Context) -> #krate::schema::Schema {
                 ctx.enter(::core::any::type_name::<Self>(), |ctx| { #body })
             }
         }
         #check
+        #catch_all
     }
+}
+
+/// Whether serde reads this type, flattened, as a map that leaves the
+/// fields it reads to the flattened fields after it (serde's
+/// `FlatMapDeserializer` takes entries only for a plain struct's fields and
+/// an externally or adjacently tagged enum's keys).
+fn reads_as_map(body: &Body) -> bool {
+    match body {
+        Body::Struct(fields) => fields.iter().any(|f| f.flatten),
+        Body::Transparent(_) => false,
+        Body::Enum { tagging, .. } => matches!(tagging, Tagging::Internal(_) | Tagging::Untagged),
+    }
+}
+
+/// For a struct with a flattened catch-all (a map of `Value`s), the
+/// constant that fails to compile when another flattened field's type is
+/// read as a map (`KubeSchema::__READS_AS_MAP`): serde would hand the
+/// catch-all that field's keys too, and the object would be written with
+/// them twice. Only for types without parameters (a parameter cannot be
+/// named outside the impl); `check::catch_all_comes_last` already refuses a catch-all before
+/// another flattened field.
+fn catch_all_last(input: &Input) -> TokenStream {
+    let Body::Struct(fields) = &input.body else {
+        return TokenStream::new();
+    };
+    if !input.generics.params.is_empty()
+        || !fields
+            .iter()
+            .any(|f| f.flatten && crate::frontend::is_catch_all(&f.ty))
+    {
+        return TokenStream::new();
+    }
+    let krate = &input.krate;
+    let checks = fields
+        .iter()
+        .filter(|f| f.flatten && !crate::frontend::is_catch_all(&f.ty))
+        .map(|f| {
+            let ty = &f.ty;
+            let test = match Probe::of_field(f, &input.generics, krate) {
+                Some(probe) => {
+                    let via = probe.schema();
+                    super::apply::relocate(quote!(#via::__READS_AS_MAP), f.span)
+                }
+                None => quote_spanned!(f.span=> <#ty as #krate::KubeSchema>::__READS_AS_MAP),
+            };
+            let message = format!(
+                "`{}` of `{}` flattens `{}`, which serde reads as a map of the object's fields \
+                 without taking them (it flattens a field itself, or is an internally tagged or \
+                 untagged enum), so the catch-all beside it would hold its fields too, and the \
+                 object would be written with them twice; make one of the two a named field",
+                f.wire_name,
+                input.ident,
+                super::fallback::tidy(ty),
+            );
+            let panic = quote_spanned!(f.span=> ::core::panic!(#message));
+            quote!(if #test { #panic })
+        });
+    quote!(const _: () = { #(#checks)* };)
 }
 
 /// Every field whose type's schema is asked of the type (not replaced by

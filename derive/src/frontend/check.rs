@@ -220,6 +220,11 @@ pub(crate) fn catch_all_comes_last(fields: &[crate::model::Field], errors: &mut 
     }
 }
 
+/// Whether a flattened field's type is, by syntax, a catch-all.
+pub(crate) fn is_catch_all(ty: &Type) -> bool {
+    catch_all(ty) == Some(true)
+}
+
 /// Whether fields keep unknown fields on read: `Some(false)` when no
 /// flattened field can be a catch-all, `None` when one might be.
 fn fields_keep_unknown(fields: &[crate::model::Field]) -> Option<bool> {

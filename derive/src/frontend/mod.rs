@@ -16,7 +16,7 @@ mod serde_attr;
 mod tests;
 mod values;
 
-pub(crate) use check::option_inner;
+pub(crate) use check::{is_catch_all, option_inner};
 pub(crate) use ctxt::Errors;
 
 use proc_macro2::Span;

@@ -1,6 +1,7 @@
 const _: () = {
     #[automatically_derived]
     impl ::crdforge::KubeSchema for Source {
+        const __READS_AS_MAP: bool = true;
         fn kube_schema(
             ctx: &mut ::crdforge::schema::Context,
         ) -> ::crdforge::schema::Schema {

@@ -1,6 +1,7 @@
-//! `cargo xtask soak`: the property-based end-to-end suite
-//! (`crdforge-fixtures`' `tests/properties_e2e.rs`) with many more cases
-//! than CI runs, on a private control plane; writes the invalid-variant
+//! `cargo xtask soak`: the property-based end-to-end suites
+//! (`crdforge-fixtures`' `tests/properties_e2e.rs`, and
+//! `tests/roundtrip_property.rs` over more random kinds) with many more
+//! cases than CI runs, on a private control plane; writes the invalid-variant
 //! agreement table to docs/property-agreement.md. `--chaos` instead runs the
 //! User controller's chaos test at scale with etcd killed and a partition
 //! longer than a watch, and writes docs/soak.md. Dispatch only: the tests
@@ -18,6 +19,9 @@ pub(crate) struct Args {
     /// Invalid objects per site (`CRDFORGE_INVALID_CASES`).
     #[arg(long, default_value_t = 3)]
     invalid_cases: u32,
+    /// Random kinds of the round-trip property (`CRDFORGE_ROUNDTRIP_KINDS`).
+    #[arg(long, default_value_t = 120)]
+    kinds: u32,
     /// Replay a run (`CRDFORGE_PROPTEST_SEED`).
     #[arg(long)]
     seed: Option<u64>,
@@ -42,11 +46,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = crate::workspace_root().join("docs/property-agreement.md");
     let cases = args.cases.to_string();
     let invalid = args.invalid_cases.to_string();
+    let kinds = args.kinds.to_string();
     let seed = args.seed.map(|s| s.to_string());
     let mut env: Vec<(&str, &OsStr)> = vec![
         ("PROPTEST_CASES", OsStr::new(&cases)),
         ("CRDFORGE_INVALID_CASES", OsStr::new(&invalid)),
         ("CRDFORGE_AGREEMENT_OUT", out.as_os_str()),
+        ("CRDFORGE_ROUNDTRIP_KINDS", OsStr::new(&kinds)),
     ];
     if let Some(seed) = &seed {
         env.push(("CRDFORGE_PROPTEST_SEED", OsStr::new(seed)));
@@ -69,6 +75,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "properties-e2e",
             "--test",
             "properties_e2e",
+            "--test",
+            "roundtrip_property",
             "--",
             "--nocapture",
         ],

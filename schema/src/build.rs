@@ -617,10 +617,17 @@ mod tests {
         };
         let inner = struct_schema(
             &mut ctx,
-            vec![field("name", Schema::typed("string"), true), flat("source", source)],
+            vec![
+                field("name", Schema::typed("string"), true),
+                flat("source", source),
+            ],
             &Constraints::default(),
         );
-        let outer = struct_schema(&mut ctx, vec![flat("inner", inner)], &Constraints::default());
+        let outer = struct_schema(
+            &mut ctx,
+            vec![flat("inner", inner)],
+            &Constraints::default(),
+        );
         assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
         assert!(outer.properties.contains_key("name"), "{outer:?}");
         assert_eq!(outer.required, ["name"]);

@@ -51,11 +51,16 @@ pub fn struct_schema(
             // serde reads a flattened `Option` as `Some` whenever its type
             // reads the remaining fields, which a struct with no required
             // field always does: `None` would come back as `Some` of it.
-            if !field.required
-                && field.schema.required.is_empty()
-                && field.schema.one_of.is_empty()
-                && field.schema.any_of.is_empty()
-            {
+            let junctions = !field.schema.one_of.is_empty() || !field.schema.any_of.is_empty();
+            if !field.required && junctions {
+                // The enum's choice of variant would bind the parent even
+                // when the `Option` is `None` (found by the round-trip
+                // property: `None` was refused).
+                ctx.problem(format!(
+                    "`{}` flattens an `Option` of an enum (or of a struct that flattens one):                      the schema would require one of its variants even for `None`; flatten                      the type itself, or make it a named field",
+                    field.name
+                ));
+            } else if !field.required && field.schema.required.is_empty() {
                 ctx.problem(format!(
                     "`{}` flattens an `Option` of a type with no required field: serde reads \
                      it as `Some` whenever the object has none of its fields too, so `None` \

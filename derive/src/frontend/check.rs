@@ -415,6 +415,10 @@ const WIDE_INTEGERS: &[&str] = &[
 /// it sits inside a list or map rather than at the field (through `Option`
 /// and `Box`).
 fn find_wide(ty: &Type, nested: bool) -> Option<(&Type, String, bool)> {
+    // `[u64; 2]`: its items (found by the round-trip property).
+    if let Type::Array(array) = ty {
+        return find_wide(&array.elem, true);
+    }
     let (name, args) = last_segment(ty)?;
     if WIDE_INTEGERS.contains(&name.as_str()) {
         return Some((ty, name, nested));

@@ -7,6 +7,8 @@ pub struct Spec {
     pub capped: u64,
     pub size_bytes: u64,
     pub offsets: Vec<u128>,
+    /// An array's items too.
+    pub pair: [u64; 2],
 }
 
 fn main() {}

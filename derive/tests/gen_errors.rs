@@ -289,28 +289,3 @@ fn a_catch_all_before_another_flattened_field_is_refused() {
         "{text}"
     );
 }
-
-/// A flattened `Option` of an enum: the schema cannot make the choice of
-/// variant optional.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug)]
-pub enum Pick {
-    Left(i32),
-    Right(String),
-}
-
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug)]
-#[kube(group = "errors.crdforge.dev", version = "v1", kind = "Chooser")]
-pub struct ChooserSpec {
-    pub name: String,
-    #[serde(flatten)]
-    pub pick: Option<Pick>,
-}
-
-#[test]
-fn a_flattened_optional_enum_is_refused() {
-    let text = problems::<Chooser>();
-    assert!(
-        text.contains("`pick` flattens an `Option` of an enum"),
-        "{text}"
-    );
-}

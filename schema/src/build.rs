@@ -52,15 +52,7 @@ pub fn struct_schema(
             // reads the remaining fields, which a struct with no required
             // field always does: `None` would come back as `Some` of it.
             let junctions = !field.schema.one_of.is_empty() || !field.schema.any_of.is_empty();
-            if !field.required && junctions {
-                // The enum's choice of variant would bind the parent even
-                // when the `Option` is `None` (found by the round-trip
-                // property: `None` was refused).
-                ctx.problem(format!(
-                    "`{}` flattens an `Option` of an enum (or of a struct that flattens one):                      the schema would require one of its variants even for `None`; flatten                      the type itself, or make it a named field",
-                    field.name
-                ));
-            } else if !field.required && field.schema.required.is_empty() {
+            if !field.required && !junctions && field.schema.required.is_empty() {
                 ctx.problem(format!(
                     "`{}` flattens an `Option` of a type with no required field: serde reads \
                      it as `Some` whenever the object has none of its fields too, so `None` \
@@ -142,6 +134,29 @@ fn flatten_into(ctx: &mut Context, parent: &mut Schema, mut flat: Schema, requir
         }
         parent.one_of = std::mem::take(&mut flat.one_of);
         parent.any_of = std::mem::take(&mut flat.any_of);
+        if !required {
+            // A flattened `Option` of the enum: `None` writes none of the
+            // variants, so one more branch takes an object with none of
+            // the keys any variant requires (found by the round-trip
+            // property: `None` was refused).
+            let mut keys: Vec<String> = parent
+                .one_of
+                .iter()
+                .chain(&parent.any_of)
+                .flat_map(|b| b.required.iter().cloned())
+                .collect();
+            keys.sort();
+            keys.dedup();
+            let none = Schema {
+                not: forbidden(keys),
+                ..Schema::default()
+            };
+            if parent.one_of.is_empty() {
+                parent.any_of.push(none);
+            } else {
+                parent.one_of.push(none);
+            }
+        }
         // A bare enum ends here; a struct that flattens an enum has its
         // own fields besides, merged below.
         if flat.type_.is_none() {
@@ -637,6 +652,44 @@ mod tests {
         assert!(outer.properties.contains_key("name"), "{outer:?}");
         assert_eq!(outer.required, ["name"]);
         assert_eq!(outer.one_of.len(), 1);
+    }
+
+    #[test]
+    fn a_flattened_optional_enum_may_be_absent() {
+        let mut ctx = Context::new();
+        let pick = enum_schema(
+            &mut ctx,
+            Tagging::External,
+            vec![
+                VariantDesc {
+                    name: "left",
+                    payload: Payload::Newtype(Schema::typed("integer")),
+                    description: None,
+                },
+                VariantDesc {
+                    name: "right",
+                    payload: Payload::Newtype(Schema::typed("string")),
+                    description: None,
+                },
+            ],
+            &Constraints::default(),
+        );
+        let optional = FieldDesc {
+            flatten: true,
+            ..field("pick", pick, false)
+        };
+        let schema = struct_schema(
+            &mut ctx,
+            vec![field("name", Schema::typed("string"), true), optional],
+            &Constraints::default(),
+        );
+        assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
+        // The variants, and one that has neither key.
+        assert_eq!(schema.one_of.len(), 3);
+        assert_eq!(
+            schema.one_of[2].to_json(),
+            json!({"not": {"anyOf": [{"required": ["left"]}, {"required": ["right"]}]}})
+        );
     }
 
     #[test]

@@ -58,8 +58,16 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
     };
 
     let mut shape: Option<Schema> = None;
+    let mut optional = false;
     for (i, branch) in branches.iter().enumerate() {
         let branch_path = format!("{path}.{}[{i}]", if one_of { "oneOf" } else { "anyOf" });
+        if is_absent_branch(branch) {
+            // A flattened `Option` of the enum (`struct_schema`): no
+            // variant at all. It adds no shape, and no variant's field is
+            // required.
+            optional = true;
+            continue;
+        }
         if branch.type_.is_none() {
             problems.push(Problem {
                 path: branch_path,
@@ -86,7 +94,10 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
             Some(so_far) => merge_schemas(so_far, branch, path, problems),
         });
     }
-    let Some(shape) = shape else { return };
+    let Some(mut shape) = shape else { return };
+    if optional {
+        shape.required.clear();
+    }
 
     // The node's own words (its description, CEL rules, a flattened parent's
     // properties) stay; the branches supply the rest.
@@ -117,6 +128,16 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
             node.any_of = reduced;
         }
     }
+}
+
+/// The branch `struct_schema` adds for a flattened `Option` of an enum:
+/// only a `not` that forbids every variant's required keys.
+fn is_absent_branch(branch: &Schema) -> bool {
+    branch.not.is_some()
+        && Schema {
+            not: None,
+            ..branch.clone()
+        } == Schema::default()
 }
 
 /// The parent struct of a flattened enum plus the enum's hoisted shape:

@@ -302,6 +302,15 @@ impl Input {
 }
 
 impl Field {
+    /// How Rust names the field in messages: `name` (without `r#`), or the
+    /// index of a tuple field.
+    pub(crate) fn rust_name(&self) -> String {
+        match &self.member {
+            Member::Named(ident) => ident.to_string().trim_start_matches("r#").to_owned(),
+            Member::Unnamed(index) => index.index.to_string(),
+        }
+    }
+
     /// Whether the field's schema is asked of its type, rather than given
     /// by `schema_with`, schemars or `schemaless`, or by the float trait.
     pub(crate) fn schema_from_type(&self) -> bool {

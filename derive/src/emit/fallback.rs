@@ -215,10 +215,7 @@ pub(crate) fn notes(input: &Input) -> TokenStream {
     // `#[schemars(...)]` on a field crdforge describes: always a note.
     let mut ignored = Vec::new();
     for field in fields {
-        let name = match &field.member {
-            syn::Member::Named(ident) => ident.to_string().trim_start_matches("r#").to_owned(),
-            syn::Member::Unnamed(index) => index.index.to_string(),
-        };
+        let name = field.rust_name();
         if let Some((span, advice)) = &field.ignored_schemars {
             ignored.push((name.clone(), *span, advice.clone()));
         }

@@ -89,7 +89,7 @@ fn catch_all_last(input: &Input) -> TokenStream {
                  without taking them (it flattens a field itself, or is an internally tagged or \
                  untagged enum), so the catch-all beside it would hold its fields too, and the \
                  object would be written with them twice; make one of the two a named field",
-                f.wire_name,
+                f.rust_name(),
                 input.ident,
                 super::fallback::tidy(ty),
             );
@@ -102,12 +102,7 @@ fn catch_all_last(input: &Input) -> TokenStream {
 /// Every field whose type's schema is asked of the type (not replaced by
 /// `schema_with`, schemars or `schemaless`), with how to say where it is.
 fn schema_fields(input: &Input) -> Vec<(&Field, String)> {
-    let named = |field: &Field| match &field.member {
-        syn::Member::Named(ident) => {
-            format!("field `{}`", ident.to_string().trim_start_matches("r#"))
-        }
-        syn::Member::Unnamed(index) => format!("field `{}`", index.index),
-    };
+    let named = |field: &Field| format!("field `{}`", field.rust_name());
     input
         .wire_fields()
         .into_iter()

@@ -199,10 +199,6 @@ pub(crate) fn catch_all_comes_last(fields: &[crate::model::Field], errors: &mut 
             continue;
         }
         if let Some(later) = flattened.get(i + 1) {
-            let name = |f: &crate::model::Field| match &f.member {
-                syn::Member::Named(ident) => ident.to_string(),
-                syn::Member::Unnamed(index) => index.index.to_string(),
-            };
             errors.at(
                 f.span,
                 format!(
@@ -210,9 +206,9 @@ pub(crate) fn catch_all_comes_last(fields: &[crate::model::Field], errors: &mut 
                      field not read yet, so it would also hold the fields of `{}`, and the object \
                      would be written with them twice; declare the catch-all after every other \
                      flattened field",
-                    name(f),
-                    name(later),
-                    name(later)
+                    f.rust_name(),
+                    later.rust_name(),
+                    later.rust_name()
                 ),
             );
             return;

@@ -57,7 +57,8 @@ enum Cmd {
     /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
     Bench(bench::Args),
     /// The starter (starter/) as its own repository: copied out, crdforge
-    /// by path, its gen --check, unit tests and end-to-end test.
+    /// by path, its own `cargo xtask ci` (fmt, clippy, gen --check, unit
+    /// tests, end-to-end test).
     Starter,
     /// The end-to-end suites on every Kubernetes release the control plane
     /// can run; writes docs/kubernetes-versions.md.

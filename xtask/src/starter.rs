@@ -1,8 +1,8 @@
 //! The starter (`starter/`), built and tested as a user's repository would
 //! be: copied out of this workspace, with crdforge's crates by path through
-//! `[patch.crates-io]` (what a user does until they are published), its own
-//! `cargo xtask gen --check`, its unit tests, and its end-to-end test on a
-//! control plane.
+//! `[patch.crates-io]` (what a user does until they are published), and
+//! its own `cargo xtask ci`: fmt, clippy, `gen --check`, unit tests and its
+//! end-to-end test on a control plane.
 //!
 //! The copy shares this workspace's target dir, so the dependencies both
 //! build with the same versions and features are compiled once; the
@@ -68,46 +68,34 @@ pub(crate) fn cargo_in(dir: &Path, program: Command) -> Command {
     command
 }
 
-/// The starter's offline checks: its `gen --check` and its unit tests.
-pub(crate) fn check() -> Result<()> {
+/// The starter's own `cargo xtask ci` in the copy: fmt, clippy, its
+/// `gen --check`, its unit tests and (unless `no_e2e`) its end-to-end test
+/// on a control plane it starts itself — the one command its CI runs.
+pub(crate) fn check(no_e2e: bool) -> Result<()> {
     let dir = prepare()?;
-    for args in [
-        &["xtask", "gen", "--check"][..],
-        &["test", "--workspace"][..],
-    ] {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(args);
-        let status = cargo_in(&dir, cargo)
-            .status()
-            .context("running cargo in the starter")?;
-        if !status.success() {
-            bail!(
-                "the starter's `cargo {}` failed ({status}) in {}",
-                args.join(" "),
-                dir.display()
-            );
-        }
+    let mut args = vec!["xtask", "ci"];
+    if no_e2e {
+        args.push("--no-e2e");
     }
-    Ok(())
-}
-
-/// `cargo xtask starter`: [`check`], then the end-to-end test on a
-/// control plane of its own.
-pub(crate) fn run() -> Result<()> {
-    check()?;
-    let running = crdforge_envtest::Instance::named("starter").start_scoped(&[])?;
-    let status = cargo_in(&prepare()?, running.command(env!("CARGO")))
-        .args(E2E)
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(&args);
+    let status = cargo_in(&dir, cargo)
         .status()
         .context("running cargo in the starter")?;
     if !status.success() {
-        bail!("the starter's end-to-end test failed ({status})");
+        bail!(
+            "the starter's `cargo {}` failed ({status}) in {}",
+            args.join(" "),
+            dir.display()
+        );
     }
     Ok(())
 }
 
-/// The starter's end-to-end test, for a control plane's `command`.
-pub(crate) const E2E: &[&str] = &["test", "-p", "backup-controller", "--features", "e2e"];
+/// `cargo xtask starter`: the whole of the starter's `cargo xtask ci`.
+pub(crate) fn run() -> Result<()> {
+    check(false)
+}
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;

@@ -82,6 +82,11 @@ struct Args {
     /// Give up on convergence after this long.
     #[arg(long, default_value_t = 600.0)]
     timeout_seconds: f64,
+    /// Leave the Users and namespaces behind: the control plane is thrown
+    /// away after this run (deleting thousands of namespaces would take the
+    /// namespace controller minutes).
+    #[arg(long)]
+    keep: bool,
     /// The contender's command line.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -177,9 +182,11 @@ async fn main() -> Result<()> {
         None
     };
     watch.abort();
-    clean_up(&client)
-        .await
-        .context("cleaning up after the run")?;
+    if !args.keep {
+        clean_up(&client)
+            .await
+            .context("cleaning up after the run")?;
+    }
 
     emit(&Outcome {
         suite: "controller",

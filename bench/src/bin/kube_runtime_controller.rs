@@ -6,7 +6,7 @@
 //! As in the User controller, four caches feed one controller: Users, all
 //! Namespaces (to see conflicts), and the RoleBindings and ResourceQuotas
 //! labelled as ours. The reflectors' stores are shared with the controller
-//! through kube-runtime's `for_stream`/`owns_stream`/`watches_stream`
+//! through kube-runtime's `for_stream`/`watches_stream`
 //! (feature `unstable-runtime-stream-control`), which is how kube-runtime
 //! lets a reconciler read the caches that trigger it without a second
 //! watch of each kind.
@@ -145,10 +145,27 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     };
+    // The RoleBinding and the quota concern the User that controls them.
+    // Not `owns_stream`: it names the owner with the child's namespace, and
+    // a User is cluster-scoped, so `ns/user` and `user` were two keys for
+    // one User, reconciled concurrently (the store's lookup drops the
+    // namespace, so both found it), and each wrote the status and quota
+    // again from what the other had not yet seen. controller-runtime's
+    // EnqueueRequestForOwner had the same flaw and dropped the namespace
+    // for cluster-scoped owners; here a mapper gives the cluster-scoped key.
+    let controller_of = |meta: &kube::api::ObjectMeta| -> Option<ObjectRef<User>> {
+        meta.owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true) && o.kind == "User")
+            .map(|o| ObjectRef::new(&o.name))
+    };
     Controller::for_stream(user_stream, users)
         .watches_stream(ns_stream, namespace_mapper)
-        .owns_stream(rb_stream)
-        .owns_stream(quota_stream)
+        .watches_stream(rb_stream, move |rb: RoleBinding| controller_of(rb.meta()))
+        .watches_stream(quota_stream, move |q: ResourceQuota| {
+            controller_of(q.meta())
+        })
         .with_config(ControllerConfig::default().concurrency(args.workers))
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)

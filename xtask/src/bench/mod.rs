@@ -43,15 +43,23 @@ pub(crate) struct Args {
     /// target/ unless `--out`, never over docs/benchmarks.md.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<SuiteArg>,
-    /// Users the controller benchmark converges (default 200; 5 with --quick).
+    /// The controller benchmark's cases, each `USERSxWORKERS` (default
+    /// `1000x4,1000x16,10000x16`: a thousand Users with the controllers'
+    /// default 4 workers and with 16, and ten thousand with 16; `5x4` with
+    /// --quick). `--users`/`--workers` give a single case instead.
+    #[arg(long, value_delimiter = ',', value_parser = parse_case, conflicts_with_all = ["users", "workers"])]
+    cases: Vec<controller::Case>,
+    /// Users of a single controller case.
     #[arg(long)]
     users: Option<usize>,
-    /// Rounds of the controller benchmark (default 3; 2 with --quick).
+    /// Workers of every controller contender in a single case (default 4,
+    /// the User controller's default).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Rounds of the controller benchmark (default 3, and 2 from 5,000
+    /// Users on; 2 with --quick).
     #[arg(long)]
     controller_rounds: Option<usize>,
-    /// Workers of every controller contender (the User controller's default).
-    #[arg(long, default_value_t = 4)]
-    workers: usize,
     /// Seconds of the controller benchmark's idle-CPU window (default 10; 2
     /// with --quick).
     #[arg(long)]
@@ -87,6 +95,58 @@ enum SuiteArg {
     Conversion,
 }
 
+/// `USERSxWORKERS`, e.g. `1000x16`.
+fn parse_case(text: &str) -> Result<controller::Case, String> {
+    let (users, workers) = text
+        .split_once('x')
+        .ok_or_else(|| format!("`{text}` is not USERSxWORKERS (e.g. 1000x16)"))?;
+    let number = |part: &str, what: &str| {
+        part.trim()
+            .parse::<usize>()
+            .map_err(|e| format!("the {what} of `{text}`: {e}"))
+    };
+    Ok(controller::Case {
+        users: number(users, "Users")?,
+        workers: number(workers, "workers")?,
+    })
+}
+
+/// The controller cases a run measures: `--cases`, or the single case of
+/// `--users`/`--workers`, or the defaults of the mode.
+fn controller_cases(args: &Args) -> Vec<controller::Case> {
+    use controller::Case;
+    if !args.cases.is_empty() {
+        return args.cases.clone();
+    }
+    if args.users.is_some() || args.workers.is_some() {
+        return vec![Case {
+            users: args.users.unwrap_or(if args.quick { 5 } else { 1000 }),
+            workers: args.workers.unwrap_or(4),
+        }];
+    }
+    if args.quick {
+        vec![Case {
+            users: 5,
+            workers: 4,
+        }]
+    } else {
+        vec![
+            Case {
+                users: 1000,
+                workers: 4,
+            },
+            Case {
+                users: 1000,
+                workers: 16,
+            },
+            Case {
+                users: 10000,
+                workers: 16,
+            },
+        ]
+    }
+}
+
 /// The quick mode, as `cargo xtask ci` runs it.
 pub(crate) fn quick() -> Result<()> {
     run(Args {
@@ -94,9 +154,10 @@ pub(crate) fn quick() -> Result<()> {
         rounds: None,
         out: None,
         only: Vec::new(),
+        cases: Vec::new(),
         users: None,
+        workers: None,
         controller_rounds: None,
-        workers: 4,
         idle_seconds: None,
         rules_rounds: None,
         rule_changes: None,
@@ -145,20 +206,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         comparisons.push(run_interleaved(bench, rounds)?);
     }
     let controller = if wants(SuiteArg::Controller) {
-        let settings = controller::Settings {
-            users: args.users.unwrap_or(if args.quick { 5 } else { 200 }),
-            rounds: args
-                .controller_rounds
-                .unwrap_or(if args.quick { 2 } else { 3 }),
-            workers: args.workers,
-            idle_seconds: args
-                .idle_seconds
-                .unwrap_or(if args.quick { 2.0 } else { 10.0 }),
-            ceiling_sweep: if args.quick { &[16] } else { &[4, 16, 64, 256] },
-        };
+        let cases = controller_cases(&args);
         ensure!(
-            settings.users > 0 && settings.rounds > 0 && settings.workers > 0,
-            "--users, --controller-rounds and --workers must be positive"
+            cases.iter().all(|c| c.users > 0 && c.workers > 0) && args.controller_rounds != Some(0),
+            "Users, workers and --controller-rounds must be positive"
         );
         let programs = controller::Programs {
             harness: rust.controller_harness.clone(),
@@ -167,18 +218,60 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             kube_runtime: rust.kube_runtime_controller.clone(),
             go: go.clone(),
         };
-        let results = controller::run(&programs, &settings, &target.join("bench/controller"))?;
-        let plot_name = out
-            .file_stem()
-            .map_or("benchmarks".into(), |s| s.to_string_lossy().into_owned())
-            + "-convergence.svg";
-        let plot_path = out.with_file_name(&plot_name);
-        if let Some(dir) = plot_path.parent() {
-            fs::create_dir_all(dir)?;
+        let mut sections = Vec::new();
+        // The ceiling sweep depends on the size, not on the contenders'
+        // workers: it runs with the first case of each size, and the next
+        // sizes sweep only the best concurrency of the previous one.
+        let full_sweep: &'static [usize] = if args.quick { &[16] } else { &[4, 16, 64, 256] };
+        let mut best_previous: Option<usize> = None;
+        let mut swept: Vec<(usize, controller::Results)> = Vec::new();
+        for case in &cases {
+            let first_of_size = !swept.iter().any(|(u, _)| *u == case.users);
+            let ceiling_sweep: Vec<usize> = match (first_of_size, best_previous) {
+                (false, _) => Vec::new(),
+                (true, None) => full_sweep.to_vec(),
+                (true, Some(best)) => vec![best],
+            };
+            let settings = controller::Settings {
+                users: case.users,
+                rounds: args
+                    .controller_rounds
+                    .unwrap_or(match (args.quick, case.users) {
+                        (true, _) => 2,
+                        (false, u) if u >= 5000 => 2,
+                        _ => 3,
+                    }),
+                workers: case.workers,
+                idle_seconds: args
+                    .idle_seconds
+                    .unwrap_or(if args.quick { 2.0 } else { 10.0 }),
+                ceiling_sweep,
+            };
+            let mut results = controller::run(
+                &programs,
+                &settings,
+                &target.join(format!("bench/controller/{}x{}", case.users, case.workers)),
+            )?;
+            if first_of_size {
+                best_previous = results.best_sweep_concurrency();
+                swept.push((case.users, results.clone()));
+            } else if let Some((_, first)) = swept.iter().find(|(u, _)| *u == case.users) {
+                results.sweep = first.sweep.clone();
+                results.sweep_borrowed = true;
+            }
+            let plot_name = out
+                .file_stem()
+                .map_or("benchmarks".into(), |s| s.to_string_lossy().into_owned())
+                + &format!("-convergence-{}x{}.svg", case.users, case.workers);
+            let plot_path = out.with_file_name(&plot_name);
+            if let Some(dir) = plot_path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            controller::write_plot(&results, &plot_path)?;
+            eprintln!("bench: wrote {}", plot_path.display());
+            sections.push(controller::render(&results, Some(&plot_name)));
         }
-        controller::write_plot(&results, &plot_path)?;
-        eprintln!("bench: wrote {}", plot_path.display());
-        Some(controller::render(&results, Some(&plot_name)))
+        Some(sections.join("\n"))
     } else {
         None
     };
@@ -854,6 +947,44 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controller_cases_parse_and_default_by_mode() {
+        use controller::Case;
+        assert_eq!(
+            parse_case("1000x16"),
+            Ok(Case {
+                users: 1000,
+                workers: 16
+            })
+        );
+        assert!(parse_case("1000").unwrap_err().contains("USERSxWORKERS"));
+        assert!(
+            parse_case("ax4")
+                .unwrap_err()
+                .contains("the Users of `ax4`")
+        );
+        let args = |extra: &[&str]| {
+            #[derive(clap::Parser)]
+            struct Cli {
+                #[command(flatten)]
+                bench: Args,
+            }
+            let mut argv = vec!["bench"];
+            argv.extend_from_slice(extra);
+            <Cli as clap::Parser>::parse_from(argv).bench
+        };
+        let cases = |extra: &[&str]| {
+            controller_cases(&args(extra))
+                .iter()
+                .map(|c| (c.users, c.workers))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cases(&[]), vec![(1000, 4), (1000, 16), (10000, 16)]);
+        assert_eq!(cases(&["--quick"]), vec![(5, 4)]);
+        assert_eq!(cases(&["--users", "200"]), vec![(200, 4)]);
+        assert_eq!(cases(&["--cases", "50x2,60x3"]), vec![(50, 2), (60, 3)]);
+    }
 
     #[test]
     fn same_work_means_the_same_number_of_gets_everywhere() {

@@ -248,7 +248,7 @@ pub(crate) fn render(report: &Report) -> String {
          cargo xtask bench --quick    # debug build, tiny sizes; CI runs it; writes under target/\n\
          cargo xtask bench --rounds 11 --out /tmp/bench.md\n\
          cargo xtask bench --only workqueue   # one suite; writes under target/\n\
-         cargo xtask bench --only controller --users 200 --controller-rounds 3\n\
+         cargo xtask bench --only controller --cases 1000x4,10000x16 --controller-rounds 2\n\
          cargo xtask bench --only rules --rules-rounds 3   # needs Prometheus (built once)\n\
          cargo xtask bench --only conversion --conversion-rounds 5   # builds the Go peer once\n```",
     );

@@ -1,6 +1,7 @@
 //! Tests of the work queue, named after the guarantees they prove.
 
 mod delay;
+mod done_hint;
 mod guarantees;
 mod metrics;
 mod model;

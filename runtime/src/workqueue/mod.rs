@@ -76,7 +76,7 @@
 //! Waiting is done on `tokio::sync::Notify`.
 //! Every key that is queued or being processed has one slot (a `slab::Slab` entry)
 //! holding the queue's only copy of the key, its hash and its state; a hash table
-//! (hashbrown's `HashTable`, with foldhash's per-queue random seed) maps keys to slot
+//! (hashbrown's `HashTable`, with ahash's per-queue random seed) maps keys to slot
 //! indices, and the FIFO holds slot indices. `add` hashes the key before taking the
 //! lock; `get` takes the front slot without hashing, probing or comparing; `done`
 //! first tries the slot of the key its thread was handed last (a thread-local hint,

@@ -402,7 +402,7 @@ fn profiles(w: &mut String, profiles: &Result<Vec<Profile>, String>) {
 /// profiles put weights on.
 const DESIGN_DIFFERENCES: &[&str] = &[
     "crdforge's queue keeps each key once, in a slot of a `slab::Slab`, found through a \
-     hashbrown `HashTable` of slot indices (seeded foldhash hasher); its FIFO holds slot \
+     hashbrown `HashTable` of slot indices (seeded ahash hasher); its FIFO holds slot \
      indices. It hashes a key once per add/get/done cycle, at `add`, before taking the lock: \
      `get` takes the front slot without hashing, and `done` finds the key its thread was \
      handed last by one comparison (a thread-local hint), hashing only when that misses. \

@@ -88,7 +88,9 @@
 //! one, and that getter, once it has taken a key, wakes the next waiting getter if
 //! keys are left. A burst of adds to an idle queue thus costs the producer one
 //! wake-up, not one per key. A `get` that finds nothing yields to the scheduler once
-//! before it waits, the async form of spinning before parking. None of this changes
+//! before it waits, the async form of spinning before parking; so does a `get` that
+//! finds the lock held by another thread, rather than wait for it, so that its
+//! thread's other tasks run and the lock stays on one core for longer. None of this changes
 //! a guarantee above: the same entry, FIFO and wake-up rules decide every result, and
 //! `workqueue::tests::wake_ups` tests the bookkeeping.
 //!

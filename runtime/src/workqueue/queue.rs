@@ -286,8 +286,14 @@ impl<K: Key> WorkQueue<K> {
         // Fast path: registering with the notifiers costs more than the rest of `get`,
         // so only do it when there is nothing to take; the waiting is a future of its
         // own, so that a `get` that finds a key sets up and drops none of its state.
+        // A getter that finds the lock held does not wait for it here but goes the
+        // slow way, which first lets the other tasks of its thread run: the holder is
+        // on another thread, and every acquisition by a second thread moves the lock
+        // and the state it guards between cores (`workqueue::lock` says why that is
+        // what contention costs), while the producers and workers of this thread
+        // would find the state where they left it.
         let mut owns_timer = false;
-        if let Some(key) = self.inner.next_unwaited(&mut owns_timer) {
+        if let Some(key) = self.inner.try_next_unwaited(&mut owns_timer) {
             return key;
         }
         self.wait_for_key(owns_timer).await
@@ -586,6 +592,12 @@ impl<K: Key> WorkQueue<K> {
         self.inner.lock().done_hint_misses
     }
 
+    /// Holds the queue's lock until the result is dropped; for tests.
+    #[cfg(test)]
+    pub(super) fn hold_lock(&self) -> impl Sized + '_ {
+        self.inner.lock()
+    }
+
     /// Number of keys waiting for a ready time; for tests.
     #[cfg(test)]
     pub(super) fn delayed_len(&self) -> usize {
@@ -695,7 +707,25 @@ impl<K: Key> Inner<K> {
     /// nothing if the getter must wait.
     #[inline]
     fn next_unwaited(&self, owns_timer: &mut bool) -> Option<Option<K>> {
-        let mut st = self.lock();
+        self.next_from(self.lock(), owns_timer)
+    }
+
+    /// `next_unwaited` if the lock is free; nothing if it is held.
+    #[inline]
+    fn try_next_unwaited(&self, owns_timer: &mut bool) -> Option<Option<K>> {
+        let state = self.state.try_lock()?;
+        self.next_from(
+            StateGuard {
+                state,
+                published_len: &self.published_len,
+            },
+            owns_timer,
+        )
+    }
+
+    /// `next_unwaited` once the lock is taken.
+    #[inline]
+    fn next_from(&self, mut st: StateGuard<'_, K>, owns_timer: &mut bool) -> Option<Option<K>> {
         let next = self.next(&mut st, owns_timer);
         let wake = needs_wake(&mut st);
         drop(st);

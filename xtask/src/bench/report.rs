@@ -415,9 +415,9 @@ const DESIGN_DIFFERENCES: &[&str] = &[
      miss; across cores the reference count's cache line also moves from the producer's core \
      to the worker's and back for every key. Go strings are immutable values, copied without \
      writes to shared memory, so their bytes are only read.",
-    "crdforge's `get` is async: a `get` that finds nothing yields once to tokio's scheduler, \
-     then waits on a `tokio::sync::Notify`; `add` and `done` wake a getter only when one \
-     waits. client-go's goroutines wait on a `sync.Cond`, which `Add` signals for every new \
+    "crdforge's `get` is async: a `get` that finds nothing, or finds the lock held by \
+     another thread, yields once to tokio's scheduler, then waits on a \
+     `tokio::sync::Notify`; `add` and `done` wake a getter only when one waits. client-go's goroutines wait on a `sync.Cond`, which `Add` signals for every new \
      key.",
     "Both queues take one lock per operation: crdforge a spin lock (`spin`'s `SpinMutex` \
      released with a plain store; a waiter backs off exponentially between attempts, then \

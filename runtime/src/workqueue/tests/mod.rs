@@ -1,5 +1,6 @@
 //! Tests of the work queue, named after the guarantees they prove.
 
+mod contended;
 mod delay;
 mod done_hint;
 mod guarantees;

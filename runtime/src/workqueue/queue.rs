@@ -92,7 +92,7 @@ struct State<K> {
     /// A slot's index stays put while its key is in the queue, so the FIFO and the
     /// hash table refer to keys by index: `get` takes the FIFO's front slot without
     /// hashing, looking up or comparing the key, and the queue holds one copy of each
-    /// key (no clone into the FIFO, none to drop at `done`).
+    /// key (`get` hands out a clone of it; nothing is cloned into the FIFO).
     slots: Slab<Entry<K>>,
     /// Indices of the slots waiting to be handed out, oldest first. A slot is here iff
     /// it is dirty and not processing.
@@ -405,9 +405,10 @@ impl<K: Key> WorkQueue<K> {
                 None
             } else {
                 let hash = entry.hash;
-                if let Ok(found) = st.entries.find_entry(hash, |&i| i == index) {
-                    found.remove();
-                }
+                st.entries
+                    .find_entry(hash, |&i| i == index)
+                    .expect("every slot is in the table")
+                    .remove();
                 Some(slots.remove(index as usize).key)
             };
             if st.shutting_down && st.processing == 0 && st.queue.is_empty() {

@@ -3,7 +3,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 
-use foldhash::fast::RandomState;
+use ahash::RandomState;
 use tokio::time::Instant;
 
 use super::Key;

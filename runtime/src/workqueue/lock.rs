@@ -86,6 +86,13 @@ impl<T> QueueLock<T> {
         self.lock_contended()
     }
 
+    /// The lock if it is free now, without waiting: for a `get` that has something
+    /// better to do than wait (let its thread's other tasks run).
+    #[inline]
+    pub(super) fn try_lock(&self) -> Option<QueueGuard<'_, T>> {
+        self.0.try_lock()
+    }
+
     #[cold]
     fn lock_contended(&self) -> QueueGuard<'_, T> {
         let guard = self.0.lock();

@@ -74,17 +74,23 @@
 //! instead of the atomic read-modify-write of a sleeping mutex (`workqueue::lock` says
 //! why).
 //! Waiting is done on `tokio::sync::Notify`.
-//! Every key that is queued or being processed has one entry in a hash table (hashbrown's
-//! `HashTable`, with foldhash's per-queue random seed), which keeps the key's hash;
-//! `add` and `done` hash the key before taking the lock and the FIFO carries each
-//! key's hash, so `get` does not hash at all. Duplicate keys are dropped and waiting
-//! getters woken after the lock is released. The queue counts the getters that wait,
+//! Every key that is queued or being processed has one slot (a `slab::Slab` entry)
+//! holding the queue's only copy of the key, its hash and its state; a hash table
+//! (hashbrown's `HashTable`, with ahash's per-queue random seed) maps keys to slot
+//! indices, and the FIFO holds slot indices. `add` hashes the key before taking the
+//! lock; `get` takes the front slot without hashing, probing or comparing; `done`
+//! first tries the slot of the key its thread was handed last (a thread-local hint,
+//! checked by comparing the key), which in a worker loop is the key it finishes, and
+//! hashes only when the hint misses. Duplicate keys are dropped and waiting getters
+//! woken after the lock is released. The queue counts the getters that wait,
 //! so `add` and `done` skip the wake-up when none does, and it sends one wake-up at a
 //! time: while a woken getter has not yet looked at the queue, further adds wake no
 //! one, and that getter, once it has taken a key, wakes the next waiting getter if
 //! keys are left. A burst of adds to an idle queue thus costs the producer one
 //! wake-up, not one per key. A `get` that finds nothing yields to the scheduler once
-//! before it waits, the async form of spinning before parking. None of this changes
+//! before it waits, the async form of spinning before parking; so does a `get` that
+//! finds the lock held by another thread, rather than wait for it, so that its
+//! thread's other tasks run and the lock stays on one core for longer. None of this changes
 //! a guarantee above: the same entry, FIFO and wake-up rules decide every result, and
 //! `workqueue::tests::wake_ups` tests the bookkeeping.
 //!

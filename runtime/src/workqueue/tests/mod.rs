@@ -1,6 +1,8 @@
 //! Tests of the work queue, named after the guarantees they prove.
 
+mod contended;
 mod delay;
+mod done_hint;
 mod guarantees;
 mod metrics;
 mod model;

@@ -31,11 +31,25 @@ struct Ledger {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stress_many_producers_and_workers_keep_the_guarantees() {
+    stress(KEYS, true).await;
+}
+
+/// Workers that finish each key without awaiting in between (so `done` mostly finds
+/// it through its thread's hint, and getters mostly find the lock held by the other
+/// thread), over more keys than the first test (so slots are reused at random).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stress_workers_that_finish_at_once_keep_the_guarantees() {
+    stress(500, false).await;
+}
+
+/// `keys` distinct keys; a worker yields between `get` and `done` if
+/// `yield_while_processing`.
+async fn stress(keys: usize, yield_while_processing: bool) {
     let run = async {
         let q: WorkQueue<usize> = WorkQueue::new();
         let ledger = Arc::new(Ledger {
-            added: (0..KEYS).map(|_| AtomicU64::new(0)).collect(),
-            seen: (0..KEYS).map(|_| AtomicU64::new(0)).collect(),
+            added: (0..keys).map(|_| AtomicU64::new(0)).collect(),
+            seen: (0..keys).map(|_| AtomicU64::new(0)).collect(),
             in_progress: Mutex::new(HashSet::new()),
             overlaps: AtomicUsize::new(0),
             processed: AtomicUsize::new(0),
@@ -52,7 +66,9 @@ async fn stress_many_producers_and_workers_keep_the_guarantees() {
                         }
                         let generation = ledger.added[key].load(Ordering::SeqCst);
                         ledger.seen[key].fetch_max(generation, Ordering::SeqCst);
-                        tokio::task::yield_now().await;
+                        if yield_while_processing {
+                            tokio::task::yield_now().await;
+                        }
                         ledger.processed.fetch_add(1, Ordering::Relaxed);
                         if alone {
                             ledger.in_progress.lock().unwrap().remove(&key);
@@ -68,7 +84,7 @@ async fn stress_many_producers_and_workers_keep_the_guarantees() {
                 let (q, ledger) = (q.clone(), Arc::clone(&ledger));
                 tokio::spawn(async move {
                     for i in 0..ADDS_PER_PRODUCER {
-                        let key = (i * 7 + p * 13) % KEYS;
+                        let key = (i * 7 + p * 13) % keys;
                         ledger.added[key].fetch_add(1, Ordering::SeqCst);
                         q.add(key);
                         if i % 64 == 0 {
@@ -92,7 +108,7 @@ async fn stress_many_producers_and_workers_keep_the_guarantees() {
         );
         q.check_invariants();
         assert_eq!(q.waiting_getters(), 0, "a returned getter is still counted");
-        for key in 0..KEYS {
+        for key in 0..keys {
             assert_eq!(
                 ledger.seen[key].load(Ordering::SeqCst),
                 ledger.added[key].load(Ordering::SeqCst),
@@ -100,7 +116,7 @@ async fn stress_many_producers_and_workers_keep_the_guarantees() {
             );
         }
         let processed = ledger.processed.load(Ordering::Relaxed);
-        assert!(processed >= KEYS, "only {processed} processings");
+        assert!(processed >= keys, "only {processed} processings");
         // Stingy: far fewer processings than adds is the point of the queue, but
         // contention decides how many, so only the upper bound is certain.
         assert!(processed <= PRODUCERS * ADDS_PER_PRODUCER);

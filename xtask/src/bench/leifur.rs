@@ -11,10 +11,12 @@
 //! contenders over rounds in an order alternated every round, and renders
 //! the results.
 //!
-//! Failover time (the elected speaker SIGKILLed → the client's next
-//! connection) is not part of this suite yet: the netns harness that
-//! measures it lives in the speaker's end-to-end tests
-//! (`examples/leifur-speaker/tests/l2.rs`), which print the figure.
+//! Failover time is measured on the same control plane by the speaker's
+//! end-to-end test `examples/leifur-speaker/tests/failover.rs` (its netns
+//! lab is the L2 test's), run here with `LEIFUR_FAILOVER_ROUNDS`; this
+//! module reads the figures it prints. It needs root and iproute2, as the
+//! end-to-end tests do; when it fails, the report says why and keeps the
+//! allocation results.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -32,6 +34,7 @@ use super::stats::{Summary, median, paired_ratios, quantile};
 pub(crate) struct Settings {
     pub(crate) services: usize,
     pub(crate) rounds: usize,
+    pub(crate) failover_rounds: usize,
 }
 
 /// The programs of the contenders.
@@ -72,6 +75,64 @@ pub(crate) struct Results {
     /// Why MetalLB did not run, when it did not.
     pub(crate) metallb_missing: Option<String>,
     pub(crate) metallb_version: Option<String>,
+    /// The failover figures, or why there are none.
+    pub(crate) failover: Result<Failover, String>,
+}
+
+/// What `tests/failover.rs` prints, one entry per round.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Failover {
+    /// SIGKILL → the client's neighbour entry points at the successor.
+    pub(crate) neighbour_seconds: Vec<f64>,
+    /// SIGKILL → the client's next connection reaches the successor.
+    pub(crate) connect_seconds: Vec<f64>,
+}
+
+/// Runs the speaker's failover test on `running`'s control plane.
+fn measure_failover(
+    root: &Path,
+    running: &crdforge_envtest::Running,
+    rounds: usize,
+) -> Result<Failover, String> {
+    eprintln!("bench: failover, {rounds} rounds (tests/failover.rs of leifur-speaker)");
+    let output = running
+        .command(env!("CARGO"))
+        .current_dir(root)
+        .args([
+            "test",
+            "-p",
+            "leifur-speaker",
+            "--features",
+            "e2e",
+            "--test",
+            "failover",
+            "--",
+            "--nocapture",
+        ])
+        .env("LEIFUR_FAILOVER_ROUNDS", rounds.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running cargo test: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let tail: Vec<&str> = stdout.lines().rev().take(15).collect();
+        return Err(format!(
+            "the failover test failed ({}): {}",
+            output.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        ));
+    }
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("LEIFUR_FAILOVER "))
+        .ok_or("the failover test printed no figures")?;
+    let failover: Failover =
+        serde_json::from_str(line).map_err(|e| format!("parsing {line}: {e}"))?;
+    if failover.connect_seconds.len() != rounds || failover.neighbour_seconds.len() != rounds {
+        return Err(format!("{rounds} rounds asked, {line} reported"));
+    }
+    Ok(failover)
 }
 
 /// Builds MetalLB's controller from `bench/go-metallb` (a wrapper module
@@ -210,11 +271,16 @@ pub(crate) fn run(
             runs[idx].1.push(outcome);
         }
     }
+    let failover = measure_failover(root, &running, settings.failover_rounds);
+    if let Err(why) = &failover {
+        eprintln!("bench: failover not measured: {why}");
+    }
     Ok(Results {
         settings: *settings,
         runs,
         metallb_missing: programs.metallb.as_ref().err().cloned(),
         metallb_version: metallb_version(root),
+        failover,
     })
 }
 
@@ -449,12 +515,42 @@ pub(crate) fn render(results: &Results) -> String {
         }
     }
     let _ = writeln!(w);
-    let _ = writeln!(
-        w,
-        "Failover time is not measured by this suite yet: the speaker's end-to-end test \
-         `examples/leifur-speaker/tests/l2.rs` SIGKILLs the elected speaker and prints how long \
-         the client's next connection took."
-    );
+    let _ = writeln!(w, "## Leifur: failover");
+    let _ = writeln!(w);
+    match &results.failover {
+        Ok(f) => {
+            let _ = writeln!(
+                w,
+                "Three speakers (a debug build, Lease 2 s, renewed every 400 ms) in network \
+                 namespaces on one bridge, a client namespace, the L2 lab of \
+                 `examples/leifur-speaker/tests/l2.rs`; the elected speaker is SIGKILLed, \
+                 then started again before the next round ({} rounds). Median [range]:",
+                f.connect_seconds.len()
+            );
+            let _ = writeln!(w);
+            let _ = writeln!(w, "| SIGKILL of the elected speaker → | seconds |");
+            let _ = writeln!(w, "| --- | ---: |");
+            for (title, samples) in [
+                (
+                    "the client's neighbour entry points at the successor (its gratuitous ARP)",
+                    &f.neighbour_seconds,
+                ),
+                (
+                    "the client's next TCP connection reaches the successor",
+                    &f.connect_seconds,
+                ),
+            ] {
+                let cell = match Summary::of(samples) {
+                    Some(s) => format!("{:.3} [{:.3} – {:.3}]", s.median, s.min, s.max),
+                    None => "—".into(),
+                };
+                let _ = writeln!(w, "| {title} | {cell} |");
+            }
+        }
+        Err(why) => {
+            let _ = writeln!(w, "Not measured in this run: {why}");
+        }
+    }
     w
 }
 

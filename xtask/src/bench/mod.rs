@@ -82,6 +82,9 @@ pub(crate) struct Args {
     /// Rounds of Leifur's allocation benchmark (default 3; 1 with --quick).
     #[arg(long)]
     leifur_rounds: Option<usize>,
+    /// Rounds of Leifur's failover measurement (default 5; 1 with --quick).
+    #[arg(long)]
+    leifur_failover_rounds: Option<usize>,
 }
 
 /// Suites `--only` can pick.
@@ -116,6 +119,7 @@ pub(crate) fn quick() -> Result<()> {
         conversion_requests: None,
         leifur_services: None,
         leifur_rounds: None,
+        leifur_failover_rounds: None,
     })
     .map(drop)
 }
@@ -243,10 +247,17 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 .leifur_services
                 .unwrap_or(if args.quick { 50 } else { 1000 }),
             rounds: args.leifur_rounds.unwrap_or(if args.quick { 1 } else { 3 }),
+            failover_rounds: args
+                .leifur_failover_rounds
+                .unwrap_or(if args.quick { 1 } else { 5 }),
         };
         ensure!(
-            settings.services > 0 && settings.services < 1024 && settings.rounds > 0,
-            "--leifur-services must be in 1..1024 (a /22) and --leifur-rounds positive"
+            settings.services > 0
+                && settings.services < 1024
+                && settings.rounds > 0
+                && (1..=20).contains(&settings.failover_rounds),
+            "--leifur-services must be in 1..1024 (a /22), --leifur-rounds positive and \
+             --leifur-failover-rounds in 1..=20"
         );
         let metallb = leifur::build_metallb(&root, &target);
         if let Err(why) = &metallb {

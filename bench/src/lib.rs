@@ -3,6 +3,7 @@
 //! interleaves them with the Go contenders (`go/`) and writes the report.
 //! The workloads here and in `go/` are built to be the same, step for step.
 
+pub mod audit;
 pub mod deep_copy;
 pub mod objects;
 pub mod probe;

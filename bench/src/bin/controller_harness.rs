@@ -26,9 +26,9 @@
 //! contender's command line are replaced by a free loopback address and a
 //! fresh folder.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
-use std::io::{Read as _, Seek as _, SeekFrom};
+use std::io::Read as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
+use crdforge_bench::audit::{Requests, count_requests, file_len, harness_client};
 use crdforge_bench::emit;
 use crdforge_bench::user::{BENCH_LABEL, MANAGED_BY, MANAGER, User};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -46,14 +47,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-
-/// The User-Agent of the harness's own requests, which the request count
-/// leaves out.
-const HARNESS_AGENT: &str = "crdforge-bench-harness";
-/// The user every contender and the harness authenticate as (envtest's admin).
-const ADMIN_USER: &str = "crdforge-admin";
 
 #[derive(Parser)]
 #[command(about = "Runs one contender of the controller benchmark and measures it")]
@@ -115,15 +110,6 @@ struct Restart {
     requests: Requests,
     idle_cpu_seconds: f64,
     idle_window_seconds: f64,
-}
-
-/// Requests in a slice of the audit log.
-#[derive(Serialize, Default, Debug)]
-struct Requests {
-    total: u64,
-    writes: u64,
-    /// `verb resource[/subresource]` → count.
-    by_kind: BTreeMap<String, u64>,
 }
 
 #[tokio::main]
@@ -243,17 +229,6 @@ async fn measure_restart(args: &Args) -> Result<Restart> {
         idle_cpu_seconds,
         idle_window_seconds,
     })
-}
-
-/// A client for the control plane in `KUBECONFIG`, whose requests carry
-/// [`HARNESS_AGENT`].
-async fn harness_client() -> Result<Client> {
-    let mut config = kube::Config::infer().await.context("loading KUBECONFIG")?;
-    config.headers.push((
-        http::header::USER_AGENT,
-        http::HeaderValue::from_static(HARNESS_AGENT),
-    ));
-    Client::try_from(config).context("building the harness's client")
 }
 
 /// Applies the generated User CRD and waits until it is established.
@@ -536,87 +511,6 @@ fn tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-fn file_len(path: &Path) -> Result<u64> {
-    Ok(fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len())
-}
-
-/// One audit event, the fields counted.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuditEvent {
-    #[serde(rename = "auditID")]
-    audit_id: String,
-    verb: String,
-    #[serde(default)]
-    user_agent: String,
-    user: AuditUser,
-    #[serde(default)]
-    object_ref: Option<AuditObjectRef>,
-}
-
-#[derive(Deserialize)]
-struct AuditUser {
-    #[serde(default)]
-    username: String,
-}
-
-#[derive(Deserialize)]
-struct AuditObjectRef {
-    #[serde(default)]
-    resource: String,
-    #[serde(default)]
-    subresource: String,
-}
-
-/// Counts the contender's requests in the audit log from byte `start` on.
-fn count_requests(path: &Path, start: u64) -> Result<Requests> {
-    let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    file.seek(SeekFrom::Start(start))?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    tally(&text)
-}
-
-/// Requests in audit-log lines, each counted once by `auditID` (a watch
-/// logs both `ResponseStarted` and `ResponseComplete`), leaving out other
-/// users and the harness. A partial last line (still being written) is
-/// skipped.
-fn tally(text: &str) -> Result<Requests> {
-    let mut seen = HashSet::new();
-    let mut requests = Requests::default();
-    for line in text.lines().filter(|l| l.ends_with('}')) {
-        let event: AuditEvent =
-            serde_json::from_str(line).with_context(|| format!("parsing audit line {line}"))?;
-        if event.user.username != ADMIN_USER
-            || event.user_agent.starts_with(HARNESS_AGENT)
-            || !seen.insert(event.audit_id)
-        {
-            continue;
-        }
-        requests.total += 1;
-        if matches!(
-            event.verb.as_str(),
-            "create" | "update" | "patch" | "delete" | "deletecollection"
-        ) {
-            requests.writes += 1;
-        }
-        let resource = event.object_ref.map_or_else(String::new, |o| {
-            if o.subresource.is_empty() {
-                o.resource
-            } else {
-                format!("{}/{}", o.resource, o.subresource)
-            }
-        });
-        *requests
-            .by_kind
-            .entry(format!("{} {resource}", event.verb))
-            .or_default() += 1;
-    }
-    Ok(requests)
-}
-
 /// The sum of every sample of `name` in Prometheus or OpenMetrics text.
 fn sum_metric(text: &str, name: &str) -> f64 {
     text.lines()
@@ -631,6 +525,7 @@ fn sum_metric(text: &str, name: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crdforge_bench::audit::{ADMIN_USER, tally};
 
     #[test]
     fn metric_sums_cover_labelled_and_bare_samples_only_of_that_name() {

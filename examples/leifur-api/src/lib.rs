@@ -367,10 +367,12 @@ pub struct BgpPeer {
         )
     )]
     pub hold_time: String,
-    /// The Secret key holding the TCP MD5 password, in the speaker's
-    /// namespace. Not supported yet: leifur-speaker opens no session with
-    /// a peer that names one, and says so (Warning Event `BGPPeerRefused`
-    /// on the pool, its log, `leifur_speaker_refused_bgp_peers`).
+    /// The Secret key holding the TCP MD5 password (RFC 2385, 1 to 80
+    /// bytes), in the speaker's namespace; a changed Secret restarts the
+    /// session with the new password. When the Secret or key is missing,
+    /// leifur-speaker opens no session with the peer and says so (Warning
+    /// Event `BGPPeerRefused` on the pool, its log,
+    /// `leifur_speaker_refused_bgp_peers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_secret_ref: Option<SecretKeyRef>,
 }

@@ -40,11 +40,17 @@ pub fn agent_manifest() -> AgentManifest {
             // Membership: every speaker watches the Leases, applies its own
             // (server-side apply creates it the first time) and deletes it
             // when it shuts down, so that the others take over at once.
-            own_namespace_uses: vec![Uses::new(
-                "coordination.k8s.io",
-                "leases",
-                &[Op::Watch, Op::Apply, Op::Delete],
-            )],
+            own_namespace_uses: vec![
+                Uses::new(
+                    "coordination.k8s.io",
+                    "leases",
+                    &[Op::Watch, Op::Apply, Op::Delete],
+                ),
+                // BGP peers' TCP MD5 passwords, through an informer (list +
+                // watch; no `get`, which the speaker never calls), in its
+                // own namespace only.
+                Uses::new("", "secrets", &[Op::Watch]),
+            ],
             managed_namespaces: None,
             replicas: 1,
             args: vec![],

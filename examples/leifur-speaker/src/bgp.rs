@@ -22,9 +22,13 @@
 //! - **one session per peer**: [`BgpSpeaker::set`] starts sessions for new
 //!   peers and ends (with a Cease NOTIFICATION) those no longer wanted.
 //!
-//! Not supported: TCP MD5 passwords (such a peer is refused, with a log
-//! line, a Warning Event and a metric; see `model::Refusal`), and routes of
-//! the other address family than the session's (logged).
+//! A peer with a password gets TCP MD5 signatures (RFC 2385, see
+//! [`crate::md5`]): the key is set on the socket before it connects. A peer
+//! whose password cannot be read is refused (a log line, a Warning Event and
+//! a metric; see `model::Refusal`).
+//!
+//! Not supported: routes of the other address family than the session's
+//! (logged).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -34,7 +38,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::TcpSocket;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -182,17 +186,35 @@ async fn run_session(
 ) -> Result<()> {
     let address = SocketAddr::new(peer.address, peer.port);
     let netns = netns.cloned();
-    // Opened inside the node's namespace; usable from any thread after.
-    let stream = tokio::task::spawn_blocking(move || {
+    let password = peer.password.clone();
+    // Opened inside the node's namespace (a socket keeps the namespace it
+    // was made in), its MD5 key set before anything is sent.
+    let socket = tokio::task::spawn_blocking(move || {
         netns::run_in(netns.as_deref(), move || {
-            let stream = std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT)?;
-            stream.set_nonblocking(true)?;
-            Ok::<_, std::io::Error>(stream)
+            let socket = if address.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            if let Some(password) = &password {
+                crate::md5::set_key(&socket, address.ip(), password.expose())?;
+            }
+            Ok::<_, std::io::Error>(socket)
         })
     })
     .await??
-    .with_context(|| format!("connecting to {address}"))?;
-    let stream = TcpStream::from_std(stream)?;
+    .with_context(|| format!("opening a socket for {address}"))?;
+    let signed = if peer.password.is_some() {
+        " with a TCP MD5 signature (a peer that expects another password, or none, \
+         drops our segments unanswered)"
+    } else {
+        ""
+    };
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(address))
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after {CONNECT_TIMEOUT:?}"))
+        .and_then(|connected| Ok(connected?))
+        .with_context(|| format!("connecting to {address}{signed}"))?;
     stream.set_nodelay(true)?;
     let local = stream.local_addr()?.ip();
     let router_id = match local {

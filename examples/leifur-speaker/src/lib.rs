@@ -10,6 +10,7 @@ pub mod bgp;
 pub mod election;
 pub mod events;
 pub mod l2;
+pub mod md5;
 pub mod metrics;
 pub mod model;
 pub mod netns;

@@ -73,7 +73,7 @@ impl SpeakerMetrics {
         );
         registry.register(
             "leifur_speaker_refused_bgp_peers",
-            "BGP peers named by pools that this speaker refuses (TCP MD5 passwords)",
+            "BGP peers named by pools that this speaker refuses (their TCP MD5 password cannot be read)",
             self.refused_peers.clone(),
         );
     }

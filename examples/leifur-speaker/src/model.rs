@@ -3,8 +3,10 @@
 //! sees the same objects reaches the same answer, and tests need no cluster.
 //!
 //! Pools are read once into [`Pool`] (ranges parsed, selectors converted,
-//! BGP attributes checked); a pool that does not convert is left out with a
-//! logged reason, and nothing else is affected.
+//! BGP attributes checked, peers' passwords read from their Secrets); a pool
+//! that does not convert is left out with a logged reason, a peer whose
+//! password cannot be read is refused (see [`Refusal`]), and nothing else is
+//! affected.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -12,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::jiff::Timestamp;
 use kube::core::{Selector, SelectorExt};
-use leifur_api::IPPool;
 use leifur_api::addresses::AddressRange;
+use leifur_api::{IPPool, SecretKeyRef};
 
 use crate::election;
 
@@ -34,25 +36,94 @@ pub struct Pool {
     pub refused: Vec<Refusal>,
 }
 
-/// A peer the speaker keeps no session with although the pool names it.
-/// Today the only cause: a `passwordSecretRef`. TCP MD5 (RFC 2385) needs the
-/// `TCP_MD5SIG` socket option, which no maintained crate offers without
-/// `unsafe` code of ours (the workspace forbids it). Connecting without the
+/// A peer the speaker keeps no session with although the pool names it:
+/// its `passwordSecretRef` names a Secret or key the speaker's namespace does
+/// not hold, or a password TCP MD5 cannot take. Connecting without the
 /// password would either never be answered (a peer that requires it drops
 /// unsigned segments) or silently drop the protection asked for, so the
 /// speaker refuses the peer instead, and says so (log, Warning Event on the
-/// pool, `/metrics`).
+/// pool, `/metrics`). The message names the Secret and key, never the
+/// password.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Refusal {
-    /// The field at fault, e.g. `spec.announce.bgp.peers[0].passwordSecretRef`.
+    /// The field at fault, e.g.
+    /// `spec.announce.bgp.peers[0].passwordSecretRef.name`.
     pub field: String,
-    /// What the speaker does about it.
+    /// What is wrong and what the speaker does about it.
     pub message: String,
 }
 
-/// The message of a peer refused for its password.
-pub const PASSWORD_REFUSED: &str = "TCP MD5 passwords are not supported by leifur-speaker; \
-     no BGP session is opened with this peer (remove passwordSecretRef to peer without one)";
+/// What the speaker does about a refused peer (the end of each refusal's
+/// message).
+pub const NO_SESSION: &str = "no BGP session is opened with this peer until it is fixed";
+
+/// A TCP MD5 password (RFC 2385), read from a Secret. Its `Debug` shows no
+/// byte of it, so no log line, Event or metric label made from a [`Peer`]
+/// can leak it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Password(Vec<u8>);
+
+impl Password {
+    /// The password's bytes, for the socket option only.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// The password `reference` names among `secrets` (the speaker's
+/// namespace's), or the refusal saying why there is none. `field` is the
+/// reference's path.
+fn password(
+    secrets: &[Arc<Secret>],
+    reference: &SecretKeyRef,
+    field: &str,
+) -> Result<Password, Refusal> {
+    let refuse = |suffix: &str, what: String| Refusal {
+        field: format!("{field}.{suffix}"),
+        message: format!("{what}; {NO_SESSION}"),
+    };
+    let secret = secrets
+        .iter()
+        .find(|secret| secret.metadata.name.as_deref() == Some(reference.name.as_str()))
+        .ok_or_else(|| {
+            refuse(
+                "name",
+                format!(
+                    "Secret {:?} not found in the speaker's namespace",
+                    reference.name
+                ),
+            )
+        })?;
+    let value = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(&reference.key))
+        .ok_or_else(|| {
+            refuse(
+                "key",
+                format!("Secret {:?} has no key {:?}", reference.name, reference.key),
+            )
+        })?;
+    let length = value.0.len();
+    if !(1..=crate::md5::MAX_KEY_LEN).contains(&length) {
+        return Err(refuse(
+            "key",
+            format!(
+                "the password in Secret {:?} key {:?} is {length} bytes long; TCP MD5 takes 1 to {}",
+                reference.name,
+                reference.key,
+                crate::md5::MAX_KEY_LEN
+            ),
+        ));
+    }
+    Ok(Password(value.0.clone()))
+}
 
 /// `announce.l2`.
 #[derive(Debug, Clone)]
@@ -87,6 +158,10 @@ pub struct Peer {
     pub my_asn: u32,
     /// The hold time we propose.
     pub hold_time: Duration,
+    /// The TCP MD5 password, when the pool names one. Part of the key: a
+    /// changed Secret ends the session and starts one with the new
+    /// password at once.
+    pub password: Option<Password>,
 }
 
 /// Path attributes of an advertised route.
@@ -122,8 +197,9 @@ pub enum PoolError {
 }
 
 impl Pool {
-    /// Reads an `IPPool`.
-    pub fn from_ippool(pool: &IPPool) -> Result<Self, PoolError> {
+    /// Reads an `IPPool`, taking peers' passwords from `secrets` (the
+    /// speaker's namespace's).
+    pub fn from_ippool(pool: &IPPool, secrets: &[Arc<Secret>]) -> Result<Self, PoolError> {
         let name = pool.metadata.name.clone().unwrap_or_default();
         let field = |field: String, message: String| PoolError::Field {
             pool: name.clone(),
@@ -152,13 +228,6 @@ impl Pool {
             Some(bgp) => {
                 let mut peers = Vec::new();
                 for (i, peer) in bgp.peers.iter().enumerate() {
-                    if peer.password_secret_ref.is_some() {
-                        refused.push(Refusal {
-                            field: format!("spec.announce.bgp.peers[{i}].passwordSecretRef"),
-                            message: PASSWORD_REFUSED.to_owned(),
-                        });
-                        continue;
-                    }
                     let address = peer.address.parse().map_err(|_| {
                         field(
                             format!("spec.announce.bgp.peers[{i}].address"),
@@ -171,12 +240,26 @@ impl Pool {
                             format!("{:?} is not a duration like \"90s\"", peer.hold_time),
                         )
                     })?;
+                    let password = match &peer.password_secret_ref {
+                        None => None,
+                        Some(reference) => {
+                            let field = format!("spec.announce.bgp.peers[{i}].passwordSecretRef");
+                            match password(secrets, reference, &field) {
+                                Ok(password) => Some(password),
+                                Err(refusal) => {
+                                    refused.push(refusal);
+                                    continue;
+                                }
+                            }
+                        }
+                    };
                     peers.push(Peer {
                         address,
                         port: peer.port,
                         asn: peer.asn,
                         my_asn: bgp.my_asn,
                         hold_time,
+                        password,
                     });
                 }
                 let mut communities = Vec::new();
@@ -349,11 +432,11 @@ pub fn desired(
 
 /// Pools sorted by name, and why each pool that does not convert is left
 /// out (sorted too, so the caller can tell a new problem from an old one).
-pub fn pools(ippools: &[Arc<IPPool>]) -> (Vec<Pool>, Vec<String>) {
+pub fn pools(ippools: &[Arc<IPPool>], secrets: &[Arc<Secret>]) -> (Vec<Pool>, Vec<String>) {
     let mut pools = Vec::new();
     let mut problems = Vec::new();
     for ippool in ippools {
-        match Pool::from_ippool(ippool) {
+        match Pool::from_ippool(ippool, secrets) {
             Ok(pool) => pools.push(pool),
             Err(err) => problems.push(format!("{err}; its addresses are not announced")),
         }

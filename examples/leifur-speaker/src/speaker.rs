@@ -1,5 +1,5 @@
-//! The speaker's loop: informers for IPPools, Services, Nodes and the
-//! speakers' Leases; a task renewing this node's Lease; and every
+//! The speaker's loop: informers for IPPools, Services, Nodes, the
+//! speakers' Leases and the Secrets of its namespace (BGP passwords); a task renewing this node's Lease; and every
 //! [`Options::tick`] the [`model::desired`] set handed to the announcers.
 //!
 //! Polling the caches on a short tick, rather than reacting to each event,
@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use crdforge_runtime::informer::{InformerOptions, SharedInformerFactory};
 use crdforge_runtime::server::Server;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
@@ -111,6 +111,13 @@ pub async fn run(
         namespace: Some(options.namespace.clone()),
         ..Default::default()
     });
+    // Peers' TCP MD5 passwords: the Secrets of our own namespace only (the
+    // generated Role grants no more), watched so that a changed Secret
+    // takes effect on the next tick.
+    let secrets = factory.informer_with::<Secret>(InformerOptions {
+        namespace: Some(options.namespace.clone()),
+        ..Default::default()
+    });
     factory.start();
     factory
         .wait_for_cache_sync(Duration::from_secs(60))
@@ -152,7 +159,7 @@ pub async fn run(
             last_ready = Some(ready.clone());
         }
         let ippools = pools.store().list();
-        let (parsed, problems) = model::pools(&ippools);
+        let (parsed, problems) = model::pools(&ippools, &secrets.store().list());
         // Logged when they change, not on every tick.
         if problems != last_problems {
             for problem in problems.iter().filter(|p| !last_problems.contains(p)) {

@@ -11,12 +11,13 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use common::gobgp::{Neighbor, paths, start_gobgpd};
 use common::{Cluster, eventually};
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams};
-use netns_harness::debian::{Gobgp, ensure_gobgp};
-use netns_harness::{Lab, Netns, Process};
+use netns_harness::Lab;
+use netns_harness::debian::ensure_gobgp;
 use serde_json::Value;
 
 const PEER: &str = "198.51.100.1";
@@ -27,54 +28,6 @@ const PREFIX: &str = "198.51.100.201/32";
 const ASN: u32 = 64512;
 const COMMUNITY: &str = "65000:100";
 const LOCAL_PREF: u64 = 200;
-
-/// GoBGP, passive towards each node (the speakers connect), with its gRPC
-/// API on the client namespace's loopback.
-fn start_gobgpd(gobgp: &Gobgp, client: &Netns, dir: &Path, nodes: &[&str]) -> Result<Process> {
-    let mut config = format!(
-        "[global.config]\n  as = {ASN}\n  router-id = \"{PEER}\"\n  local-address-list = [\"{PEER}\"]\n"
-    );
-    for node in nodes {
-        config.push_str(&format!(
-            "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{node}\"\n    peer-as = {ASN}\n  \
-             [neighbors.transport.config]\n    passive-mode = true\n  \
-             [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n"
-        ));
-    }
-    let path = dir.join("gobgpd.toml");
-    std::fs::write(&path, config)?;
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(dir.join("gobgpd.log"))?;
-    let mut command = client.command(&gobgp.gobgpd);
-    command
-        .arg("-f")
-        .arg(&path)
-        .args(["-p", "--pprof-disable", "--api-hosts", "127.0.0.1:50051"])
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    Netns::spawn(&mut command)
-}
-
-/// The paths GoBGP holds for PREFIX, as JSON (`gobgp global rib -j`).
-fn paths(gobgp: &Gobgp, client: &Netns) -> Result<Vec<Value>> {
-    let out = client.exec(
-        gobgp.gobgp.to_str().context("gobgp path")?,
-        &["-u", "127.0.0.1", "-p", "50051", "global", "rib", "-j"],
-    )?;
-    // An empty RIB prints nothing or `{}`; anything else must parse, or a
-    // withdrawal would be "seen" in output the test failed to read.
-    let rib: Value = match out.trim() {
-        "" => Value::Null,
-        text => serde_json::from_str(text).with_context(|| format!("gobgp's RIB: {text}"))?,
-    };
-    Ok(rib
-        .get(PREFIX)
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default())
-}
 
 fn attribute(path: &Value, type_: u64) -> Option<&Value> {
     path["attrs"]
@@ -146,8 +99,14 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
         namespaces.push((node, ns));
         addresses.push(address);
     }
-    let address_refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let mut gobgpd = start_gobgpd(&gobgp, &client, &dir, &address_refs)?;
+    let neighbors: Vec<Neighbor<'_>> = addresses
+        .iter()
+        .map(|address| Neighbor {
+            address,
+            password: None,
+        })
+        .collect();
+    let mut gobgpd = start_gobgpd(&gobgp, &client, &dir, PEER, ASN, &neighbors)?;
 
     let pool = format!("{}-bgp", lab.id());
     cluster
@@ -159,7 +118,8 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
                     "myASN": ASN,
                     "peers": [
                         {"address": PEER, "asn": ASN, "holdTime": "9s"},
-                        // Refused (no TCP MD5): never a session, and said so.
+                        // Refused (its Secret does not exist): never a
+                        // session, and said so.
                         {"address": REFUSED_PEER, "asn": ASN,
                          "passwordSecretRef": {"name": "bgp-peer", "key": "password"}}
                     ],
@@ -183,7 +143,7 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
         "both nodes' routes with our attributes",
         Duration::from_secs(30),
         async || {
-            let hops = next_hops_with_our_attributes(&paths(&gobgp, &client)?);
+            let hops = next_hops_with_our_attributes(&paths(&gobgp, &client, PREFIX)?);
             Ok((hops == every_node).then_some(()))
         },
     )
@@ -192,8 +152,9 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     // Each speaker's /metrics: the session established, one route on it.
     let nodes: Vec<&str> = namespaces.iter().map(|(node, _)| node.as_str()).collect();
     bgp_metrics(&nodes, 1.0).await?;
-    // The peer with a password: refused by every speaker, each with a
-    // Warning Event on the pool naming the field, and no session at all.
+    // The peer whose password Secret is missing: refused by every speaker,
+    // each with a Warning Event on the pool naming the field, and no session
+    // at all (`tests/md5.rs` has the sessions with passwords).
     for node in &nodes {
         assert_eq!(
             common::metric(node, "leifur_speaker_refused_bgp_peers")?,
@@ -220,7 +181,7 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     for node in &nodes {
         assert!(
             refusals.iter().any(|(from, message)| from == node
-                && message.contains("spec.announce.bgp.peers[1].passwordSecretRef")),
+                && message.contains("spec.announce.bgp.peers[1].passwordSecretRef.name")),
             "no refusal Event from {node}: {refusals:?}"
         );
     }
@@ -229,7 +190,7 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     cluster.set_ingress(&service, &[]).await?;
     let released = Instant::now();
     eventually("the route withdrawn", Duration::from_secs(30), async || {
-        Ok(paths(&gobgp, &client)?.is_empty().then_some(()))
+        Ok(paths(&gobgp, &client, PREFIX)?.is_empty().then_some(()))
     })
     .await?;
     println!("withdrawn after {:?}", released.elapsed());
@@ -239,18 +200,21 @@ async fn the_peer_learns_withdraws_and_relearns_the_host_route() -> Result<()> {
     // the speakers reconnect and advertise again.
     cluster.set_ingress(&service, &[vip]).await?;
     eventually("the route back", Duration::from_secs(30), async || {
-        Ok((next_hops_with_our_attributes(&paths(&gobgp, &client)?) == every_node).then_some(()))
+        Ok(
+            (next_hops_with_our_attributes(&paths(&gobgp, &client, PREFIX)?) == every_node)
+                .then_some(()),
+        )
     })
     .await?;
     gobgpd.kill()?;
     let killed = Instant::now();
-    gobgpd = start_gobgpd(&gobgp, &client, &dir, &address_refs)?;
+    gobgpd = start_gobgpd(&gobgp, &client, &dir, PEER, ASN, &neighbors)?;
     eventually(
         "the route re-advertised to the restarted peer",
         Duration::from_secs(60),
         async || {
             Ok(
-                (next_hops_with_our_attributes(&paths(&gobgp, &client)?) == every_node)
+                (next_hops_with_our_attributes(&paths(&gobgp, &client, PREFIX)?) == every_node)
                     .then_some(()),
             )
         },

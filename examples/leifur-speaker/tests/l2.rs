@@ -1,87 +1,32 @@
 //! L2 mode end to end: a client namespace and three node namespaces on one
 //! bridge, a speaker per node, a real control plane
-//! (`cargo xtask envtest run -- cargo test -p leifur-speaker --features e2e --test l2`).
-//!
-//! Each node namespace plays kube-proxy: it accepts traffic for the Service
-//! address (on its loopback) with `arp_ignore=1`/`arp_announce=2`, so the
-//! kernel never answers ARP for it — only the elected speaker does — and a
-//! listener there tells the client which node it reached.
+//! (`cargo xtask envtest run -- cargo test -p leifur-speaker --features e2e --test l2`);
+//! the lab is `common::l2lab`'s.
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use common::{Cluster, Listeners, eventually};
+use common::eventually;
+use common::l2lab::{L2Lab, VIP, reached};
 use leifur_speaker::election::elect;
-use netns_harness::{Lab, Netns};
 
-const VIP: &str = "192.0.2.100";
-const PORT: u16 = 8080;
 const ANNOUNCED_L2: &str = r#"leifur_speaker_announced_addresses{mode="l2",via="eth0"}"#;
 const ARP_REPLIES: &str = r#"leifur_speaker_replies_total{protocol="arp",interface="eth0"}"#;
 const GRATUITOUS_ARP: &str =
     r#"leifur_speaker_gratuitous_announcements_total{protocol="arp",interface="eth0"}"#;
 
-/// The node the client reaches on VIP:PORT with one connection attempt.
-fn reached(client: &Netns) -> Result<String> {
-    let addr = SocketAddr::new(VIP.parse()?, PORT);
-    client.tcp_get(addr, 1, Duration::from_secs(2))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> Result<()> {
-    let kube = common::setup().await?;
-    // Declared first, dropped last: speakers and listeners go before it.
-    let lab = Lab::new()?;
-    let mut cluster = Cluster::new(kube);
-    let client = lab.namespace("client")?;
-    lab.attach(&client, "eth0", &["192.0.2.1/24"])?;
-
-    let mut listeners = Listeners::default();
-    let mut macs = BTreeMap::new();
-    let mut namespaces = BTreeMap::new();
-    for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
-        let ns = lab.namespace(role)?;
-        let port = lab.attach(&ns, "eth0", &[&format!("192.0.2.{}/24", 11 + i)])?;
-        for key in ["all", "eth0"] {
-            ns.sysctl(&format!("net.ipv4.conf.{key}.arp_ignore"), "1")?;
-            ns.sysctl(&format!("net.ipv4.conf.{key}.arp_announce"), "2")?;
-        }
-        ns.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "lo"])?;
-        let node = format!("{}-{role}", lab.id());
-        listeners.serve(&ns, SocketAddr::new(VIP.parse()?, PORT), node.clone())?;
-        cluster.node(&node).await?;
-        macs.insert(node.clone(), port.mac);
-        namespaces.insert(node, ns);
-    }
-    // Nothing answers for the address yet: the kernels stay quiet.
-    assert!(
-        reached(&client).is_err(),
-        "the VIP answered before any speaker"
-    );
-
-    let pool = format!("{}-l2", lab.id());
-    cluster
-        .pool(
-            &pool,
-            serde_json::json!({
-                "addresses": ["192.0.2.96/28"],
-                "announce": {"l2": {"nodeSelector": {"matchLabels": {"leifur-e2e": "true"}}}}
-            }),
-        )
-        .await?;
-    let mut speakers = BTreeMap::new();
-    for (node, ns) in &namespaces {
-        speakers.insert(node.clone(), common::speaker(node, ns, &[])?);
-    }
-    let nodes: Vec<&str> = namespaces.keys().map(String::as_str).collect();
-    common::full_membership(&nodes, Duration::from_secs(30)).await?;
-    let service = format!("{}-web", lab.id());
+    let mut l2 = L2Lab::start().await?;
+    let client = l2.client.clone();
+    let macs = l2.macs.clone();
+    let service = l2.service.clone();
+    let nodes: Vec<String> = l2.nodes().into_iter().map(str::to_owned).collect();
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     let vip: IpAddr = VIP.parse()?;
-    cluster.service(&service, &[vip]).await?;
 
     let elected = elect(nodes.iter().copied(), vip).unwrap().to_owned();
     let started = Instant::now();
@@ -138,7 +83,7 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
     // SIGKILL the elected speaker: its Lease lapses, another node wins and
     // announces with gratuitous ARP. The client's neighbour entry is not
     // flushed, so only that announcement can move its traffic.
-    speakers.get_mut(&elected).unwrap().kill()?;
+    l2.speakers.get_mut(&elected).unwrap().kill()?;
     let killed = Instant::now();
     let rest: Vec<&str> = nodes.iter().copied().filter(|n| *n != elected).collect();
     let successor = elect(rest.iter().copied(), vip).unwrap().to_owned();
@@ -168,7 +113,7 @@ async fn the_elected_node_answers_arp_and_another_takes_over_when_it_dies() -> R
     assert!(common::metric(&successor, GRATUITOUS_ARP)? >= 1.0);
 
     // Released: nobody answers any more.
-    cluster.set_ingress(&service, &[]).await?;
+    l2.cluster.set_ingress(&service, &[]).await?;
     eventually(
         "the address stops being answered",
         Duration::from_secs(20),

@@ -148,7 +148,7 @@ pub(crate) struct Results {
 /// The audit policy: one event per request (no `RequestReceived` stage) at
 /// `Metadata` level, for the admin user only, whom the contenders and the
 /// harness authenticate as; the control plane's own traffic is not logged.
-const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1
+pub(super) const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [\"RequestReceived\"]
 rules:

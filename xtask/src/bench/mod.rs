@@ -8,6 +8,7 @@
 mod controller;
 mod conversion;
 mod deep_copy;
+mod leifur;
 mod plot;
 mod profile;
 mod report;
@@ -82,6 +83,16 @@ pub(crate) struct Args {
     /// Reviews per conversion run (default 3000; 50 with --quick).
     #[arg(long)]
     conversion_requests: Option<usize>,
+    /// LoadBalancer Services per run of Leifur's allocation benchmark
+    /// (default 1000; 50 with --quick).
+    #[arg(long)]
+    leifur_services: Option<usize>,
+    /// Rounds of Leifur's allocation benchmark (default 3; 1 with --quick).
+    #[arg(long)]
+    leifur_rounds: Option<usize>,
+    /// Rounds of Leifur's failover measurement (default 5; 1 with --quick).
+    #[arg(long)]
+    leifur_failover_rounds: Option<usize>,
 }
 
 /// Suites `--only` can pick.
@@ -93,6 +104,9 @@ enum SuiteArg {
     Controller,
     Rules,
     Conversion,
+    /// Leifur's allocation benchmark. Not in `--quick` unless named: its
+    /// control plane and MetalLB's build add well over a minute to CI.
+    Leifur,
 }
 
 /// `USERSxWORKERS`, e.g. `1000x16`.
@@ -164,6 +178,9 @@ pub(crate) fn quick() -> Result<()> {
         rule_burst: None,
         conversion_rounds: None,
         conversion_requests: None,
+        leifur_services: None,
+        leifur_rounds: None,
+        leifur_failover_rounds: None,
     })
     .map(drop)
 }
@@ -174,7 +191,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 7 });
     ensure!(rounds > 0, "--rounds must be positive");
     let out = args.out.clone().unwrap_or_else(|| {
-        if !args.only.is_empty() {
+        if args.only == [SuiteArg::Leifur] && !args.quick {
+            root.join("docs/benchmarks-leifur.md")
+        } else if !args.only.is_empty() {
             target.join("bench/benchmarks-partial.md")
         } else if args.quick {
             target.join("bench/benchmarks-quick.md")
@@ -185,7 +204,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let date = utc_now();
     let load_before = load_average();
 
-    let wants = |suite: SuiteArg| args.only.is_empty() || args.only.contains(&suite);
+    let wants = |suite: SuiteArg| {
+        args.only.contains(&suite)
+            || (args.only.is_empty() && !(args.quick && suite == SuiteArg::Leifur))
+    };
 
     let rust = build_rust(&root, &target, args.quick)?;
     let go = build_go(&root, &target)?;
@@ -312,6 +334,38 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
+    let leifur = if wants(SuiteArg::Leifur) {
+        let settings = leifur::Settings {
+            services: args
+                .leifur_services
+                .unwrap_or(if args.quick { 50 } else { 1000 }),
+            rounds: args.leifur_rounds.unwrap_or(if args.quick { 1 } else { 3 }),
+            failover_rounds: args
+                .leifur_failover_rounds
+                .unwrap_or(if args.quick { 1 } else { 5 }),
+        };
+        ensure!(
+            settings.services > 0
+                && settings.services < 1024
+                && settings.rounds > 0
+                && (1..=20).contains(&settings.failover_rounds),
+            "--leifur-services must be in 1..1024 (a /22), --leifur-rounds positive and \
+             --leifur-failover-rounds in 1..=20"
+        );
+        let metallb = leifur::build_metallb(&root, &target);
+        if let Err(why) = &metallb {
+            eprintln!("bench: MetalLB's controller is not run: {why}");
+        }
+        let programs = leifur::Programs {
+            harness: rust.leifur_harness.clone(),
+            leifur_controller: rust.leifur_controller.clone(),
+            metallb,
+        };
+        let results = leifur::run(&root, &programs, &settings, &target.join("bench/leifur"))?;
+        Some(leifur::render(&results))
+    } else {
+        None
+    };
     eprintln!(
         "bench: all runs took {:.0} s",
         started.elapsed().as_secs_f64()
@@ -344,6 +398,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         controller,
         rules,
         conversion,
+        leifur,
     };
     let markdown = report::render(&report);
     if let Some(dir) = out.parent() {
@@ -411,6 +466,8 @@ struct RustBins {
     rule_loader: PathBuf,
     conversion_harness: PathBuf,
     conversion_webhook: PathBuf,
+    leifur_harness: PathBuf,
+    leifur_controller: PathBuf,
 }
 
 fn plan(rust: &RustBins, go: &Path, quick: bool) -> Vec<Bench> {
@@ -716,7 +773,9 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
     } else {
         ("release", "release")
     };
-    eprintln!("bench: building crdforge-bench, user-controller and rule-loader ({profile})");
+    eprintln!(
+        "bench: building crdforge-bench, user-controller, rule-loader and leifur-controller ({profile})"
+    );
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -728,6 +787,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
             "user-controller",
             "-p",
             "rule-loader",
+            "-p",
+            "leifur-controller",
             "--bins",
         ])
         .current_dir(root)
@@ -756,6 +817,8 @@ fn build_rust(root: &Path, target: &Path, quick: bool) -> Result<RustBins> {
         rule_loader: bin("rule-loader"),
         conversion_harness: bin("bench-conversion-harness"),
         conversion_webhook: bin("bench-conversion-webhook"),
+        leifur_harness: bin("bench-leifur-harness"),
+        leifur_controller: bin("leifur-controller"),
     })
 }
 
@@ -772,6 +835,17 @@ fn build_go(root: &Path, target: &Path) -> Result<PathBuf> {
 /// Builds the Go program in `module` into `binary`, unless the binary is
 /// newer than every file of the module. `what` names it in messages.
 pub(super) fn build_go_module(module: &Path, binary: &Path, what: &str) -> Result<PathBuf> {
+    build_go_package(module, ".", binary, what)
+}
+
+/// Builds Go package `package` of (or required by) `module` into `binary`,
+/// unless the binary is newer than every file of the module.
+pub(super) fn build_go_package(
+    module: &Path,
+    package: &str,
+    binary: &Path,
+    what: &str,
+) -> Result<PathBuf> {
     let newest_source = fs::read_dir(module)
         .with_context(|| format!("reading {}", module.display()))?
         .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
@@ -790,7 +864,7 @@ pub(super) fn build_go_module(module: &Path, binary: &Path, what: &str) -> Resul
         .env("GOFLAGS", "-mod=readonly")
         .args(["build", "-trimpath", "-o"])
         .arg(binary)
-        .arg(".")
+        .arg(package)
         .status()
         .context("running `go build` (is Go installed?)")?;
     ensure!(status.success(), "building {what} failed ({status})");

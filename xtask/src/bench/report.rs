@@ -113,6 +113,9 @@ pub(crate) struct Report {
     /// The conversion webhook benchmark's section, rendered by
     /// `conversion`, if it ran.
     pub(crate) conversion: Option<String>,
+    /// Leifur's allocation benchmark's section, rendered by `leifur`, if it
+    /// ran.
+    pub(crate) leifur: Option<String>,
 }
 
 impl Comparison {
@@ -224,9 +227,14 @@ pub(crate) fn render(report: &Report) -> String {
     {
         profiles(w, &report.profiles);
     }
-    for section in [&report.controller, &report.rules, &report.conversion]
-        .into_iter()
-        .flatten()
+    for section in [
+        &report.controller,
+        &report.rules,
+        &report.conversion,
+        &report.leifur,
+    ]
+    .into_iter()
+    .flatten()
     {
         line(w, "");
         w.push_str(section);
@@ -250,7 +258,8 @@ pub(crate) fn render(report: &Report) -> String {
          cargo xtask bench --only workqueue   # one suite; writes under target/\n\
          cargo xtask bench --only controller --cases 1000x4,10000x16 --controller-rounds 2\n\
          cargo xtask bench --only rules --rules-rounds 3   # needs Prometheus (built once)\n\
-         cargo xtask bench --only conversion --conversion-rounds 5   # builds the Go peer once\n```",
+         cargo xtask bench --only conversion --conversion-rounds 5   # builds the Go peer once\n\
+         cargo xtask bench --only leifur   # builds MetalLB once; writes docs/benchmarks-leifur.md\n```",
     );
     line(w, "");
     line(
@@ -526,6 +535,7 @@ mod tests {
             controller: None,
             rules: None,
             conversion: None,
+            leifur: None,
         }
     }
 

@@ -3,7 +3,7 @@ use serde_json::json;
 
 fn pool(value: serde_json::Value) -> Pool {
     let ippool: IPPool = serde_json::from_value(value).unwrap();
-    Pool::from_ippool(&ippool).unwrap()
+    Pool::from_ippool(&ippool, &[]).unwrap()
 }
 
 fn l2_pool(name: &str, addresses: &[&str], selector: serde_json::Value) -> Pool {
@@ -178,13 +178,12 @@ fn a_pool_with_a_bad_community_is_refused_naming_the_field() {
         }}}
     }))
     .unwrap();
-    let err = Pool::from_ippool(&ippool).unwrap_err().to_string();
+    let err = Pool::from_ippool(&ippool, &[]).unwrap_err().to_string();
     assert!(err.contains("spec.announce.bgp.communities[0]"), "{err}");
 }
 
-#[test]
-fn a_peer_with_a_password_is_refused_naming_the_field_and_the_others_kept() {
-    let pools = [pool(json!({
+fn md5_pool() -> IPPool {
+    serde_json::from_value(json!({
         "apiVersion": "leifur.crdforge.dev/v1alpha1", "kind": "IPPool",
         "metadata": {"name": "md5"},
         "spec": {"addresses": ["198.51.100.0/28"], "announce": {"bgp": {
@@ -195,18 +194,94 @@ fn a_peer_with_a_password_is_refused_naming_the_field_and_the_others_kept() {
                 {"address": "198.51.100.254", "asn": 64513}
             ]
         }}}
-    }))];
+    }))
+    .unwrap()
+}
+
+fn secret(name: &str, data: serde_json::Value) -> Arc<Secret> {
+    Arc::new(
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "leifur-system"},
+            "data": data
+        }))
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_peer_whose_password_cannot_be_read_is_refused_naming_the_field_and_the_others_kept() {
+    // "czNjcmV0" is base64 for "s3cret".
+    let cases = [
+        (vec![], "passwordSecretRef.name", "Secret \"bgp\" not found"),
+        (
+            vec![secret("other", json!({"password": "czNjcmV0"}))],
+            "passwordSecretRef.name",
+            "Secret \"bgp\" not found",
+        ),
+        (
+            vec![secret("bgp", json!({"pass": "czNjcmV0"}))],
+            "passwordSecretRef.key",
+            "Secret \"bgp\" has no key \"password\"",
+        ),
+        (
+            vec![secret("bgp", json!({"password": ""}))],
+            "passwordSecretRef.key",
+            "is 0 bytes long",
+        ),
+    ];
+    for (secrets, field, message) in cases {
+        let pools = [Pool::from_ippool(&md5_pool(), &secrets).unwrap()];
+        let [refusal] = &pools[0].refused[..] else {
+            panic!("{:?}", pools[0].refused)
+        };
+        assert_eq!(refusal.field, format!("spec.announce.bgp.peers[0].{field}"));
+        assert!(refusal.message.contains(message), "{}", refusal.message);
+        assert!(refusal.message.ends_with(NO_SESSION), "{}", refusal.message);
+        let services = [service(None, "LoadBalancer", &["198.51.100.5"])];
+        let out = desired("a", &pools, &services, &[], &ready(&[]));
+        let peers: Vec<IpAddr> = out.bgp.keys().map(|peer| peer.address).collect();
+        assert_eq!(peers, ["198.51.100.254".parse::<IpAddr>().unwrap()]);
+    }
+}
+
+#[test]
+fn a_readable_password_goes_with_its_peer_and_never_shows() {
+    let secrets = [secret("bgp", json!({"password": "czNjcmV0"}))];
+    let pool = Pool::from_ippool(&md5_pool(), &secrets).unwrap();
+    assert!(pool.refused.is_empty(), "{:?}", pool.refused);
+    let peers = &pool.bgp.as_ref().unwrap().peers;
     assert_eq!(
-        pools[0].refused,
-        [Refusal {
-            field: "spec.announce.bgp.peers[0].passwordSecretRef".into(),
-            message: PASSWORD_REFUSED.into(),
-        }]
+        peers[0].password.as_ref().map(Password::expose),
+        Some(&b"s3cret"[..])
     );
-    let services = [service(None, "LoadBalancer", &["198.51.100.5"])];
-    let out = desired("a", &pools, &services, &[], &ready(&[]));
-    let peers: Vec<IpAddr> = out.bgp.keys().map(|peer| peer.address).collect();
-    assert_eq!(peers, ["198.51.100.254".parse::<IpAddr>().unwrap()]);
+    assert_eq!(peers[1].password, None);
+    let shown = format!(
+        "{pool:?} {:?}",
+        desired("a", std::slice::from_ref(&pool), &[], &[], &ready(&[]))
+    );
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("Password(<redacted>)"), "{shown}");
+    // A changed password is another session (the old one ends).
+    let changed = [secret("bgp", json!({"password": "b3RoZXI="}))];
+    let other = Pool::from_ippool(&md5_pool(), &changed).unwrap();
+    assert_ne!(pool.bgp.unwrap().peers[0], other.bgp.unwrap().peers[0]);
+}
+
+#[test]
+fn a_password_longer_than_tcp_md5_takes_is_refused() {
+    let long = "k".repeat(crate::md5::MAX_KEY_LEN + 1);
+    let encoded = k8s_openapi::ByteString(long.into_bytes());
+    let secrets = [secret("bgp", json!({"password": encoded}))];
+    let pool = Pool::from_ippool(&md5_pool(), &secrets).unwrap();
+    assert_eq!(pool.refused.len(), 1);
+    assert!(
+        pool.refused[0]
+            .message
+            .contains("81 bytes long; TCP MD5 takes 1 to 80"),
+        "{}",
+        pool.refused[0].message
+    );
+    assert!(!pool.refused[0].message.contains("kkkk"));
 }
 
 #[test]

@@ -368,13 +368,39 @@ fn types_disagree(tagging: &Tagging, variants: &[VariantDesc]) -> Option<String>
         .map(|(name, _)| *name);
     let way_out = match any {
         Some(name) => format!(
-            "a `serde_json::Value` variant beside typed ones would make the apiserver keep any              value there, unchecked, for every variant; give `{name}` a struct variant with a              `Value` field (e.g. `{name} {{ value: serde_json::Value }}`) or a catch-all              (`#[serde(flatten)] rest: BTreeMap<String, serde_json::Value>`), or keep any JSON              as sent with #[crd(schemaless)] on the enum"
+            "the `serde_json::Value` variant `{name}` cannot sit beside typed ones (a node \
+             keeping any value would leave every variant unchecked); make it a struct variant \
+             with a `serde_json::Value` field, or with a catch-all (`#[serde(flatten)] rest: \
+             BTreeMap<String, serde_json::Value>`), or keep any JSON as sent with \
+             #[crd(schemaless)] on the enum"
         ),
-        None => "give the variants one JSON type (e.g. a struct variant `V { value: ... }` for                  the odd one out), or keep any JSON as sent with #[crd(schemaless)] on the enum"
+        None => "give the variants one JSON type (e.g. make the odd one out a struct variant \
+                 with a `value` field), or keep any JSON as sent with #[crd(schemaless)] on \
+                 the enum"
             .to_owned(),
     };
+    // The types in the order the variants first use them, as the hoist
+    // pass names a conflict ("boolean and object").
+    let mut order: Vec<&str> = Vec::new();
+    for (_, ty) in &typed {
+        let bare = ty
+            .trim_start_matches("an ")
+            .trim_start_matches("a ")
+            .split(" (")
+            .next()
+            .unwrap_or(ty);
+        if !order.contains(&bare) {
+            order.push(bare);
+        }
+    }
     Some(format!(
-        "the variants of this {what} {written} as different JSON types ({}), but a structural          schema gives a value one type, so the apiserver would refuse some of them; {way_out}",
+        "the variants of this {what} {written} as different JSON types, {} ({}), but a \
+         structural schema gives a value one type, so the apiserver would refuse some of them; \
+         {way_out}",
+        match order.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => order.join(""),
+        },
         list.join(", ")
     ))
 }

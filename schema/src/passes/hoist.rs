@@ -828,11 +828,12 @@ mod tests {
         );
         assert_eq!(problems.len(), 1, "{problems:?}");
         let message = &problems[0].message;
+        assert!(!message.contains("  "), "{message}");
         for part in [
             "`Typed` as an object",
             "`Name` as a string",
             "`Anything` as any JSON",
-            "Anything { value: serde_json::Value }",
+            "`Anything` cannot sit beside typed ones",
             "schemaless",
         ] {
             assert!(message.contains(part), "{part}: {message}");

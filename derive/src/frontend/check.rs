@@ -217,6 +217,35 @@ pub(crate) fn catch_all_comes_last(fields: &[crate::model::Field], errors: &mut 
 }
 
 /// Whether a flattened field's type is, by syntax, a catch-all.
+/// How an internally tagged newtype variant's type sits beside the tag:
+/// `Ok` for a struct (or a type only run time knows) and for a map of any
+/// JSON, whose entries serde writes beside the tag and reads back without
+/// it; otherwise the error's message.
+pub(crate) fn internally_tagged_newtype(ty: &Type) -> Result<(), &'static str> {
+    let name = last_segment(ty).map(|(n, _)| n);
+    match name.as_deref() {
+        Some("Value") => Err(
+            "a variant of an internally tagged enum must carry a struct, so the tag can sit \
+             among its fields; serde writes a `serde_json::Value` beside the tag only when it \
+             is an object, and fails on any other: carry a `BTreeMap<String, \
+             serde_json::Value>`, or give the variant named fields and a catch-all \
+             (`#[serde(flatten)] rest: BTreeMap<String, serde_json::Value>`)",
+        ),
+        Some("BTreeMap" | "HashMap" | "IndexMap" | "Map") if is_catch_all(ty) => Ok(()),
+        _ if shape(ty) == Shape::Map => Err(
+            "a variant of an internally tagged enum must carry a struct, so the tag can sit \
+             among its fields; a map of typed values would sit beside the tag, where the \
+             apiserver cannot keep its values typed: carry a struct, or a map of \
+             `serde_json::Value`",
+        ),
+        _ if shape(ty) != Shape::Unknown => Err(
+            "a variant of an internally tagged enum must carry a struct, so the tag can sit \
+             among its fields",
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn is_catch_all(ty: &Type) -> bool {
     catch_all(ty) == Some(true)
 }

@@ -61,7 +61,17 @@ pub fn struct_schema(
                     field.name
                 ));
             }
-            if field.schema.additional_properties.is_some() || field.schema.preserve_unknown_fields
+            // A flattened internally tagged or untagged enum with a variant
+            // that keeps unknown fields is a catch-all too.
+            let open_variant = field
+                .schema
+                .one_of
+                .iter()
+                .chain(&field.schema.any_of)
+                .any(|b| b.preserve_unknown_fields);
+            if field.schema.additional_properties.is_some()
+                || field.schema.preserve_unknown_fields
+                || open_variant
             {
                 catch_all = Some(field.name);
             }
@@ -261,6 +271,11 @@ pub fn enum_schema(
             enum_: variants.iter().map(|v| Value::from(v.name)).collect(),
             ..Schema::typed("string")
         }
+    } else if let Some(message) = types_disagree(&tagging, &variants) {
+        // One problem for the enum, naming every variant; the node keeps
+        // any value so that no pass reports the same enum again.
+        ctx.problem(message);
+        Schema::any()
     } else {
         let mut branches = Vec::with_capacity(variants.len());
         for variant in variants {
@@ -295,6 +310,99 @@ pub fn enum_schema(
     };
     constraints.apply(&mut schema, ctx);
     schema
+}
+
+/// The JSON type a payload is written as, for messages.
+fn json_type(schema: &Schema) -> &'static str {
+    match schema.type_.as_deref() {
+        Some("object") => "an object",
+        Some("array") => "an array",
+        Some("string") => "a string",
+        Some("integer") => "an integer",
+        Some("number") => "a number",
+        Some("boolean") => "a boolean",
+        _ if schema.int_or_string => "an integer or a string",
+        _ if schema.preserve_unknown_fields => "any JSON (a `serde_json::Value`)",
+        _ => "no single JSON type",
+    }
+}
+
+/// Kubernetes rule (structural schemas): a node has one type, and only
+/// value validations may appear inside `anyOf`/`oneOf`. An untagged enum's
+/// values, and an adjacently tagged enum's contents, sit in one node, so
+/// their variants must be written as one JSON type (an untagged pair of an
+/// integer and a string is int-or-string). The derive refuses what syntax
+/// shows; this sees the types only run time knows (a user type, a
+/// `serde_json::Value`), and reports them once per enum, naming every
+/// variant and its type.
+fn types_disagree(tagging: &Tagging, variants: &[VariantDesc]) -> Option<String> {
+    let (what, written) = match tagging {
+        Tagging::Untagged => ("untagged enum", "are written"),
+        Tagging::Adjacent { .. } => ("adjacently tagged enum", "have their content written"),
+        Tagging::External | Tagging::Internal { .. } => return None,
+    };
+    let typed: Vec<(&str, &'static str)> = variants
+        .iter()
+        .filter_map(|v| match &v.payload {
+            Payload::Unit => None,
+            Payload::Newtype(s) | Payload::Struct(s) => Some((v.name, json_type(s))),
+        })
+        .collect();
+    let mut kinds: Vec<&str> = typed.iter().map(|(_, t)| *t).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let int_or_string = matches!(tagging, Tagging::Untagged)
+        && variants.len() == 2
+        && typed.len() == 2
+        && kinds == ["a string", "an integer"];
+    if kinds.len() < 2 || int_or_string {
+        return None;
+    }
+    let list: Vec<String> = typed
+        .iter()
+        .map(|(name, ty)| format!("`{name}` as {ty}"))
+        .collect();
+    let any = typed
+        .iter()
+        .find(|(_, ty)| ty.starts_with("any JSON"))
+        .map(|(name, _)| *name);
+    let way_out = match any {
+        Some(name) => format!(
+            "the `serde_json::Value` variant `{name}` cannot sit beside typed ones (a node \
+             keeping any value would leave every variant unchecked); make it a struct variant \
+             with a `serde_json::Value` field, or with a catch-all (`#[serde(flatten)] rest: \
+             BTreeMap<String, serde_json::Value>`), or keep any JSON as sent with \
+             #[crd(schemaless)] on the enum"
+        ),
+        None => "give the variants one JSON type (e.g. make the odd one out a struct variant \
+                 with a `value` field), or keep any JSON as sent with #[crd(schemaless)] on \
+                 the enum"
+            .to_owned(),
+    };
+    // The types in the order the variants first use them, as the hoist
+    // pass names a conflict ("boolean and object").
+    let mut order: Vec<&str> = Vec::new();
+    for (_, ty) in &typed {
+        let bare = ty
+            .trim_start_matches("an ")
+            .trim_start_matches("a ")
+            .split(" (")
+            .next()
+            .unwrap_or(ty);
+        if !order.contains(&bare) {
+            order.push(bare);
+        }
+    }
+    Some(format!(
+        "the variants of this {what} {written} as different JSON types, {} ({}), but a \
+         structural schema gives a value one type, so the apiserver would refuse some of them; \
+         {way_out}",
+        match order.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => order.join(""),
+        },
+        list.join(", ")
+    ))
 }
 
 /// Kubernetes has no "this variant's fields only": the hoisted schema of a
@@ -343,7 +451,12 @@ fn forbid_foreign_content(branches: &mut [Schema], content: &str) {
         let Some(own) = branch.properties.get_mut(content) else {
             continue;
         };
-        if own.type_name() != "object" || own.additional_properties.is_some() {
+        // Content that reads any field (a map, a catch-all) has no foreign
+        // fields.
+        if own.type_name() != "object"
+            || own.additional_properties.is_some()
+            || own.preserve_unknown_fields
+        {
             continue;
         }
         let mut foreign: Vec<String> = all
@@ -403,11 +516,35 @@ fn branch(ctx: &mut Context, tagging: &Tagging, variant: VariantDesc) -> Option<
             object.required.push(name.to_owned());
         }
         (Tagging::Internal { tag }, payload) => {
-            if let Some(payload) = payload {
+            if let Some(mut payload) = payload {
+                // A newtype of a map of any JSON: serde writes its entries
+                // beside the tag, as a catch-all's (and reads them back
+                // without the tag), so it is an object keeping unknown fields.
+                if payload
+                    .additional_properties
+                    .as_ref()
+                    .is_some_and(|v| v.type_.is_none() && v.preserve_unknown_fields)
+                {
+                    payload.additional_properties = None;
+                    payload.preserve_unknown_fields = true;
+                }
                 if payload.type_name() != "object" || payload.additional_properties.is_some() {
+                    let why = if payload.type_.is_none() && payload.preserve_unknown_fields {
+                        "; it carries a `serde_json::Value`, which serde writes beside the tag \
+                         only when it is an object (any other value fails to serialize): carry a \
+                         `BTreeMap<String, serde_json::Value>`, or give the variant its fields \
+                         and a catch-all (`#[serde(flatten)] rest: BTreeMap<String, \
+                         serde_json::Value>`)"
+                    } else if payload.additional_properties.is_some() {
+                        "; a map of typed values would sit beside the tag, where the apiserver \
+                         cannot keep its values typed: carry a struct, or a map of \
+                         `serde_json::Value`"
+                    } else {
+                        ""
+                    };
                     ctx.problem(format!(
                         "variant `{name}` of an internally tagged enum must carry a struct, \
-                         so that the tag `{tag}` can sit among its fields"
+                         so that the tag `{tag}` can sit among its fields{why}"
                     ));
                     return None;
                 }

@@ -217,6 +217,35 @@ pub(crate) fn catch_all_comes_last(fields: &[crate::model::Field], errors: &mut 
 }
 
 /// Whether a flattened field's type is, by syntax, a catch-all.
+/// How an internally tagged newtype variant's type sits beside the tag:
+/// `Ok` for a struct (or a type only run time knows) and for a map of any
+/// JSON, whose entries serde writes beside the tag and reads back without
+/// it; otherwise the error's message.
+pub(crate) fn internally_tagged_newtype(ty: &Type) -> Result<(), &'static str> {
+    let name = last_segment(ty).map(|(n, _)| n);
+    match name.as_deref() {
+        Some("Value") => Err(
+            "a variant of an internally tagged enum must carry a struct, so the tag can sit \
+             among its fields; serde writes a `serde_json::Value` beside the tag only when it \
+             is an object, and fails on any other: carry a `BTreeMap<String, \
+             serde_json::Value>`, or give the variant named fields and a catch-all \
+             (`#[serde(flatten)] rest: BTreeMap<String, serde_json::Value>`)",
+        ),
+        Some("BTreeMap" | "HashMap" | "IndexMap" | "Map") if is_catch_all(ty) => Ok(()),
+        _ if shape(ty) == Shape::Map => Err(
+            "a variant of an internally tagged enum must carry a struct, so the tag can sit \
+             among its fields; a map of typed values would sit beside the tag, where the \
+             apiserver cannot keep its values typed: carry a struct, or a map of \
+             `serde_json::Value`",
+        ),
+        _ if shape(ty) != Shape::Unknown => Err(
+            "a variant of an internally tagged enum must carry a struct, so the tag can sit \
+             among its fields",
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn is_catch_all(ty: &Type) -> bool {
     catch_all(ty) == Some(true)
 }
@@ -637,20 +666,44 @@ pub(crate) fn variants_share_a_type(
     if int_or_string {
         return;
     }
-    for &(ident, ty) in &typed[1..] {
-        if ty != first_type {
-            errors.spanned(
-                ident,
-                format!(
-                    "variant `{ident}` of this {what} {where_} as {ty}, but variant `{first}` as \
-                     {first_type}; a structural schema gives a value one type, so the apiserver \
-                     would refuse one of them. Give the variants one JSON type (e.g. a struct \
-                     variant `{ident} {{ value: ... }}`), or keep any JSON value as sent with \
-                     #[crd(schemaless)] on the enum"
-                ),
-            );
-        }
-    }
+    // One error for the enum, at the first variant that differs, naming
+    // every one that does: several errors would say one thing several times.
+    let odd: Vec<(&syn::Ident, &'static str)> = typed[1..]
+        .iter()
+        .copied()
+        .filter(|&(_, ty)| ty != first_type)
+        .collect();
+    let Some(&(ident, ty)) = odd.first() else {
+        return;
+    };
+    let message = if odd.len() == 1 {
+        format!(
+            "variant `{ident}` of this {what} {where_} as {ty}, but variant `{first}` as \
+             {first_type}; a structural schema gives a value one type, so the apiserver \
+             would refuse one of them. Give the variants one JSON type (e.g. a struct \
+             variant `{ident} {{ value: ... }}`), or keep any JSON value as sent with \
+             #[crd(schemaless)] on the enum"
+        )
+    } else {
+        let names: Vec<String> = odd
+            .iter()
+            .map(|(ident, ty)| format!("`{ident}` as {ty}"))
+            .collect();
+        format!(
+            "variants of this {what} {} as other JSON types than variant `{first}` \
+             ({first_type}): {}; a structural schema gives a value one type, so the apiserver \
+             would refuse them. Give the variants one JSON type (e.g. struct variants \
+             `{ident} {{ value: ... }}`), or keep any JSON value as sent with \
+             #[crd(schemaless)] on the enum",
+            if where_ == "is written" {
+                "are written"
+            } else {
+                "have their content written"
+            },
+            names.join(", ")
+        )
+    };
+    errors.spanned(ident, message);
 }
 
 /// What a variant of an untagged enum reads, as far as syntax tells.
@@ -663,6 +716,9 @@ enum Reads<'a> {
     Shape(Shape),
     /// An object with these fields.
     Fields(&'a [crate::model::Field]),
+    /// An object with these fields and a flattened catch-all, which holds
+    /// every other field (so its values may have any field).
+    FieldsAndRest(&'a [crate::model::Field]),
     /// Only run time knows (a user type, a flattened field).
     Unknown,
 }
@@ -671,6 +727,17 @@ fn reads(shape: &crate::model::VariantShape) -> Reads<'_> {
     use crate::model::VariantShape;
     match shape {
         VariantShape::Unit => Reads::Unknown,
+        VariantShape::Struct(fields)
+            if fields
+                .iter()
+                .all(|f| !f.flatten || catch_all(&f.ty) == Some(true)) =>
+        {
+            if fields.iter().any(|f| f.flatten) {
+                Reads::FieldsAndRest(fields)
+            } else {
+                Reads::Fields(fields)
+            }
+        }
         VariantShape::Struct(fields) if fields.iter().any(|f| f.flatten) => Reads::Unknown,
         VariantShape::Struct(fields) => Reads::Fields(fields),
         VariantShape::Newtype(f) => match last_segment(&f.ty) {
@@ -717,7 +784,8 @@ fn always_written(f: &crate::model::Field) -> bool {
 /// JSON), and, when unknown fields are denied, `b` need not write a field
 /// `a` does not know.
 fn fields_read(a: &[crate::model::Field], b: &[crate::model::Field], deny: bool) -> bool {
-    let required_in_b = a.iter().filter(|f| is_required(f)).all(|fa| {
+    // A catch-all (flattened) holds what is left; it requires nothing.
+    let required_in_b = a.iter().filter(|f| is_required(f) && !f.flatten).all(|fa| {
         b.iter().any(|fb| {
             fb.wire_name == fa.wire_name
                 && (type_key(&fa.ty) == type_key(&fb.ty)
@@ -734,13 +802,33 @@ fn shadows(a: &Reads<'_>, b: &Reads<'_>, deny: bool) -> Option<bool> {
     Some(match (a, b) {
         (Reads::Unknown, _) | (_, Reads::Unknown) => return None,
         (Reads::Anything, _) => true,
+        // A `Value` holds a string, a list, ... of every shape.
+        (Reads::Shape(_), Reads::Anything) => true,
+        // A catch-all variant's values may hold any field, so an earlier
+        // object variant reads those that hold its required fields
+        // (unless it denies a field the later one always writes); a later
+        // variant holding any object is read by a catch-all variant unless
+        // it lacks the catch-all variant's required fields.
+        (Reads::Fields(a) | Reads::FieldsAndRest(a), Reads::FieldsAndRest(b)) => {
+            !deny
+                || b.iter()
+                    .filter(|f| !f.flatten && always_written(f))
+                    .all(|fb| a.iter().any(|fa| fa.wire_name == fb.wire_name))
+        }
+        (Reads::FieldsAndRest(a), Reads::Fields(b)) => fields_read(a, b, false),
+        (Reads::FieldsAndRest(_), Reads::Anything | Reads::AnyObject) => true,
+        (Reads::FieldsAndRest(_), Reads::Shape(s)) => *s == Shape::Map,
+        (Reads::AnyObject, Reads::FieldsAndRest(_)) => true,
         (Reads::AnyObject, Reads::Fields(_) | Reads::AnyObject) => true,
         (Reads::AnyObject, Reads::Shape(s)) => *s == Shape::Map,
         (Reads::AnyObject, Reads::Anything) => true,
         // Two lists (or maps) share the empty one; two strings, integers
         // or booleans share values too.
         (Reads::Shape(x), Reads::Shape(y)) => x == y,
-        (Reads::Shape(Shape::Map), Reads::Fields(_) | Reads::AnyObject | Reads::Anything) => {
+        (
+            Reads::Shape(Shape::Map),
+            Reads::Fields(_) | Reads::FieldsAndRest(_) | Reads::AnyObject,
+        ) => {
             return None;
         }
         (Reads::Shape(_), _) => false,

@@ -674,13 +674,9 @@ fn variants(
     if let Tagging::Internal(_) = tagging {
         for v in &out {
             if let VariantShape::Newtype(f) = &v.shape
-                && check::shape(&f.ty) != check::Shape::Unknown
+                && let Err(message) = check::internally_tagged_newtype(&f.ty)
             {
-                errors.spanned(
-                    &f.ty,
-                    "a variant of an internally tagged enum must carry a struct, so the tag can \
-                     sit among its fields",
-                );
+                errors.spanned(&f.ty, message);
             }
         }
     }

@@ -88,10 +88,25 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
         }
         // A branch's `not` (the fields of other variants it forbids) tells
         // the branches apart; it stays in the junction, not in the shape.
+        let label = variant_label(branch, i, one_of);
         let branch = without_not(branch.clone());
         shape = Some(match shape {
             None => branch,
-            Some(so_far) => merge_schemas(so_far, branch, path, problems),
+            Some(so_far) => {
+                let before = problems.len();
+                let merged = merge_schemas(so_far, branch, path, problems);
+                // Variants that disagree where only run time sees the types
+                // (a field of one name and two types): name the variant, and
+                // the ways out.
+                for problem in &mut problems[before..] {
+                    problem.message.push_str(&format!(
+                        " ({label} against the variants before it; give the field one type in \
+                         every variant, rename it in one, or keep any JSON as sent with \
+                         #[crd(schemaless)] on the enum)"
+                    ));
+                }
+                merged
+            }
         });
     }
     let Some(mut shape) = shape else { return };
@@ -127,6 +142,30 @@ fn hoist(node: &mut Schema, path: &str, problems: &mut Vec<Problem>) {
         } else {
             node.any_of = reduced;
         }
+    }
+}
+
+/// How a raw branch names its variant in messages: a tagged variant by its
+/// tag value (internally and adjacently tagged) or its key (externally
+/// tagged); an untagged one, whose name serde never writes, by its place.
+fn variant_label(branch: &Schema, i: usize, tagged: bool) -> String {
+    if !tagged {
+        return format!("variant {} (counting from 1)", i + 1);
+    }
+    let tag = branch.required.iter().find_map(|r| {
+        let p = branch.properties.get(r)?;
+        match p.enum_.as_slice() {
+            [Value::String(name)] if p.type_name() == "string" => Some(name.clone()),
+            _ => None,
+        }
+    });
+    let key = match (branch.required.as_slice(), branch.properties.len()) {
+        ([only], 1) => Some(only.clone()),
+        _ => None,
+    };
+    match tag.or(key) {
+        Some(name) => format!("variant `{name}`"),
+        None => format!("variant {} (counting from 1)", i + 1),
     }
 }
 
@@ -176,6 +215,9 @@ fn join_flattened(
             joined.required.push(name);
         }
     }
+    // A variant's catch-all holds the object's unknown fields: the
+    // parent's, which the variant's fields sit in.
+    joined.preserve_unknown_fields |= shape.preserve_unknown_fields;
     joined
 }
 
@@ -278,6 +320,11 @@ pub fn merge_schemas(a: Schema, b: Schema, path: &str, problems: &mut Vec<Proble
         ));
         return a;
     }
+    let (a, b) = if a.additional_properties.is_some() != b.additional_properties.is_some() {
+        (open_map_as_object(a), open_map_as_object(b))
+    } else {
+        (a, b)
+    };
     if a.additional_properties.is_some() != b.additional_properties.is_some() {
         conflict("whether this is a map or a struct");
         return a;
@@ -285,15 +332,12 @@ pub fn merge_schemas(a: Schema, b: Schema, path: &str, problems: &mut Vec<Proble
     if a.validations != b.validations {
         conflict("CEL rules; put them on the enum type instead");
     }
-    if (
-        a.preserve_unknown_fields,
-        a.embedded_resource,
-        a.int_or_string,
-    ) != (
-        b.preserve_unknown_fields,
-        b.embedded_resource,
-        b.int_or_string,
-    ) || a.list_type != b.list_type
+    // One variant keeping unknown fields (a catch-all) beside typed ones is
+    // no conflict: structural schemas allow the extension on the hoisted
+    // node, where it keeps the catch-all's entries, while the typed
+    // variants stay described by their properties and the junction.
+    if (a.embedded_resource, a.int_or_string) != (b.embedded_resource, b.int_or_string)
+        || a.list_type != b.list_type
         || a.list_map_keys != b.list_map_keys
         || a.map_type != b.map_type
     {
@@ -377,13 +421,35 @@ pub fn merge_schemas(a: Schema, b: Schema, path: &str, problems: &mut Vec<Proble
         any_of: a.any_of,
         one_of: a.one_of,
         not: a.not,
-        preserve_unknown_fields: a.preserve_unknown_fields,
+        preserve_unknown_fields: a.preserve_unknown_fields || b.preserve_unknown_fields,
         embedded_resource: a.embedded_resource,
         int_or_string: a.int_or_string,
         list_type: a.list_type,
         list_map_keys: a.list_map_keys,
         map_type: a.map_type,
         validations: a.validations,
+    }
+}
+
+/// A map of any JSON (`BTreeMap<String, Value>`, `serde_json::Map`) read
+/// as an object that keeps unknown fields: the same values, and a form that
+/// merges with a struct's (whose properties a map's `additionalProperties`
+/// cannot sit beside). A map of typed values stays a map: beside a
+/// struct's fields the apiserver could not keep its values typed.
+fn open_map_as_object(schema: Schema) -> Schema {
+    match &schema.additional_properties {
+        Some(values)
+            if values.type_.is_none()
+                && values.preserve_unknown_fields
+                && schema.properties.is_empty() =>
+        {
+            Schema {
+                additional_properties: None,
+                preserve_unknown_fields: true,
+                ..schema
+            }
+        }
+        _ => schema,
     }
 }
 
@@ -556,6 +622,274 @@ mod tests {
         assert_eq!(parent.required, ["mode", "by"]);
         assert_eq!(parent.properties["by"].enum_, [json!("Name"), json!("All")]);
         assert_eq!(parent.one_of.len(), 2);
+    }
+
+    /// A struct with `fields` and a flattened catch-all
+    /// (`BTreeMap<String, Value>`) after them.
+    fn open_object(fields: &[(&'static str, Schema, bool)]) -> Schema {
+        let mut descs: Vec<FieldDesc> = fields
+            .iter()
+            .map(|(name, schema, required)| FieldDesc {
+                name,
+                schema: schema.clone(),
+                required: *required,
+                flatten: false,
+                constraints: Constraints::default(),
+            })
+            .collect();
+        descs.push(FieldDesc {
+            name: "rest",
+            schema: Schema::map(Schema {
+                nullable: true,
+                ..Schema::any()
+            }),
+            required: true,
+            flatten: true,
+            constraints: Constraints::default(),
+        });
+        let mut ctx = Context::new();
+        let schema = struct_schema(&mut ctx, descs, &Constraints::default());
+        assert!(ctx.problems().is_empty(), "{:?}", ctx.problems());
+        schema
+    }
+
+    fn hoisted(tagging: Tagging, variants: Vec<VariantDesc>) -> (Schema, Vec<Problem>) {
+        let mut ctx = Context::new();
+        let mut schema = enum_schema(&mut ctx, tagging, variants, &Constraints::default());
+        let mut problems = ctx.take_problems();
+        hoist_junctions(&mut schema, &mut problems);
+        (schema, problems)
+    }
+
+    #[test]
+    fn an_untagged_catch_all_variant_keeps_unknown_fields_on_the_enum_node() {
+        let (schema, problems) = hoisted(
+            Tagging::Untagged,
+            vec![
+                variant(
+                    "Typed",
+                    Payload::Struct(object(&[("port", Schema::typed("integer"), true)])),
+                ),
+                variant(
+                    "Open",
+                    Payload::Struct(open_object(&[("name", Schema::typed("string"), true)])),
+                ),
+            ],
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            schema.to_json(),
+            json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "port": {"type": "integer"},
+                },
+                // The catch-all's entries are kept beside the typed fields,
+                // on the hoisted node: never inside the junction.
+                "x-kubernetes-preserve-unknown-fields": true,
+                "anyOf": [
+                    // The typed variant still forbids the other's field.
+                    {"required": ["port"], "not": {"required": ["name"]}},
+                    // The open one forbids nothing: its catch-all reads all.
+                    {"required": ["name"]},
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn internally_tagged_catch_alls_and_maps_of_any_json_keep_unknown_fields() {
+        let (schema, problems) = hoisted(
+            Tagging::Internal { tag: "kind" },
+            vec![
+                variant(
+                    "Disk",
+                    Payload::Struct(object(&[("size", Schema::typed("integer"), true)])),
+                ),
+                variant(
+                    "Custom",
+                    Payload::Struct(open_object(&[("driver", Schema::typed("string"), true)])),
+                ),
+                variant(
+                    "Raw",
+                    Payload::Newtype(Schema::map(Schema {
+                        nullable: true,
+                        ..Schema::any()
+                    })),
+                ),
+                variant("Memory", Payload::Unit),
+            ],
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            schema.to_json(),
+            json!({
+                "type": "object",
+                "properties": {
+                    "driver": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["Disk", "Custom", "Raw", "Memory"]},
+                    "size": {"type": "integer"},
+                },
+                "required": ["kind"],
+                "x-kubernetes-preserve-unknown-fields": true,
+                "oneOf": [
+                    {
+                        "required": ["kind", "size"],
+                        "properties": {"kind": {"enum": ["Disk"]}},
+                        "not": {"required": ["driver"]},
+                    },
+                    {"required": ["kind", "driver"], "properties": {"kind": {"enum": ["Custom"]}}},
+                    {"required": ["kind"], "properties": {"kind": {"enum": ["Raw"]}}},
+                    {
+                        "required": ["kind"],
+                        "properties": {"kind": {"enum": ["Memory"]}},
+                        "not": {"anyOf": [{"required": ["driver"]}, {"required": ["size"]}]},
+                    },
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn adjacently_tagged_open_content_keeps_unknown_fields_in_the_content() {
+        let (schema, problems) = hoisted(
+            Tagging::Adjacent {
+                tag: "t",
+                content: "c",
+            },
+            vec![
+                variant(
+                    "Typed",
+                    Payload::Struct(object(&[("port", Schema::typed("integer"), true)])),
+                ),
+                variant("Open", Payload::Struct(open_object(&[]))),
+                variant("Map", Payload::Newtype(Schema::map(Schema::any()))),
+            ],
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let content = &schema.properties["c"];
+        assert_eq!(
+            content.to_json(),
+            json!({
+                "type": "object",
+                "properties": {"port": {"type": "integer"}},
+                "x-kubernetes-preserve-unknown-fields": true,
+            })
+        );
+        assert!(!schema.preserve_unknown_fields, "only the content is open");
+        // Only the typed variant's content requires its field.
+        assert_eq!(
+            schema.one_of[0].to_json(),
+            json!({
+                "required": ["t", "c"],
+                "properties": {"t": {"enum": ["Typed"]}, "c": {"required": ["port"]}},
+            })
+        );
+        assert_eq!(schema.one_of.len(), 3);
+    }
+
+    #[test]
+    fn a_flattened_enum_with_a_catch_all_variant_opens_the_parent() {
+        let tagged = enum_schema(
+            &mut Context::new(),
+            Tagging::Internal { tag: "by" },
+            vec![
+                variant(
+                    "Name",
+                    Payload::Struct(object(&[("name", Schema::typed("string"), true)])),
+                ),
+                variant("Open", Payload::Struct(open_object(&[]))),
+            ],
+            &Constraints::default(),
+        );
+        let mut parent = object(&[("mode", Schema::typed("string"), true)]);
+        parent.one_of = tagged.one_of;
+        let mut problems = Vec::new();
+        hoist_junctions(&mut parent, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(parent.preserve_unknown_fields);
+        assert_eq!(parent.required, ["mode", "by"]);
+        assert!(parent.one_of.iter().all(|b| !b.preserve_unknown_fields));
+    }
+
+    #[test]
+    fn a_value_variant_beside_typed_ones_is_one_problem_naming_every_variant() {
+        let (_, problems) = hoisted(
+            Tagging::Untagged,
+            vec![
+                variant(
+                    "Typed",
+                    Payload::Struct(object(&[("port", Schema::typed("integer"), true)])),
+                ),
+                variant("Name", Payload::Newtype(Schema::typed("string"))),
+                variant("Anything", Payload::Newtype(Schema::any())),
+            ],
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let message = &problems[0].message;
+        assert!(!message.contains("  "), "{message}");
+        for part in [
+            "`Typed` as an object",
+            "`Name` as a string",
+            "`Anything` as any JSON",
+            "`Anything` cannot sit beside typed ones",
+            "schemaless",
+        ] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+        let (_, problems) = hoisted(
+            Tagging::Adjacent {
+                tag: "t",
+                content: "c",
+            },
+            vec![
+                variant("Typed", Payload::Struct(object(&[]))),
+                variant("Anything", Payload::Newtype(Schema::any())),
+            ],
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("adjacently tagged"));
+    }
+
+    #[test]
+    fn an_internally_tagged_value_or_typed_map_is_a_problem_with_the_way_out() {
+        for (payload, hint) in [
+            (Schema::any(), "fails to serialize"),
+            (Schema::map(Schema::typed("string")), "map of typed values"),
+        ] {
+            let (_, problems) = hoisted(
+                Tagging::Internal { tag: "t" },
+                vec![
+                    variant("Typed", Payload::Struct(object(&[]))),
+                    variant("Loose", Payload::Newtype(payload)),
+                ],
+            );
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].message.contains("`Loose`"), "{problems:?}");
+            assert!(problems[0].message.contains(hint), "{problems:?}");
+        }
+    }
+
+    #[test]
+    fn variants_whose_fields_disagree_at_run_time_are_named() {
+        let (_, problems) = hoisted(
+            Tagging::Internal { tag: "t" },
+            vec![
+                variant(
+                    "A",
+                    Payload::Struct(object(&[("x", Schema::typed("integer"), true)])),
+                ),
+                variant(
+                    "B",
+                    Payload::Struct(object(&[("x", Schema::typed("string"), true)])),
+                ),
+            ],
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, ".x");
+        assert!(problems[0].message.contains("variant `B`"), "{problems:?}");
+        assert!(problems[0].message.contains("schemaless"), "{problems:?}");
     }
 
     #[test]

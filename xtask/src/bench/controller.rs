@@ -61,14 +61,14 @@ impl Settings {
 const FRESH_PLANE_FROM: usize = 1000;
 
 /// A control plane and its audit log, which is how requests are counted.
-struct Plane {
-    running: crdforge_envtest::Running,
-    audit_log: PathBuf,
+pub(super) struct Plane {
+    pub(super) running: crdforge_envtest::Running,
+    pub(super) audit_log: PathBuf,
 }
 
 impl Plane {
     /// Starts control plane `name` with an audit log in `dir`.
-    fn start(name: &str, dir: &Path) -> Result<Plane> {
+    pub(super) fn start(name: &str, dir: &Path) -> Result<Plane> {
         fs::create_dir_all(dir)?;
         let policy = dir.join("audit-policy.yaml");
         fs::write(&policy, AUDIT_POLICY)?;

@@ -1,17 +1,17 @@
 //! Leifur's allocation benchmark: Services created → addresses in their
 //! status, for Leifur's IPAM controller and for MetalLB's controller (built
-//! from the Go module proxy, `bench/go-metallb`), on one private control
-//! plane started here.
+//! from the Go module proxy, `bench/go-metallb`), each run on a private
+//! control plane of its own.
 //!
 //! Each run is one process of `bench-leifur-harness` (bench), which makes
 //! the pool, starts one contender, creates the Services in a burst and
-//! measures it from outside; see its module docs. This module starts the
-//! control plane (with the audit log the requests are counted from),
-//! applies MetalLB's CRDs as its module ships them, interleaves the
+//! measures it from outside; see its module docs. This module starts a
+//! control plane per run (with the audit log the requests are counted
+//! from), applies MetalLB's CRDs as its module ships them, interleaves the
 //! contenders over rounds in an order alternated every round, and renders
 //! the results.
 //!
-//! Failover time is measured on the same control plane by the speaker's
+//! Failover time is measured on one more control plane by the speaker's
 //! end-to-end test `examples/leifur-speaker/tests/failover.rs` (its netns
 //! lab is the L2 test's), run here with `LEIFUR_FAILOVER_ROUNDS`; this
 //! module reads the figures it prints. It needs root and iproute2, as the
@@ -23,11 +23,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::controller::Plane;
 use anyhow::{Context, Result, ensure};
-use crdforge_envtest::Instance;
 use serde::Deserialize;
 
-use super::stats::{Summary, median, paired_ratios, quantile};
+use super::stats::{Summary, median, paired_ratios, quantile, ratio_digits};
 
 /// How the suite runs.
 #[derive(Debug, Clone, Copy)]
@@ -175,8 +175,13 @@ fn metallb_version(root: &Path) -> Option<String> {
     })
 }
 
-/// Starts the control plane, runs every contender `rounds` times and stops
-/// the control plane again.
+/// Runs every contender `rounds` times, each run on a control plane of its
+/// own, then the failover test on one more.
+///
+/// A fresh control plane per run, because a controller acts on every
+/// LoadBalancer Service in the cluster: MetalLB's started while the
+/// previous run's thousand Services were still being deleted took them on
+/// too, and ran its pool dry (found in the first 1,000-Service run).
 pub(crate) fn run(
     root: &Path,
     programs: &Programs,
@@ -187,55 +192,39 @@ pub(crate) fn run(
         fs::remove_dir_all(work).with_context(|| format!("clearing {}", work.display()))?;
     }
     fs::create_dir_all(work)?;
-    let policy = work.join("audit-policy.yaml");
-    fs::write(&policy, super::controller::AUDIT_POLICY)?;
-    let audit_log = work.join("audit.log");
-    eprintln!("bench: starting a control plane for Leifur's allocation benchmark");
-    let running = Instance::named("bench-leifur").start_scoped(&[
-        format!("--audit-policy-file={}", policy.display()),
-        format!("--audit-log-path={}", audit_log.display()),
-        "--audit-log-mode=blocking".into(),
-        "--audit-log-maxsize=0".into(),
-    ])?;
-    let instance = running.instance();
     let mut contenders = vec![OURS];
-    if let Ok((_, crds)) = &programs.metallb {
-        // As MetalLB ships them (its Helm chart and manifests apply these).
-        let kubectl = instance
-            .state()?
-            .context("the control plane's state")?
-            .binaries
-            .join("kubectl");
-        let status = Command::new(kubectl)
-            .arg("--kubeconfig")
-            .arg(instance.kubeconfig())
-            .args(["apply", "--server-side", "-f"])
-            .arg(crds)
-            .stdout(Stdio::null())
-            .status()?;
-        ensure!(
-            status.success(),
-            "applying MetalLB's CRDs failed ({status})"
-        );
+    if programs.metallb.is_ok() {
         contenders.push(METALLB);
     }
-    let mut next_pool = 0u8;
-    let mut cidr = || {
-        next_pool = next_pool.wrapping_add(1);
-        format!("10.{next_pool}.0.0/22")
+    let mut planes = 0usize;
+    let mut plane = || -> Result<Plane> {
+        planes += 1;
+        let plane = Plane::start("bench-leifur", &work.join(format!("plane-{planes}")))?;
+        if let Ok((_, crds)) = &programs.metallb {
+            // As MetalLB ships them (its Helm chart and manifests apply
+            // these); on every plane, so that both contenders meet the
+            // same apiserver.
+            let instance = plane.running.instance();
+            let kubectl = instance
+                .state()?
+                .context("the control plane's state")?
+                .binaries
+                .join("kubectl");
+            let status = Command::new(kubectl)
+                .arg("--kubeconfig")
+                .arg(instance.kubeconfig())
+                .args(["apply", "--server-side", "-f"])
+                .arg(crds)
+                .stdout(Stdio::null())
+                .status()?;
+            ensure!(
+                status.success(),
+                "applying MetalLB's CRDs failed ({status})"
+            );
+        }
+        Ok(plane)
     };
-    // The first run on a fresh control plane pays for warming it up.
-    eprintln!("bench: warm-up run (not reported)");
-    run_one(
-        programs,
-        settings.services.min(20),
-        instance,
-        &audit_log,
-        work,
-        OURS,
-        &cidr(),
-        "w-cf",
-    )?;
+    let cidr = "10.1.0.0/22";
     let mut runs: Vec<(String, Vec<Outcome>)> = contenders
         .iter()
         .map(|c| (c.to_string(), Vec::new()))
@@ -254,11 +243,10 @@ pub(crate) fn run(
             let outcome = run_one(
                 programs,
                 settings.services,
-                instance,
-                &audit_log,
+                &plane()?,
                 work,
                 name,
-                &cidr(),
+                cidr,
                 &format!("r{}-{tag}", round + 1),
             )?;
             eprintln!(
@@ -271,7 +259,7 @@ pub(crate) fn run(
             runs[idx].1.push(outcome);
         }
     }
-    let failover = measure_failover(root, &running, settings.failover_rounds);
+    let failover = measure_failover(root, &plane()?.running, settings.failover_rounds);
     if let Err(why) = &failover {
         eprintln!("bench: failover not measured: {why}");
     }
@@ -284,12 +272,10 @@ pub(crate) fn run(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_one(
     programs: &Programs,
     services: usize,
-    instance: &Instance,
-    audit_log: &Path,
+    plane: &Plane,
     work: &Path,
     name: &str,
     cidr: &str,
@@ -327,12 +313,12 @@ fn run_one(
         .args(["--cidr", cidr])
         .args(["--prefix", prefix])
         .arg("--audit-log")
-        .arg(audit_log)
+        .arg(&plane.audit_log)
         .arg("--work-dir")
         .arg(work.join("runs"))
         .arg("--")
         .args(&command)
-        .env("KUBECONFIG", instance.kubeconfig())
+        .env("KUBECONFIG", plane.running.instance().kubeconfig())
         .env("RUST_LOG", "info,kube=warn")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -434,7 +420,9 @@ pub(crate) fn render(results: &Results) -> String {
          `status.loadBalancer.ingress`: latency is that moment minus when its create was \
          sent. Every Service must hold a distinct address inside the pool. Requests are the \
          controller's own over the burst (the audit log); CPU is the controller's over the \
-         burst. {} rounds on one control plane, the order alternated every round; each cell is \
+         burst. {} rounds, each run on a control plane of its own (a controller acts on every \
+         LoadBalancer Service of the cluster, so none may be left from an earlier run), the \
+         order alternated every round; each cell is \
          the median of the runs with the range in brackets; each ratio the median of the \
          ratios of runs in the same round.",
         results.settings.rounds
@@ -455,7 +443,12 @@ pub(crate) fn render(results: &Results) -> String {
                  need a Service and certificates of a real cluster). MetalLB's newest version \
                  on the proxy, v0.16.2, does not build here: it needs \
                  `github.com/metallb/frr-k8s` v0.0.27, which the proxy does not serve (403; it \
-                 serves up to v0.0.21), so the newest that builds is used.",
+                 serves up to v0.0.21), so the newest that builds is used. It runs as \
+                 shipped: its client is controller-runtime's (v0.20.4), whose default \
+                 client-side limit of 20 requests per second (bursts of 30) applies, since \
+                 MetalLB sets none and has no flag for it; a thousand status writes at 20 a \
+                 second take 50 s, which is most of its time here. Leifur's client, like \
+                 kube-rs's, has no client-side limit.",
                 version.as_deref().unwrap_or("(version unknown)")
             );
         }
@@ -508,7 +501,12 @@ pub(crate) fn render(results: &Results) -> String {
         for m in &measures {
             let ratios = paired_ratios(&results.samples(OURS, m), &results.samples(METALLB, m));
             let cell = match Summary::of(&ratios) {
-                Some(r) => format!("{:.2}× [{:.2} – {:.2}]", r.median, r.min, r.max),
+                Some(r) => format!(
+                    "{}× [{} – {}]",
+                    ratio_digits(r.median),
+                    ratio_digits(r.min),
+                    ratio_digits(r.max)
+                ),
                 None => "—".into(),
             };
             let _ = writeln!(w, "| {} | {cell} |", m.title);

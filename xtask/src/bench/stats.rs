@@ -157,3 +157,28 @@ mod tests {
         assert_eq!(paired_ratio(&[1.0], &[0.0]), None);
     }
 }
+
+/// A ratio with two significant digits at least, so that a small one does
+/// not print as 0.00: 1.50, 0.12, 0.0042.
+pub(crate) fn ratio_digits(r: f64) -> String {
+    let decimals = if r > 0.0 && r.is_finite() {
+        (1 - r.log10().floor() as i32).max(2) as usize
+    } else {
+        2
+    };
+    format!("{r:.decimals$}")
+}
+
+#[cfg(test)]
+mod ratio_digits_tests {
+    use super::ratio_digits;
+
+    #[test]
+    fn small_ratios_keep_two_significant_digits() {
+        assert_eq!(ratio_digits(1.5), "1.50");
+        assert_eq!(ratio_digits(0.123), "0.12");
+        assert_eq!(ratio_digits(0.00424), "0.0042");
+        assert_eq!(ratio_digits(12.0), "12.00");
+        assert_eq!(ratio_digits(0.0), "0.00");
+    }
+}

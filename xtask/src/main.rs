@@ -55,7 +55,7 @@ enum Cmd {
     Msrv,
     /// Benchmarks against client-go and kube-runtime, run side by side;
     /// writes docs/benchmarks.md (`--quick`: a fast check of the harness).
-    Bench(bench::Args),
+    Bench(Box<bench::Args>),
     /// The starter (starter/) as its own repository: copied out, crdforge
     /// by path, its own `cargo xtask ci` (fmt, clippy, gen --check, unit
     /// tests, end-to-end test).
@@ -83,7 +83,7 @@ fn main() -> ExitCode {
         Cmd::Gen(args) => r#gen::run(args),
         Cmd::Demo(args) => demo::run(args),
         Cmd::DemoRules(args) => demo_rules::run(args),
-        Cmd::Bench(args) => bench::run(args),
+        Cmd::Bench(args) => bench::run(*args),
         Cmd::Soak(args) => soak::run(args),
         Cmd::Matrix(args) => matrix::run(args),
         Cmd::Msrv => publish::msrv().map(|()| ExitCode::SUCCESS),

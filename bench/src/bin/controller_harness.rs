@@ -31,7 +31,6 @@ use std::fs;
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,6 +38,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use crdforge_bench::audit::{Requests, count_requests, file_len, harness_client};
 use crdforge_bench::emit;
+use crdforge_bench::process::LoggedChild;
 use crdforge_bench::user::{BENCH_LABEL, MANAGED_BY, MANAGER, User};
 use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::{Event, Namespace};
@@ -128,7 +128,7 @@ async fn main() -> Result<()> {
     let audit_start = file_len(&args.audit_log)?;
     let mut child = Contender::spawn(&args, "converge")?;
     child.wait_ready(Duration::from_secs(120)).await?;
-    let cpu_before = child.cpu_seconds()?;
+    let cpu_before = child.process.cpu_seconds()?;
     let started = Instant::now();
     ready.lock().unwrap().reset(started);
     create_users(&client, &args.prefix, args.users).await?;
@@ -140,7 +140,7 @@ async fn main() -> Result<()> {
                 break log.times.clone();
             }
         }
-        child.check_alive()?;
+        child.process.check_alive()?;
         if Instant::now() > deadline {
             let seen = ready.lock().unwrap().times.len();
             bail!(
@@ -148,14 +148,14 @@ async fn main() -> Result<()> {
                 args.contender,
                 args.users,
                 args.timeout_seconds,
-                child.log.display()
+                child.process.log().display()
             );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let converge_seconds = ready_at.last().copied().unwrap_or_default();
-    let cpu_seconds = child.cpu_seconds()? - cpu_before;
-    let peak_rss_bytes = child.peak_rss_bytes()?;
+    let cpu_seconds = child.process.cpu_seconds()? - cpu_before;
+    let peak_rss_bytes = child.process.peak_rss_bytes()?;
     // Requests still in flight when the last User turned Ready (the no-op
     // reconciles its own status write triggers) belong to this phase.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -194,7 +194,7 @@ async fn measure_restart(args: &Args) -> Result<Restart> {
     let mut child = Contender::spawn(args, "restart")?;
     let deadline = started + Duration::from_secs_f64(args.timeout_seconds);
     loop {
-        child.check_alive()?;
+        child.process.check_alive()?;
         // Errors mean the server is not listening yet.
         if child.get("/readyz").await.is_ok_and(|(ok, _)| ok)
             && child
@@ -210,17 +210,17 @@ async fn measure_restart(args: &Args) -> Result<Restart> {
             args.contender,
             args.users,
             args.timeout_seconds,
-            child.log.display()
+            child.process.log().display()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     // Let the last no-op reconciles finish before the idle window opens.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let cpu_before = child.cpu_seconds()?;
+    let cpu_before = child.process.cpu_seconds()?;
     let window = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(args.idle_seconds)).await;
-    let idle_cpu_seconds = child.cpu_seconds()? - cpu_before;
+    let idle_cpu_seconds = child.process.cpu_seconds()? - cpu_before;
     let idle_window_seconds = window.elapsed().as_secs_f64();
     child.stop()?;
     Ok(Restart {
@@ -377,9 +377,8 @@ async fn clean_up(client: &Client) -> Result<()> {
 
 /// A running contender.
 struct Contender {
-    child: Child,
+    process: LoggedChild,
     metrics: SocketAddr,
-    log: PathBuf,
 }
 
 impl Contender {
@@ -387,44 +386,21 @@ impl Contender {
         let metrics: SocketAddr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let directory = args.work_dir.join(format!("{}-accounts", args.prefix));
         let log = args.work_dir.join(format!("{}-{phase}.log", args.prefix));
-        let command: Vec<String> = args
-            .command
-            .iter()
-            .map(|a| {
-                a.replace("{metrics}", &metrics.to_string())
-                    .replace("{directory}", &directory.display().to_string())
-            })
-            .collect();
-        let out = fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(&command[0])
-            .args(&command[1..])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {}", command[0]))?;
-        Ok(Self {
-            child,
-            metrics,
-            log,
-        })
-    }
-
-    fn check_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "the contender exited ({status}); its log {} ends with:\n{}",
-                self.log.display(),
-                tail(&self.log)
-            );
-        }
-        Ok(())
+        let process = LoggedChild::spawn(
+            &args.command,
+            &[
+                ("metrics", &metrics.to_string()),
+                ("directory", &directory.display().to_string()),
+            ],
+            &log,
+        )?;
+        Ok(Self { process, metrics })
     }
 
     async fn wait_ready(&mut self, limit: Duration) -> Result<()> {
         let deadline = Instant::now() + limit;
         loop {
-            self.check_alive()?;
+            self.process.check_alive()?;
             if self.get("/readyz").await.is_ok_and(|(ok, _)| ok) {
                 return Ok(());
             }
@@ -432,7 +408,7 @@ impl Contender {
                 Instant::now() < deadline,
                 "the contender was not ready within {} s; its log is {}",
                 limit.as_secs(),
-                self.log.display()
+                self.process.log().display()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -468,29 +444,9 @@ impl Contender {
         Ok(sum_metric(&body, "controller_runtime_reconcile_total"))
     }
 
-    /// utime + stime of the process (all its threads), in seconds.
-    fn cpu_seconds(&self) -> Result<f64> {
-        crdforge_bench::process::cpu_seconds(self.child.id())
-    }
-
-    /// `VmHWM`: the peak resident set size.
-    fn peak_rss_bytes(&self) -> Result<u64> {
-        crdforge_bench::process::peak_rss_bytes(self.child.id())
-    }
-
     /// SIGTERM, then SIGKILL after 15 s.
     fn stop(&mut self) -> Result<()> {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while self.child.try_wait()?.is_none() {
-            if Instant::now() > deadline {
-                self.child.kill()?;
-                self.child.wait()?;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.process.terminate(Duration::from_secs(15))?;
         // The apiserver writes a watch's audit event when the watch ends,
         // which it notices a moment after the client is gone.
         std::thread::sleep(Duration::from_millis(500));
@@ -500,15 +456,8 @@ impl Contender {
 
 impl Drop for Contender {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
     }
-}
-
-fn tail(path: &Path) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 /// The sum of every sample of `name` in Prometheus or OpenMetrics text.

@@ -21,7 +21,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use crdforge_bench::audit::{Requests, count_requests, file_len, harness_client};
 use crdforge_bench::emit;
+use crdforge_bench::process::LoggedChild;
 use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -281,7 +281,7 @@ async fn wait_for(
                 "{} of {count} Services have an address after {} s; the contender's log is {}",
                 seen.lock().unwrap().len(),
                 limit.as_secs(),
-                contender.log.display()
+                contender.log().display()
             );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -377,59 +377,38 @@ fn metallb_pools(client: &Client) -> Api<DynamicObject> {
 }
 
 /// A running contender.
-struct Contender {
-    child: Child,
-    log: PathBuf,
-}
+struct Contender(LoggedChild);
 
 impl Contender {
     fn spawn(args: &Args) -> Result<Self> {
         let metrics = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let log = args.work_dir.join(format!("{}.log", args.prefix));
-        let command: Vec<String> = args
-            .command
-            .iter()
-            .map(|a| {
-                a.replace("{metrics}", &metrics.to_string())
-                    .replace("{port}", &metrics.port().to_string())
-            })
-            .collect();
-        let out = fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(&command[0])
-            .args(&command[1..])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {}", command[0]))?;
-        Ok(Self { child, log })
-    }
-
-    fn check_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            let text = fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            bail!(
-                "the contender exited ({status}); its log {} ends with:\n{}",
-                self.log.display(),
-                lines[lines.len().saturating_sub(20)..].join("\n")
-            );
-        }
-        Ok(())
-    }
-
-    fn cpu_seconds(&self) -> Result<f64> {
-        crdforge_bench::process::cpu_seconds(self.child.id())
-    }
-
-    fn peak_rss_bytes(&self) -> Result<u64> {
-        crdforge_bench::process::peak_rss_bytes(self.child.id())
+        Ok(Self(LoggedChild::spawn(
+            &args.command,
+            &[
+                ("metrics", &metrics.to_string()),
+                ("port", &metrics.port().to_string()),
+            ],
+            &log,
+        )?))
     }
 
     /// SIGKILL: nothing is measured after the burst.
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.kill();
+    }
+}
+
+impl std::ops::Deref for Contender {
+    type Target = LoggedChild;
+    fn deref(&self) -> &LoggedChild {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Contender {
+    fn deref_mut(&mut self) -> &mut LoggedChild {
+        &mut self.0
     }
 }
 

@@ -23,12 +23,12 @@
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use crdforge_bench::emit;
+use crdforge_bench::process::LoggedChild;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
@@ -227,7 +227,7 @@ async fn wait_visible(
             bail!(
                 "{rule} was not served by Prometheus within {} s; the contender's log is {}",
                 limit.as_secs(),
-                contender.log.display()
+                contender.0.log().display()
             );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -259,65 +259,38 @@ fn count_reloads(log: &str) -> usize {
     log.lines().filter(|l| l.contains(RELOAD_LINE)).count()
 }
 
-struct Contender {
-    child: Child,
-    log: PathBuf,
-}
+struct Contender(LoggedChild);
 
 impl Contender {
     fn spawn(args: &Args, rules: &Path, prometheus: &Prometheus) -> Result<Self> {
         let metrics: SocketAddr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let log = args.work_dir.join("contender.log");
-        let command: Vec<String> = args
-            .command
-            .iter()
-            .map(|a| {
-                a.replace("{rules}", &rules.display().to_string())
-                    .replace("{prometheus}", &prometheus.url())
-                    .replace("{metrics}", &metrics.to_string())
-            })
-            .collect();
-        let out = fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(&command[0])
-            .args(&command[1..])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {}", command[0]))?;
-        Ok(Self { child, log })
+        Ok(Self(LoggedChild::spawn(
+            &args.command,
+            &[
+                ("rules", &rules.display().to_string()),
+                ("prometheus", &prometheus.url()),
+                ("metrics", &metrics.to_string()),
+            ],
+            &log,
+        )?))
     }
 
     fn check_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            let text = fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(20).collect();
-            bail!(
-                "the contender exited ({status}); its log {} ends with:\n{}",
-                self.log.display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-        Ok(())
+        self.0.check_alive()
     }
 
     /// SIGTERM, then SIGKILL after 15 s.
     fn stop(&mut self) {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
+        if self.0.terminate(Duration::from_secs(15)).is_err() {
+            self.0.kill();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
 impl Drop for Contender {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.kill();
     }
 }
 

@@ -84,6 +84,38 @@ impl Plane {
         ])?;
         Ok(Plane { running, audit_log })
     }
+
+    /// Runs a harness (`what`, for messages) against this plane and reads
+    /// the result from the last JSON line it printed; a failure points at
+    /// the contenders' logs in `logs`.
+    pub(super) fn run_harness<T: serde::de::DeserializeOwned>(
+        &self,
+        harness: &mut Command,
+        what: &str,
+        logs: &Path,
+    ) -> Result<T> {
+        let output = harness
+            .env("KUBECONFIG", self.running.instance().kubeconfig())
+            .env("RUST_LOG", "info,kube=warn")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("running the {what} harness"))?;
+        ensure!(
+            output.status.success(),
+            "the {what} failed ({}); logs are in {}",
+            output.status,
+            logs.display()
+        );
+        let stdout = String::from_utf8(output.stdout)?;
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .context("the harness printed no result")?;
+        serde_json::from_str(line).with_context(|| format!("parsing the harness's line {line}"))
+    }
 }
 
 /// The programs of the contenders.
@@ -341,30 +373,12 @@ fn run_one(
     if settings.fresh_plane() {
         harness.arg("--keep");
     }
-    let output = harness
-        .arg("--")
-        .args(&command)
-        .env("KUBECONFIG", plane.running.instance().kubeconfig())
-        .env("RUST_LOG", "info,kube=warn")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running bench-controller-harness")?;
-    ensure!(
-        output.status.success(),
-        "the controller benchmark failed for {name} ({}); logs are in {}",
-        output.status,
-        work.join("runs").display()
-    );
-    let stdout = String::from_utf8(output.stdout)?;
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .context("the harness printed no result")?;
-    let outcome: Outcome =
-        serde_json::from_str(line).with_context(|| format!("parsing the harness's line {line}"))?;
+    harness.arg("--").args(&command);
+    let outcome: Outcome = plane.run_harness(
+        &mut harness,
+        &format!("controller benchmark for {name}"),
+        &work.join("runs"),
+    )?;
     ensure!(
         outcome.implementation == name && outcome.users == settings.users,
         "the harness reported {} with {} Users, expected {name} with {}",

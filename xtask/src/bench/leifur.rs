@@ -307,7 +307,8 @@ fn run_one(
         }
         other => anyhow::bail!("unknown contender {other}"),
     };
-    let output = Command::new(&programs.harness)
+    let mut harness = Command::new(&programs.harness);
+    harness
         .args(["--contender", name])
         .args(["--services", &services.to_string()])
         .args(["--cidr", cidr])
@@ -317,28 +318,12 @@ fn run_one(
         .arg("--work-dir")
         .arg(work.join("runs"))
         .arg("--")
-        .args(&command)
-        .env("KUBECONFIG", plane.running.instance().kubeconfig())
-        .env("RUST_LOG", "info,kube=warn")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running bench-leifur-harness")?;
-    ensure!(
-        output.status.success(),
-        "Leifur's allocation benchmark failed for {name} ({}); logs are in {}",
-        output.status,
-        work.join("runs").display()
-    );
-    let stdout = String::from_utf8(output.stdout)?;
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .context("the harness printed no result")?;
-    let outcome: Outcome =
-        serde_json::from_str(line).with_context(|| format!("parsing the harness's line {line}"))?;
+        .args(&command);
+    let outcome: Outcome = plane.run_harness(
+        &mut harness,
+        &format!("Leifur allocation benchmark for {name}"),
+        &work.join("runs"),
+    )?;
     ensure!(
         outcome.implementation == name
             && outcome.services == services
